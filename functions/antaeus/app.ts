@@ -1,0 +1,24 @@
+import type { Hono } from "hono";
+import { checkSchemaCurrent, type Sql } from "../runtime/database.js";
+import { methodNotAllowed } from "../runtime/errors.js";
+import { type AppEnv, createApp } from "../runtime/http.js";
+import type { Logger } from "../runtime/logger.js";
+import { createDb, migrations } from "./data/database.js";
+import { customerRoutes } from "./rest/customers.js";
+import { invoiceRoutes } from "./rest/invoices.js";
+
+/** Antaeus's routes: the original REST API, with the Knative probes from the shared shell. */
+export function antaeusApp(deps: { sql: Sql; logger: Logger }): Hono<AppEnv> {
+  const db = createDb(deps.sql);
+  const app = createApp(deps.logger, { ready: () => checkSchemaCurrent(deps.sql, migrations) });
+
+  // The original's greeting and health check, kept for clients written against it.
+  app.get("/", (c) => c.text("Welcome to Antaeus! see the README for the routes"));
+  app.all("/", methodNotAllowed(["GET"]));
+  app.get("/rest/health", (c) => c.json("ok"));
+  app.all("/rest/health", methodNotAllowed(["GET"]));
+
+  app.route("/rest/v1/invoices", invoiceRoutes(db));
+  app.route("/rest/v1/customers", customerRoutes(db));
+  return app;
+}

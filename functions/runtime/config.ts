@@ -1,0 +1,103 @@
+import { z } from "zod";
+
+/** Thrown when the environment does not describe a runnable service; the message names each variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Parses `env` with a schema keyed by variable names, so every problem is reported
+ * under the name an operator sets. Empty strings count as unset.
+ */
+export function parseConfig<S extends z.ZodType>(schema: S, env: Env = process.env): z.output<S> {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ""));
+  const result = schema.safeParse(present);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map(
+    (issue) => `${issue.path.join(".") || "environment"}: ${issue.message}`,
+  );
+  throw new ConfigError(`invalid configuration\n  ${problems.join("\n  ")}`);
+}
+
+export const integer = (options: { min: number; max: number; default: number }) =>
+  z.coerce.number().int().min(options.min).max(options.max).default(options.default);
+
+export const boolean = (fallback: boolean) =>
+  z
+    .enum(["true", "false", "1", "0"], { message: "expected true or false" })
+    .default(fallback ? "true" : "false")
+    .transform((value) => value === "true" || value === "1");
+
+export const probability = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
+
+export const postgresUrl = z.string().refine(
+  (value) => {
+    try {
+      return ["postgres:", "postgresql:"].includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  },
+  { message: "expected a postgres:// or postgresql:// URL" },
+);
+
+/** What every function reads: the Knative runtime contract plus its database. */
+export const serviceEnv = {
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  PORT: integer({ min: 0, max: 65535, default: 8080 }),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  DATABASE_URL: postgresUrl.optional(),
+  DATABASE_POOL_MAX: integer({ min: 1, max: 100, default: 10 }),
+  MIGRATE_ON_START: boolean(true),
+  SHUTDOWN_TIMEOUT_MS: integer({ min: 0, max: 600_000, default: 20_000 }),
+  K_REVISION: z.string().optional(),
+};
+
+/** In production there is no embedded fallback: a missing DATABASE_URL is an error, not a surprise. */
+export function requireDatabaseInProduction(
+  env: { NODE_ENV: string; DATABASE_URL?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (env.NODE_ENV === "production" && !env.DATABASE_URL) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["DATABASE_URL"],
+      message: "is required when NODE_ENV=production",
+    });
+  }
+}
+
+export interface ServiceConfig {
+  production: boolean;
+  port: number;
+  logLevel: string;
+  databaseUrl: string | undefined;
+  databasePoolMax: number;
+  migrateOnStart: boolean;
+  shutdownTimeoutMs: number;
+  revision: string | undefined;
+}
+
+export function serviceConfig(env: {
+  NODE_ENV: string;
+  PORT: number;
+  LOG_LEVEL: string;
+  DATABASE_URL?: string | undefined;
+  DATABASE_POOL_MAX: number;
+  MIGRATE_ON_START: boolean;
+  SHUTDOWN_TIMEOUT_MS: number;
+  K_REVISION?: string | undefined;
+}): ServiceConfig {
+  return {
+    production: env.NODE_ENV === "production",
+    port: env.PORT,
+    logLevel: env.LOG_LEVEL,
+    databaseUrl: env.DATABASE_URL,
+    databasePoolMax: env.DATABASE_POOL_MAX,
+    migrateOnStart: env.MIGRATE_ON_START,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    revision: env.K_REVISION,
+  };
+}

@@ -1,0 +1,77 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { drizzle } from "drizzle-orm/postgres-js";
+import { migrate } from "drizzle-orm/postgres-js/migrator";
+import postgres from "postgres";
+import type { Logger } from "./logger.js";
+
+export type Sql = postgres.Sql;
+
+export function connect(url: string, options: { max: number; logger: Logger }): Sql {
+  return postgres(url, {
+    max: options.max,
+    idle_timeout: 30,
+    connect_timeout: 10,
+    onnotice: (notice) => options.logger.debug({ notice: notice.message }, "postgres notice"),
+  });
+}
+
+export interface Migrations {
+  folder: string;
+  /** Name of the PostgreSQL advisory lock that serialises concurrent migrators of one schema. */
+  lockName: string;
+  /** Where drizzle keeps its bookkeeping table; one per function so two functions can share a server. */
+  bookkeepingSchema: string;
+}
+
+/**
+ * drizzle's migrator takes no lock, so two instances starting at once would both apply the
+ * same migration. A session advisory lock, held on the migrator's own connection, lets the
+ * first apply and the rest find nothing left to do.
+ */
+export async function migrateUnderLock(url: string, migrations: Migrations, logger: Logger) {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await sql`select pg_advisory_lock(hashtext(${migrations.lockName}))`;
+    const started = performance.now();
+    await migrate(drizzle(sql), {
+      migrationsFolder: migrations.folder,
+      migrationsSchema: migrations.bookkeepingSchema,
+    });
+    logger.info({ durationMs: Math.round(performance.now() - started) }, "migrations applied");
+    await sql`select pg_advisory_unlock(hashtext(${migrations.lockName}))`;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** Readiness: the database answers and holds every migration this build ships. */
+export async function checkSchemaCurrent(sql: Sql, migrations: Migrations): Promise<void> {
+  const latest = await latestMigration(migrations.folder);
+  const table = sql(`${migrations.bookkeepingSchema}.__drizzle_migrations`);
+  let applied: number;
+  try {
+    const [row] = await sql<
+      [{ latest: string | null }]
+    >`select max(created_at) as latest from ${table}`;
+    applied = Number(row.latest ?? 0);
+  } catch (error) {
+    if ((error as { code?: string }).code === "42P01") throw new Error("schema not migrated");
+    throw error;
+  }
+  if (applied < latest) throw new Error("schema behind the latest migration");
+}
+
+const journals = new Map<string, Promise<number>>();
+
+function latestMigration(folder: string): Promise<number> {
+  let when = journals.get(folder);
+  if (!when) {
+    when = readFile(join(folder, "meta", "_journal.json"), "utf8").then((text) => {
+      const journal = JSON.parse(text) as { entries: Array<{ when: number }> };
+      return Math.max(...journal.entries.map((entry) => entry.when));
+    });
+    journals.set(folder, when);
+  }
+  return when;
+}

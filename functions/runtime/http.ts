@@ -1,0 +1,63 @@
+import { randomUUID } from "node:crypto";
+import { Hono, type MiddlewareHandler } from "hono";
+import { routePath } from "hono/route";
+import { methodNotAllowed, onError, onNotFound } from "./errors.js";
+import type { Logger } from "./logger.js";
+
+export type AppEnv = { Variables: { requestId: string; log: Logger } };
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** One log line per request; the caller's X-Request-Id is kept when it is sane, else one is made. */
+export function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const given = c.req.header("x-request-id");
+    const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
+    const log = logger.child({ requestId });
+    c.set("requestId", requestId);
+    c.set("log", log);
+    const started = performance.now();
+    await next();
+    c.res.headers.set("X-Request-Id", requestId);
+    log.info(
+      {
+        method: c.req.method,
+        route: routePath(c),
+        path: c.req.path,
+        status: c.res.status,
+        durationMs: Math.round((performance.now() - started) * 10) / 10,
+      },
+      "request",
+    );
+  };
+}
+
+export interface Probes {
+  /** Resolves when the service can do its work; throws with the reason when it cannot. */
+  ready: () => Promise<void>;
+}
+
+/**
+ * The shell both functions share: logging, JSON errors, 404/405, and the Knative probes.
+ * /healthz says the process serves; /readyz says its dependencies answer.
+ */
+export function createApp(logger: Logger, probes: Probes): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use(requestLog(logger));
+  app.onError(onError(logger));
+  app.notFound(onNotFound);
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.all("/healthz", methodNotAllowed(["GET"]));
+  app.get("/readyz", async (c) => {
+    try {
+      await probes.ready();
+      return c.json({ status: "ready" });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      c.get("log").warn({ reason }, "not ready");
+      return c.json({ status: "unavailable", reason }, 503);
+    }
+  });
+  app.all("/readyz", methodNotAllowed(["GET"]));
+  return app;
+}

@@ -1,0 +1,71 @@
+import { ConfigError, type ServiceConfig } from "./config.js";
+import { connect, type Migrations, migrateUnderLock, type Sql } from "./database.js";
+import { startEmbeddedPostgres } from "./embedded-postgres.js";
+import { createLogger, type Logger } from "./logger.js";
+import { exitOnSignals, type FetchApp, type RunningServer, startServer } from "./server.js";
+
+export interface ServiceDefinition<C extends ServiceConfig> {
+  name: string;
+  loadConfig: () => C;
+  migrations: Migrations;
+  /** Builds the app once the database is migrated; returns it and what to close on shutdown. */
+  build: (deps: {
+    config: C;
+    sql: Sql;
+    logger: Logger;
+  }) => Promise<{ app: FetchApp; cleanups?: Array<() => Promise<void>> }>;
+}
+
+/**
+ * The life of a function: read config (exit 1 naming the variable), find its database
+ * (the embedded one when DATABASE_URL is unset outside production), migrate under a lock,
+ * serve, and drain on SIGTERM.
+ */
+export async function runService<C extends ServiceConfig>(
+  definition: ServiceDefinition<C>,
+): Promise<RunningServer> {
+  let config: C;
+  try {
+    config = definition.loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${definition.name}: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(definition.name, config.logLevel, config.revision);
+  try {
+    const cleanups: Array<() => Promise<void>> = [];
+    let url = config.databaseUrl;
+    if (!url) {
+      const embedded = await startEmbeddedPostgres({
+        dataDir: `.data/${definition.name}-postgres`,
+        persistent: true,
+        logger,
+      });
+      url = await embedded.ensureDatabase(definition.name);
+      cleanups.push(embedded.stop);
+      logger.info(
+        { dataDir: `.data/${definition.name}-postgres` },
+        "DATABASE_URL unset: using embedded PostgreSQL",
+      );
+    }
+    if (config.migrateOnStart) await migrateUnderLock(url, definition.migrations, logger);
+    const sql = connect(url, { max: config.databasePoolMax, logger });
+    const built = await definition.build({ config, sql, logger });
+    const running = await startServer({
+      app: built.app,
+      port: config.port,
+      logger,
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+      cleanups: [...(built.cleanups ?? []), () => sql.end({ timeout: 5 }), ...cleanups],
+    });
+    logger.info({ port: running.port }, `listening on http://localhost:${running.port}`);
+    exitOnSignals(running, logger);
+    return running;
+  } catch (error) {
+    logger.fatal({ err: error }, "failed to start");
+    process.exit(1);
+  }
+}

@@ -1,0 +1,73 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+
+export interface FunctionProcess {
+  url: string;
+  port: number;
+  child: ChildProcess;
+  /** JSON log lines seen so far. */
+  logs: Array<Record<string, unknown>>;
+  /** Lines that were not JSON (stderr included). */
+  text: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop: (
+    signal?: NodeJS.Signals,
+  ) => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const ENTRY = { antaeus: "functions/antaeus/main.ts", payment: "functions/payment/main.ts" };
+
+/**
+ * Runs a function as its own Node process, as Knative would run the image: configured only by
+ * environment, logging JSON to stdout. Resolves once it logs where it listens.
+ */
+export async function startFunction(
+  name: keyof typeof ENTRY,
+  env: Record<string, string>,
+  options: { waitForListening?: boolean } = {},
+): Promise<FunctionProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", ENTRY[name]], {
+    env: { PATH: process.env.PATH ?? "", PORT: "0", LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  const text: string[] = [];
+  const exited = once(child, "exit").then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
+  let onListening: (port: number) => void = () => {};
+  const listening = new Promise<number>((resolve) => {
+    onListening = resolve;
+  });
+  createInterface({ input: child.stdout! }).on("line", (line) => {
+    try {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      logs.push(entry);
+      if (typeof entry.port === "number" && String(entry.msg).startsWith("listening")) {
+        onListening(entry.port);
+      }
+    } catch {
+      text.push(line);
+    }
+  });
+  createInterface({ input: child.stderr! }).on("line", (line) => text.push(line));
+
+  const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    return exited;
+  };
+  if (options.waitForListening === false) {
+    return { url: "", port: 0, child, logs, text, exited, stop };
+  }
+  const port = await Promise.race([
+    listening,
+    exited.then((result) => {
+      throw new Error(
+        `${name} exited before listening (${JSON.stringify(result)}): ${text.join("\n")}`,
+      );
+    }),
+  ]);
+  return { url: `http://127.0.0.1:${port}`, port, child, logs, text, exited, stop };
+}
