@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { createDatabase, openSql } from "../support/database.js";
+import { startFunction } from "../support/processes.js";
+
+describe("configuration", () => {
+  it.each([
+    [{ PORT: "http" }, "PORT"],
+    [{ PORT: "70000" }, "PORT"],
+    [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+    [{ DATABASE_URL: "mysql://db/antaeus" }, "DATABASE_URL"],
+    [{ SEED_CUSTOMERS: "-1" }, "SEED_CUSTOMERS"],
+    [{ SEED_ENABLED: "maybe" }, "SEED_ENABLED"],
+    [{ NODE_ENV: "production" }, "DATABASE_URL: is required when NODE_ENV=production"],
+  ])("%j exits 1 naming %s", async (env, named) => {
+    const instance = await startFunction("antaeus", env, { waitForListening: false });
+    const { code } = await instance.exited;
+    expect(code).toBe(1);
+    expect(instance.text.join("\n")).toContain(named);
+  });
+});
+
+describe("graceful shutdown", () => {
+  it("on SIGTERM, lets a slow request finish, then exits 0", async () => {
+    const url = await createDatabase("sigterm");
+    const antaeus = await startFunction("antaeus", {
+      DATABASE_URL: url,
+      SHUTDOWN_TIMEOUT_MS: "10000",
+    });
+    const sql = openSql(url);
+    try {
+      // Hold a lock the request must wait for: a slow request without any test hook in the app.
+      const locked = sql.begin(async (tx) => {
+        await tx`lock table invoices in access exclusive mode`;
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const slow = fetch(`${antaeus.url}/rest/v1/invoices/1`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      antaeus.child.kill("SIGTERM");
+      const response = await slow;
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { id: number }).id).toBe(1);
+      await locked;
+      expect(await antaeus.exited).toEqual({ code: 0, signal: null });
+      const messages = antaeus.logs.map((l) => l.msg);
+      expect(messages).toContain("shutting down: no new connections");
+      expect(messages.at(-1)).toBe("stopped");
+      await expect(fetch(`${antaeus.url}/healthz`)).rejects.toThrow();
+    } finally {
+      await sql.end();
+      await antaeus.stop();
+    }
+  });
+});
