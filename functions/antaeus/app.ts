@@ -3,12 +3,18 @@ import { checkSchemaCurrent, type Sql } from "../runtime/database.js";
 import { methodNotAllowed } from "../runtime/errors.js";
 import { type AppEnv, createApp } from "../runtime/http.js";
 import type { Logger } from "../runtime/logger.js";
+import type { BillingEngine } from "./billing/engine.js";
 import { createDb, migrations } from "./data/database.js";
+import { billingRoutes } from "./rest/billing.js";
 import { customerRoutes } from "./rest/customers.js";
 import { invoiceRoutes } from "./rest/invoices.js";
 
-/** Antaeus's routes: the original REST API, with the Knative probes from the shared shell. */
-export function antaeusApp(deps: { sql: Sql; logger: Logger }): Hono<AppEnv> {
+/** Antaeus's routes: the original REST API, billing, and the Knative probes from the shared shell. */
+export function antaeusApp(deps: {
+  sql: Sql;
+  logger: Logger;
+  engine: BillingEngine;
+}): Hono<AppEnv> {
   const db = createDb(deps.sql);
   const app = createApp(deps.logger, { ready: () => checkSchemaCurrent(deps.sql, migrations) });
 
@@ -18,7 +24,12 @@ export function antaeusApp(deps: { sql: Sql; logger: Logger }): Hono<AppEnv> {
   app.get("/rest/health", (c) => c.json("ok"));
   app.all("/rest/health", methodNotAllowed(["GET"]));
 
+  const billing = billingRoutes(db, deps.engine);
+  // Before the invoice routes, so "pay" is not read as an invoice id.
+  app.route("/rest/v1/invoices/pay", billing.pay);
+  app.route("/rest/v1/invoices", billing.attempts);
   app.route("/rest/v1/invoices", invoiceRoutes(db));
   app.route("/rest/v1/customers", customerRoutes(db));
+  app.route("/rest/v1/billing/runs", billing.runs);
   return app;
 }

@@ -8,7 +8,19 @@ import {
   serviceConfig,
   serviceEnv,
 } from "../runtime/config.js";
+import { type BillingSettings, worstCaseChargeMs } from "./billing/settings.js";
 import { isPeriod, type Period, periodOf } from "./domain/period.js";
+
+const httpUrl = z.string().refine(
+  (value) => {
+    try {
+      return ["http:", "https:"].includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  },
+  { message: "expected an http:// or https:// URL" },
+);
 
 const schema = z
   .object({
@@ -21,8 +33,40 @@ const schema = z
       .string()
       .refine((value) => isPeriod(`${value}-01`), { message: "expected a month as YYYY-MM" })
       .optional(),
+    PAYMENT_PROVIDER_ENDPOINT: httpUrl.optional(),
+    PAYMENT_TOKEN_FILE: z.string().optional(),
+    PAYMENT_TIMEOUT_MS: integer({ min: 1, max: 60_000, default: 3_000 }),
+    PAYMENT_RETRIES: integer({ min: 0, max: 10, default: 3 }),
+    BILLING_CONCURRENCY: integer({ min: 1, max: 512, default: 32 }),
+    BILLING_REQUEST_BUDGET_MS: integer({ min: 100, max: 590_000, default: 240_000 }),
+    BILLING_LEASE_MS: integer({ min: 100, max: 3_600_000, default: 60_000 }),
+    BILLING_SELF_URL: httpUrl.optional(),
   })
-  .superRefine(requireDatabaseInProduction);
+  .superRefine(requireDatabaseInProduction)
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV !== "production") return;
+    for (const name of ["PAYMENT_PROVIDER_ENDPOINT", "BILLING_SELF_URL"] as const) {
+      if (!env[name]) {
+        ctx.addIssue({
+          code: "custom",
+          path: [name],
+          message: "is required when NODE_ENV=production",
+        });
+      }
+    }
+  })
+  .superRefine((env, ctx) => {
+    // A lease shorter than one invoice's worst case would let a second worker retry it while the
+    // first still waits: harmless (same key), but wasted calls and confusing audit rows.
+    const worst = worstCaseChargeMs(env.PAYMENT_TIMEOUT_MS, env.PAYMENT_RETRIES);
+    if (env.BILLING_LEASE_MS <= worst) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["BILLING_LEASE_MS"],
+        message: `must exceed the worst case of one charge with retries (${worst} ms)`,
+      });
+    }
+  });
 
 export interface AntaeusConfig extends ServiceConfig {
   seed: {
@@ -32,6 +76,7 @@ export interface AntaeusConfig extends ServiceConfig {
     invoicesPerCustomer: number;
     lastPeriod: Period;
   };
+  billing: BillingSettings;
 }
 
 export function loadAntaeusConfig(
@@ -46,6 +91,17 @@ export function loadAntaeusConfig(
       customers: parsed.SEED_CUSTOMERS,
       invoicesPerCustomer: parsed.SEED_INVOICES_PER_CUSTOMER,
       lastPeriod: parsed.SEED_LAST_PERIOD ? `${parsed.SEED_LAST_PERIOD}-01` : periodOf(new Date()),
+    },
+    billing: {
+      // Outside production the defaults point at `npm start`'s local payment function and at itself.
+      providerEndpoint: parsed.PAYMENT_PROVIDER_ENDPOINT ?? "http://127.0.0.1:8081/v1/charges",
+      tokenFile: parsed.PAYMENT_TOKEN_FILE,
+      timeoutMs: parsed.PAYMENT_TIMEOUT_MS,
+      retries: parsed.PAYMENT_RETRIES,
+      concurrency: parsed.BILLING_CONCURRENCY,
+      requestBudgetMs: parsed.BILLING_REQUEST_BUDGET_MS,
+      leaseMs: parsed.BILLING_LEASE_MS,
+      selfUrl: parsed.BILLING_SELF_URL,
     },
   };
 }

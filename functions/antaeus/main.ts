@@ -1,5 +1,6 @@
 import { runService } from "../runtime/service.js";
 import { antaeusApp } from "./app.js";
+import { createBilling } from "./billing/index.js";
 import { loadAntaeusConfig } from "./config.js";
 import { createDb, migrations } from "./data/database.js";
 import { seedIfEmpty } from "./data/seed.js";
@@ -10,6 +11,16 @@ await runService({
   migrations,
   build: async ({ config, sql, logger }) => {
     if (config.seed.enabled) await seedIfEmpty(createDb(sql), config.seed, logger);
-    return { app: antaeusApp({ sql, logger }) };
+    const billing = createBilling(sql, config.billing, logger);
+    logger.info(
+      { provider: config.billing.providerEndpoint, tokenFile: config.billing.tokenFile ?? null },
+      "billing through the payment provider",
+    );
+    return {
+      app: antaeusApp({ sql, logger, engine: billing.engine }),
+      onListening: (port) => billing.continuations.listeningOn(port),
+      onShutdown: () => billing.engine.stop(),
+      cleanups: [billing.close],
+    };
   },
 });

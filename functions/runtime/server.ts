@@ -20,6 +20,8 @@ export interface ServeOptions {
   hostname?: string;
   logger: Logger;
   shutdownTimeoutMs: number;
+  /** Run when shutdown begins, while requests still drain. */
+  onShutdown?: () => void;
   /** Run after the last request has finished (or the bound has passed): close pools, flush. */
   cleanups?: Array<() => Promise<void>>;
 }
@@ -52,6 +54,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const shutdown = (reason: string) => {
     stopping ??= (async () => {
       logger.info({ reason, inFlight }, "shutting down: no new connections");
+      options.onShutdown?.();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (inFlight > 0) {

@@ -9,11 +9,14 @@ export interface ServiceDefinition<C extends ServiceConfig> {
   loadConfig: () => C;
   migrations: Migrations;
   /** Builds the app once the database is migrated; returns it and what to close on shutdown. */
-  build: (deps: {
-    config: C;
-    sql: Sql;
-    logger: Logger;
-  }) => Promise<{ app: FetchApp; cleanups?: Array<() => Promise<void>> }>;
+  build: (deps: { config: C; sql: Sql; logger: Logger }) => Promise<{
+    app: FetchApp;
+    /** Told the port once the server listens (PORT=0 picks a free one). */
+    onListening?: (port: number) => void;
+    /** Called as soon as shutdown begins, before in-flight requests drain: stop taking new work. */
+    onShutdown?: () => void;
+    cleanups?: Array<() => Promise<void>>;
+  }>;
 }
 
 /**
@@ -59,8 +62,10 @@ export async function runService<C extends ServiceConfig>(
       port: config.port,
       logger,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
+      ...(built.onShutdown ? { onShutdown: built.onShutdown } : {}),
       cleanups: [...(built.cleanups ?? []), () => sql.end({ timeout: 5 }), ...cleanups],
     });
+    built.onListening?.(running.port);
     logger.info({ port: running.port }, `listening on http://localhost:${running.port}`);
     exitOnSignals(running, logger);
     return running;

@@ -1,6 +1,19 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, date, index, integer, pgTable, serial, text } from "drizzle-orm/pg-core";
-import { CURRENCIES, type Currency } from "../domain/money.js";
+import {
+  bigint,
+  bigserial,
+  check,
+  date,
+  index,
+  integer,
+  pgTable,
+  serial,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+import { CURRENCIES, type Currency } from "../../runtime/money.js";
 import { INVOICE_STATUSES, type InvoiceStatus } from "../domain/status.js";
 
 const oneOf = (column: string, values: readonly string[]) =>
@@ -27,6 +40,17 @@ export const invoices = pgTable(
     status: text().$type<InvoiceStatus>().notNull().default("PENDING"),
     /** First day of the month this invoice bills. */
     period: date({ mode: "string" }).notNull(),
+    /** The billing run whose work list holds this invoice; cleared when the run is done with it. */
+    runId: integer("run_id"),
+    /** While PROCESSING: after this instant another worker may take the invoice over. */
+    leaseExpiresAt: timestamp("lease_expires_at", { withTimezone: true }),
+    /**
+     * Idempotency-Key of the charge attempt whose outcome is not yet known. Reused for every
+     * retry, cleared only by a definitive answer, so the provider can never charge it twice.
+     */
+    attemptKey: uuid("attempt_key"),
+    /** Calls made to the provider for this invoice, over all runs. */
+    attempts: integer().notNull().default(0),
   },
   (table) => [
     check("invoices_currency_check", oneOf("currency", CURRENCIES)),
@@ -35,5 +59,74 @@ export const invoices = pgTable(
     check("invoices_period_first_of_month", sql`extract(day from ${table.period}) = 1`),
     index("invoices_customer_id_idx").on(table.customerId),
     index("invoices_status_idx").on(table.status),
+    index("invoices_run_queue_idx")
+      .on(table.runId, table.id)
+      .where(sql`${table.runId} is not null`),
   ],
+);
+
+export const RUN_STATUSES = ["RUNNING", "COMPLETED"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export type RunTrigger = "api" | "schedule";
+
+export const billingRuns = pgTable(
+  "billing_runs",
+  {
+    id: serial().primaryKey(),
+    trigger: text().$type<RunTrigger>().notNull(),
+    status: text().$type<RunStatus>().notNull().default("RUNNING"),
+    /** The newest period this run charges; older unpaid periods are caught up too. */
+    dueThrough: date("due_through", { mode: "string" }).notNull(),
+    startedAt: timestamp("started_at", { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp("finished_at", { withTimezone: true }),
+    total: integer().notNull().default(0),
+    paid: integer().notNull().default(0),
+    declined: integer().notNull().default(0),
+    rejected: integer().notNull().default(0),
+    networkError: integer("network_error").notNull().default(0),
+    currencyMismatch: integer("currency_mismatch").notNull().default(0),
+    customerNotFound: integer("customer_not_found").notNull().default(0),
+  },
+  (table) => [
+    check("billing_runs_status_check", oneOf("status", RUN_STATUSES)),
+    check("billing_runs_trigger_check", oneOf("trigger", ["api", "schedule"])),
+    // At most one run at a time: a second pay call joins it instead of racing it.
+    uniqueIndex("billing_runs_one_running").on(sql`(true)`).where(sql`${table.status} = 'RUNNING'`),
+  ],
+);
+
+/** Every trigger a run answered, so a redelivered CloudEvent finds its run instead of starting one. */
+export const billingTriggers = pgTable(
+  "billing_triggers",
+  {
+    source: text().notNull(),
+    eventId: text("event_id").notNull(),
+    eventTime: timestamp("event_time", { withTimezone: true }),
+    runId: integer("run_id")
+      .notNull()
+      .references(() => billingRuns.id),
+    receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [uniqueIndex("billing_triggers_event").on(table.source, table.eventId)],
+);
+
+/** One row per call to the provider (or per verdict reached without one): the audit trail. */
+export const paymentAttempts = pgTable(
+  "payment_attempts",
+  {
+    id: bigserial({ mode: "number" }).primaryKey(),
+    invoiceId: integer("invoice_id").notNull(),
+    runId: integer("run_id")
+      .notNull()
+      .references(() => billingRuns.id),
+    attemptNumber: integer("attempt_number").notNull(),
+    idempotencyKey: uuid("idempotency_key"),
+    outcome: text().notNull(),
+    httpStatus: integer("http_status"),
+    latencyMs: integer("latency_ms").notNull(),
+    chargeId: text("charge_id"),
+    error: text(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [index("payment_attempts_invoice_idx").on(table.invoiceId, table.attemptNumber)],
 );

@@ -1,4 +1,4 @@
-import { type Currency, formatDecimal } from "./money.js";
+import { type Currency, formatDecimal } from "../../runtime/money.js";
 import type { InvoiceStatus } from "./status.js";
 
 export interface Customer {

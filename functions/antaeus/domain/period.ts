@@ -5,9 +5,11 @@ export type Period = string;
 export const BILLING_TIME_ZONE = "Europe/Copenhagen";
 
 export function periodOf(instant: Date, timeZone = BILLING_TIME_ZONE): Period {
-  const parts = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit" })
-    .formatToParts(instant)
-    .reduce<Record<string, string>>((acc, part) => ({ ...acc, [part.type]: part.value }), {});
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit" })
+      .formatToParts(instant)
+      .map((part) => [part.type, part.value]),
+  );
   return `${parts.year}-${parts.month}-01`;
 }
 

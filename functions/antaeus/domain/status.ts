@@ -1,9 +1,31 @@
 /**
- * What clients read in an invoice's `status`. PENDING and PAID are the original's;
- * the rest are what billing can say about an attempt (docs/billing.md).
+ * What clients read in an invoice's `status`. PENDING and PAID are the original's; the rest say
+ * what billing found (docs/billing.md has the table of who acts on each).
  */
-export const INVOICE_STATUSES = ["PENDING", "PAID"] as const;
+export const INVOICE_STATUSES = [
+  "PENDING",
+  "PROCESSING",
+  "PAID",
+  "DECLINED",
+  "REJECTED",
+  "NETWORK_ERROR",
+  "CURRENCY_MISMATCH",
+  "CUSTOMER_NOT_FOUND",
+] as const;
 export type InvoiceStatus = (typeof INVOICE_STATUSES)[number];
 
 export const isInvoiceStatus = (value: string): value is InvoiceStatus =>
   (INVOICE_STATUSES as readonly string[]).includes(value);
+
+/** A run's verdict on an invoice it claimed: every status but the two before and during a run. */
+export type Outcome = Exclude<InvoiceStatus, "PENDING" | "PROCESSING">;
+export const OUTCOMES = INVOICE_STATUSES.filter(
+  (status): status is Outcome => status !== "PENDING" && status !== "PROCESSING",
+);
+
+/**
+ * The next run charges these again: the provider said no (DECLINED), refused the request
+ * (REJECTED) or never answered for sure (NETWORK_ERROR). The mismatch and missing-customer
+ * outcomes are data problems a person must fix; charging again would only repeat them.
+ */
+export const RETRIED_BY_NEXT_RUN = ["PENDING", "DECLINED", "REJECTED", "NETWORK_ERROR"] as const;

@@ -1,0 +1,67 @@
+// `npm start`: both functions on this machine, wired as on Knative. Each function starts its own
+// embedded PostgreSQL when DATABASE_URL is unset (data kept under .data/), so no setup is needed.
+import { type ChildProcess, spawn } from "node:child_process";
+
+const ANTAEUS_PORT = process.env.PORT ?? "8080";
+const PAYMENT_PORT = process.env.PAYMENT_PORT ?? "8081";
+
+function start(entry: string, env: Record<string, string | undefined>): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", entry], {
+    // An unset value stays unset (spawn would pass the string "undefined").
+    env: Object.fromEntries(
+      Object.entries({ ...process.env, ...env }).filter(([, value]) => value !== undefined),
+    ),
+    stdio: "inherit",
+  });
+}
+
+const payment = start("functions/payment/main.ts", {
+  PORT: PAYMENT_PORT,
+  DATABASE_URL: process.env.PAYMENT_DATABASE_URL ?? process.env.DATABASE_URL,
+  // Local only: no Kubernetes issuer to verify tokens against. Payment logs a warning saying so.
+  PAYMENT_AUTH: "off",
+});
+const antaeus = start("functions/antaeus/main.ts", {
+  PORT: ANTAEUS_PORT,
+  PAYMENT_PROVIDER_ENDPOINT: `http://127.0.0.1:${PAYMENT_PORT}/v1/charges`,
+});
+
+const children = [antaeus, payment];
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    for (const child of children) child.kill(signal);
+  });
+}
+for (const child of children) {
+  child.on("exit", (code) => {
+    // One function gone means the system is not whole: stop the other and report.
+    for (const other of children)
+      if (other !== child && other.exitCode === null) other.kill("SIGTERM");
+    process.exitCode = code ?? 1;
+  });
+}
+
+async function announce() {
+  const base = `http://localhost:${ANTAEUS_PORT}`;
+  for (let i = 0; i < 600; i++) {
+    const ready = await Promise.all(
+      [`${base}/readyz`, `http://127.0.0.1:${PAYMENT_PORT}/readyz`].map((url) =>
+        fetch(url).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      ),
+    );
+    if (ready.every(Boolean)) {
+      process.stdout.write(
+        `\nAntaeus is up at ${base} (payment at http://localhost:${PAYMENT_PORT}). Try:\n` +
+          `  curl ${base}/rest/v1/invoices/1\n` +
+          `  curl -X POST ${base}/rest/v1/invoices/pay\n` +
+          `  curl "${base}/rest/v1/invoices?status=PAID"\n\n`,
+      );
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+void announce();

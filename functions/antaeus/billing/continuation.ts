@@ -1,0 +1,53 @@
+import { request } from "undici";
+import type { Logger } from "../../runtime/logger.js";
+
+/**
+ * Knative only lets a pod work while a request is open, and ends each request at the service's
+ * timeout. A run that outlives one request's budget hands itself on: before answering, the request
+ * opens a new one to this service's own route (through Knative, so any replica may take it, and
+ * the autoscaler sees the work) and keeps that connection open until it is answered. Each link
+ * does the same, so the run finishes with nobody watching. docs/billing.md has the whole design.
+ */
+export class Continuations {
+  private readonly open = new Set<Promise<void>>();
+  private port = 0;
+
+  constructor(
+    private readonly selfUrl: string | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Outside Knative the service continues itself on its own port, known once it listens. */
+  listeningOn(port: number): void {
+    this.port = port;
+  }
+
+  start(runId: number): void {
+    const base = this.selfUrl ?? `http://127.0.0.1:${this.port}`;
+    const url = new URL(`/rest/v1/billing/runs/${runId}/continue`, base);
+    const link = request(url, { method: "POST", headersTimeout: 0, bodyTimeout: 0 })
+      .then(async (response) => {
+        const text = await response.body.text();
+        this.logger.debug(
+          { runId, status: response.statusCode, answer: text.slice(0, 200) },
+          "continuation answered",
+        );
+      })
+      .catch((error: unknown) => {
+        this.logger.warn(
+          { err: error, runId },
+          "continuation request failed; the run waits for the next pay call",
+        );
+      })
+      .finally(() => this.open.delete(link));
+    this.open.add(link);
+    this.logger.info(
+      { runId, url: url.toString() },
+      "budget spent: run continues in a new request",
+    );
+  }
+
+  get pending(): number {
+    return this.open.size;
+  }
+}

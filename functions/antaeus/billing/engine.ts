@@ -1,0 +1,166 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Sql } from "../../runtime/database.js";
+import type { Logger } from "../../runtime/logger.js";
+import { type ClaimedInvoice, claimInvoices, type Verdict } from "../data/claims.js";
+import { type BillingRun, completeIfDone, startOrJoinRun, type Trigger } from "../data/runs.js";
+import { periodOf } from "../domain/period.js";
+import type { Continuations } from "./continuation.js";
+import type { PaymentProvider } from "./provider.js";
+import type { BillingSettings } from "./settings.js";
+import { VerdictWriter } from "./verdict-writer.js";
+
+/** How often a worker with nothing to claim looks again while other workers hold leases. */
+const IDLE_POLL_MS = 200;
+
+export interface WorkResult {
+  runId: number;
+  /** True when the run is COMPLETED; false when it goes on in a continuation (or a peer). */
+  finished: boolean;
+}
+
+/**
+ * Charges due invoices exactly once. Coordination lives in PostgreSQL: claims with SKIP LOCKED,
+ * a PROCESSING lease that expires, and an Idempotency-Key per attempt that survives until the
+ * provider gives a definitive answer. Work happens only inside a request, for at most its budget.
+ */
+export class BillingEngine {
+  private readonly stopping = new AbortController();
+
+  constructor(
+    private readonly deps: {
+      sql: Sql;
+      provider: PaymentProvider;
+      continuations: Continuations;
+      settings: BillingSettings;
+      logger: Logger;
+      now?: () => Date;
+    },
+  ) {}
+
+  /** A pay call or the monthly CloudEvent: start or join the run, then work on it. */
+  async trigger(
+    trigger: Trigger,
+    request: AbortSignal,
+  ): Promise<{ run: BillingRun; created: boolean; work: WorkResult }> {
+    const dueThrough = periodOf((this.deps.now ?? (() => new Date()))());
+    const { run, created } = await startOrJoinRun(this.deps.sql, trigger, dueThrough);
+    this.deps.logger.info(
+      { runId: run.id, created, trigger: trigger.kind, total: run.total },
+      created ? "billing run started" : "joined billing run",
+    );
+    return { run, created, work: await this.work(run.id, request) };
+  }
+
+  /** Work on a run until it is done or this request's budget is spent; hand on what is left. */
+  async work(runId: number, request: AbortSignal): Promise<WorkResult> {
+    const { settings, logger } = this.deps;
+    const deadline = performance.now() + settings.requestBudgetMs;
+    const stop = AbortSignal.any([request, this.stopping.signal]);
+    const finished = await this.drain(runId, deadline, stop);
+    // Budget spent, caller gone, or this replica shutting down: the next link goes through
+    // Knative, so it lands on a live replica. A failure above (database down) throws instead:
+    // no hot loop of continuations; the queued invoices wait for the next pay call.
+    if (!finished) this.deps.continuations.start(runId);
+    logger.info(
+      { runId, finished },
+      finished ? "billing run completed" : "billing request budget spent",
+    );
+    return { runId, finished };
+  }
+
+  /** Shutdown has begun: stop claiming; in-flight charges finish and their verdicts are written. */
+  stop(): void {
+    this.stopping.abort();
+  }
+
+  private async drain(runId: number, deadline: number, stop: AbortSignal): Promise<boolean> {
+    const { sql, settings } = this.deps;
+    const writer = new VerdictWriter(sql, runId, this.deps.logger);
+    const inFlight = new Set<Promise<void>>();
+    let finished = false;
+    try {
+      while (!stop.aborted && performance.now() < deadline) {
+        const free = settings.concurrency - inFlight.size;
+        // Claim in batches of at least a quarter of the slots: fewer round trips, steady pipeline.
+        if (free > 0 && (inFlight.size === 0 || free >= Math.ceil(settings.concurrency / 4))) {
+          const claimed = await claimInvoices(sql, runId, free, settings.leaseMs);
+          for (const invoice of claimed) {
+            const settled: Promise<void> = this.settle(invoice)
+              .then((verdict) => writer.add(verdict))
+              .finally(() => inFlight.delete(settled));
+            inFlight.add(settled);
+          }
+          if (claimed.length === 0 && inFlight.size === 0) {
+            await writer.flush();
+            if (await completeIfDone(sql, runId)) {
+              finished = true;
+              break;
+            }
+            // Others hold leases on what is left: wait for them to finish or for a lease to expire.
+            await sleep(Math.min(IDLE_POLL_MS, Math.max(0, deadline - performance.now())));
+            continue;
+          }
+        }
+        if (inFlight.size > 0) await Promise.race(inFlight);
+      }
+    } finally {
+      await Promise.all(inFlight);
+      await writer.flush();
+    }
+    return finished || (await completeIfDone(sql, runId));
+  }
+
+  private async settle(invoice: ClaimedInvoice): Promise<Verdict> {
+    // An attempt with an unknown outcome is resolved before anything else: same key, same body.
+    if (!invoice.reconciling) {
+      if (invoice.customerCurrency === null)
+        return this.withoutCall(
+          invoice,
+          "CUSTOMER_NOT_FOUND",
+          `customer ${invoice.customerId} does not exist`,
+        );
+      if (invoice.customerCurrency !== invoice.currency) {
+        return this.withoutCall(
+          invoice,
+          "CURRENCY_MISMATCH",
+          `invoice in ${invoice.currency}, customer pays in ${invoice.customerCurrency}`,
+        );
+      }
+    }
+    const result = await this.deps.provider.charge(invoice);
+    return {
+      invoiceId: invoice.id,
+      attemptKey: invoice.attemptKey,
+      status: result.outcome,
+      keepKey: result.outcome === "NETWORK_ERROR",
+      calls: result.calls.length,
+      attempts: result.calls,
+    };
+  }
+
+  private withoutCall(
+    invoice: ClaimedInvoice,
+    status: "CUSTOMER_NOT_FOUND" | "CURRENCY_MISMATCH",
+    error: string,
+  ): Verdict {
+    return {
+      invoiceId: invoice.id,
+      attemptKey: invoice.attemptKey,
+      status,
+      keepKey: false,
+      calls: 0,
+      attempts: [
+        {
+          invoiceId: invoice.id,
+          attemptNumber: invoice.attempts + 1,
+          idempotencyKey: null,
+          outcome: status,
+          httpStatus: null,
+          latencyMs: 0,
+          chargeId: null,
+          error,
+        },
+      ],
+    };
+  }
+}

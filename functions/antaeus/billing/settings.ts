@@ -1,0 +1,28 @@
+/** How billing behaves; parsed from the environment in config.ts. */
+export interface BillingSettings {
+  /** Full URL of the provider's charge route. */
+  providerEndpoint: string;
+  /** Projected service-account token presented to the provider, re-read when it rotates. */
+  tokenFile: string | undefined;
+  timeoutMs: number;
+  retries: number;
+  /** Charges in flight at once per request. */
+  concurrency: number;
+  /** How long one request works before handing the rest of the run to a continuation. */
+  requestBudgetMs: number;
+  /** How long a claimed invoice stays reserved for its worker before another may take it over. */
+  leaseMs: number;
+  /**
+   * Base URL at which this service reaches itself through Knative, for continuations; unset
+   * outside production, where it is this process's own port.
+   */
+  selfUrl: string | undefined;
+}
+
+/** Longest wait honoured from a Retry-After header, and the cap on exponential backoff. */
+export const MAX_RETRY_AFTER_MS = 5_000;
+export const MAX_BACKOFF_MS = 2_000;
+
+/** The longest one invoice can stay with a worker: every try timing out, every wait at its cap. */
+export const worstCaseChargeMs = (timeoutMs: number, retries: number) =>
+  (retries + 1) * timeoutMs + retries * MAX_RETRY_AFTER_MS;

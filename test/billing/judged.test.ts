@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exactlyOnceViolations, pay, type System, startSystem } from "../support/system.js";
+
+let system: System;
+beforeAll(async () => {
+  system = await startSystem();
+});
+afterAll(() => system?.stop());
+
+describe("the judged deployment check", () => {
+  it("fresh database, seed, one pay call: 40–60% of all invoices PAID, none left PROCESSING", async () => {
+    const { status, body } = await pay(system.antaeus[0]!.url);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      status: "COMPLETED",
+      trigger: "api",
+      total: 1000,
+      done: 1000,
+      created: true,
+    });
+
+    const invoices = (await (
+      await fetch(`${system.antaeus[0]!.url}/rest/v1/invoices`)
+    ).json()) as Array<{ status: string }>;
+    const paid = invoices.filter((i) => i.status === "PAID").length;
+    expect(invoices).toHaveLength(1000);
+    expect(paid / invoices.length).toBeGreaterThanOrEqual(0.4);
+    expect(paid / invoices.length).toBeLessThanOrEqual(0.6);
+    expect(invoices.filter((i) => i.status === "PROCESSING")).toHaveLength(0);
+    expect(body.counts.PAID).toBe(paid);
+    expect(body.counts.PAID! + body.counts.DECLINED!).toBe(1000);
+    expect(await exactlyOnceViolations(system)).toEqual([]);
+  });
+
+  it("the run and every invoice's attempts say what happened", async () => {
+    const runs = (await (
+      await fetch(`${system.antaeus[0]!.url}/rest/v1/billing/runs`)
+    ).json()) as Array<{ id: number; status: string }>;
+    expect(runs).toHaveLength(1);
+    const attempts = (await (
+      await fetch(`${system.antaeus[0]!.url}/rest/v1/invoices/1/attempts`)
+    ).json()) as Array<Record<string, unknown>>;
+    expect(attempts).toHaveLength(1);
+    expect(attempts[0]).toMatchObject({
+      invoiceId: 1,
+      runId: runs[0]!.id,
+      attemptNumber: 1,
+      idempotencyKey: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      outcome: expect.stringMatching(/^(PAID|DECLINED)$/),
+      httpStatus: 200,
+      chargeId: expect.any(String),
+    });
+  });
+
+  it("a second pay call charges only the declined invoices again", async () => {
+    const before = (await (
+      await fetch(`${system.antaeus[0]!.url}/rest/v1/invoices?status=DECLINED`)
+    ).json()) as unknown[];
+    const { body } = await pay(system.antaeus[0]!.url);
+    expect(body.total).toBe(before.length);
+    expect(await exactlyOnceViolations(system)).toEqual([]);
+  });
+});
