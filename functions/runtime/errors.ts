@@ -31,6 +31,15 @@ export function onError(logger: Logger): ErrorHandler {
     if (error instanceof HTTPException && error.status < 500) {
       return errorResponse(c, new ApiError(error.status, "bad_request", error.message));
     }
+    if (isDatabaseUnavailable(error)) {
+      logger.warn({ err: error, path: c.req.path }, "database unavailable");
+      return errorResponse(
+        c,
+        new ApiError(503, "database_unavailable", "the database is unreachable; try again", {
+          "Retry-After": "1",
+        }),
+      );
+    }
     logger.error({ err: error, path: c.req.path }, "unhandled error");
     return errorResponse(c, new ApiError(500, "internal_error", "internal error"));
   };
@@ -49,4 +58,17 @@ export function methodNotAllowed(allowed: readonly string[]) {
         Allow: allow,
       }),
     );
+}
+
+/** Lost or refused connections (postgres.js codes, SQLSTATE classes 08 and 57P): not our bug, a 503. */
+function isDatabaseUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return (
+    typeof code === "string" &&
+    (code.startsWith("08") ||
+      code.startsWith("57P") ||
+      code.startsWith("CONNECT") ||
+      code === "ECONNREFUSED" ||
+      code === "ECONNRESET")
+  );
 }

@@ -159,6 +159,7 @@ export class BillingEngine {
           latencyMs: 0,
           chargeId: null,
           error,
+          attemptedAt: new Date(),
         },
       ],
     };

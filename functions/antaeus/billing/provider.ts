@@ -53,6 +53,7 @@ export class PaymentProvider {
     const body = `{"invoice_id":${invoice.id},"customer_id":${invoice.customerId},"currency":"${invoice.currency}","value":${formatDecimal(invoice.amountMinor)}}`;
     const calls: AttemptRecord[] = [];
     for (let retry = 0; ; retry++) {
+      const attemptedAt = new Date();
       const started = performance.now();
       const result = await this.call(body, invoice.attemptKey);
       calls.push({
@@ -64,6 +65,7 @@ export class PaymentProvider {
         latencyMs: Math.round(performance.now() - started),
         chargeId: result.kind === "answer" ? result.chargeId : null,
         error: result.error,
+        attemptedAt,
       });
       if (result.kind === "answer") return { outcome: result.outcome, calls };
       if (retry >= this.options.retries) return { outcome: "NETWORK_ERROR", calls };

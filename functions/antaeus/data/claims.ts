@@ -78,6 +78,7 @@ export interface AttemptRecord {
   latencyMs: number;
   chargeId: string | null;
   error: string | null;
+  attemptedAt: Date;
 }
 
 export interface Verdict {
@@ -143,9 +144,9 @@ export async function recordVerdicts(
       returning id
     ), audit as (
       insert into payment_attempts
-        (invoice_id, run_id, attempt_number, idempotency_key, outcome, http_status, latency_ms, charge_id, error)
+        (invoice_id, run_id, attempt_number, idempotency_key, outcome, http_status, latency_ms, charge_id, error, attempted_at)
       select a.invoice_id, ${runId}, a.attempt_number, a.idempotency_key, a.outcome, a.http_status,
-             a.latency_ms, a.charge_id, a.error
+             a.latency_ms, a.charge_id, a.error, a.attempted_at
       from unnest(
         ${sql.array(column((a) => a.invoiceId))}::int[],
         ${sql.array(column((a) => a.attemptNumber))}::int[],
@@ -154,8 +155,9 @@ export async function recordVerdicts(
         ${sql.array(column((a) => a.httpStatus))}::int[],
         ${sql.array(column((a) => a.latencyMs))}::int[],
         ${sql.array(column((a) => a.chargeId))}::text[],
-        ${sql.array(column((a) => a.error))}::text[]
-      ) as a(invoice_id, attempt_number, idempotency_key, outcome, http_status, latency_ms, charge_id, error)
+        ${sql.array(column((a) => a.error))}::text[],
+        ${sql.array(column((a) => a.attemptedAt.toISOString()))}::timestamptz[]
+      ) as a(invoice_id, attempt_number, idempotency_key, outcome, http_status, latency_ms, charge_id, error, attempted_at)
       returning 1
     )
     select (select count(*) from applied)::int as applied, (select count(*) from counted) as runs,

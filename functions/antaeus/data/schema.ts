@@ -126,7 +126,8 @@ export const paymentAttempts = pgTable(
     latencyMs: integer("latency_ms").notNull(),
     chargeId: text("charge_id"),
     error: text(),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    /** When the call began (verdicts are written in batches, later). */
+    attemptedAt: timestamp("attempted_at", { withTimezone: true }).notNull(),
   },
   (table) => [index("payment_attempts_invoice_idx").on(table.invoiceId, table.attemptNumber)],
 );

@@ -35,7 +35,7 @@ CREATE TABLE "payment_attempts" (
 	"latency_ms" integer NOT NULL,
 	"charge_id" text,
 	"error" text,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+	"attempted_at" timestamp with time zone NOT NULL
 );
 --> statement-breakpoint
 ALTER TABLE "invoices" DROP CONSTRAINT "invoices_status_check";--> statement-breakpoint
