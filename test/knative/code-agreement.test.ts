@@ -1,0 +1,366 @@
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { rootCertificates } from "node:tls";
+import { afterAll, describe, expect, it } from "vitest";
+import { worstCaseChargeMs } from "../../functions/antaeus/billing/settings.js";
+import { loadAntaeusConfig } from "../../functions/antaeus/config.js";
+import { loadPaymentConfig } from "../../functions/payment/config.js";
+import { ConfigError } from "../../functions/runtime/config.js";
+import { buildFunction } from "../../scripts/build.mjs";
+import { antaeusForChecks, paymentForChecks } from "./apps.js";
+import {
+  filesUnder,
+  find,
+  KNATIVE_DIR,
+  knativeServices,
+  loadManifests,
+  type Manifest,
+  parseYaml,
+  ROOT,
+  resolvedEnv,
+} from "./manifests.js";
+
+// The manifests and the code must describe the same system. Each check here reads the value
+// from the code (route tables, config loaders, Dockerfiles, the bundler), not from a copy.
+
+const { docs } = loadManifests();
+const ksvc = (name: string) => {
+  const found = knativeServices(docs).find((s) => s.metadata.name === name);
+  if (!found) throw new Error(`no ksvc ${name}`);
+  return found;
+};
+const antaeus = ksvc("antaeus");
+const payment = ksvc("payment");
+const containerOf = (service: Manifest) => service.spec.template.spec.containers[0] as Manifest;
+const clusterLocalUrl = (service: Manifest) =>
+  `http://${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local`;
+
+const dockerfile = (name: string) => readFile(join(ROOT, `Dockerfile.${name}`), "utf8");
+/** The runtime stage of a Dockerfile: everything after its last FROM. */
+const runtimeStage = async (name: string) => {
+  const text = await dockerfile(name);
+  return text.slice(text.lastIndexOf("\nFROM "));
+};
+/** The env the image sets (ENV lines of the runtime stage), under the manifest's. */
+async function environmentOf(name: string, service: Manifest): Promise<Record<string, string>> {
+  const stage = await runtimeStage(name);
+  const imageEnv = Object.fromEntries(
+    [...stage.matchAll(/^ENV\s+([A-Z_]+)=(\S+)\s*$/gm)].map((m) => [m[1], m[2]]),
+  );
+  return { ...imageEnv, ...resolvedEnv(docs, service) };
+}
+
+const antaeusEnv = await environmentOf("antaeus", antaeus);
+const paymentEnv = await environmentOf("payment", payment);
+
+/** Variable names a loader complains about: ConfigError lists each as "  NAME: problem". */
+function missingFor(load: (env: Record<string, string>) => unknown, env: Record<string, string>) {
+  try {
+    load(env);
+    return [];
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return [...error.message.matchAll(/^\s+([A-Z_]+):/gm)].map((m) => m[1] as string);
+  }
+}
+
+describe("images", () => {
+  const outRoot = mkdtemp(join(tmpdir(), "knative-build-"));
+  afterAll(async () => rm(await outRoot, { recursive: true, force: true }));
+
+  it.each(["antaeus", "payment"])(
+    "%s: the ksvc runs the image its Dockerfile builds",
+    async (name) => {
+      const stage = await runtimeStage(name);
+      // The Dockerfile names its output; the manifest uses that name, kustomize adds the registry.
+      expect(stage).toContain(`org.opencontainers.image.title="${name}"`);
+      const raw = parseYaml(
+        await readFile(join(KNATIVE_DIR, name, "service.yaml"), "utf8"),
+        "service.yaml",
+      );
+      expect(containerOf(raw[0] as Manifest).image).toBe(name);
+      const kustomization = parseYaml(
+        await readFile(join(KNATIVE_DIR, "kustomization.yaml"), "utf8"),
+        "kustomization.yaml",
+      )[0] as Manifest;
+      const entry = kustomization.images.find((i: Manifest) => i.name === name);
+      expect(entry.newName.split("/").at(-1)).toBe(name);
+      expect(containerOf(ksvc(name)).image).toBe(`${entry.newName}:${entry.newTag}`);
+    },
+  );
+
+  it.each(["antaeus", "payment"] as const)(
+    "%s: the image's CMD is a file the bundler writes, with the migrations beside it",
+    async (name) => {
+      const stage = await runtimeStage(name);
+      expect(stage).toMatch(/^FROM gcr\.io\/distroless\/nodejs24-debian1\d:nonroot$/m);
+      expect(stage).toContain(`COPY --from=build --chown=0:0 /src/dist/${name}/ /app/`);
+      expect(stage).toContain(`CMD ["/app/${name}.mjs"]`);
+      expect(stage).toMatch(/^ENV NODE_ENV=production$/m);
+      expect(stage).toMatch(/^USER [1-9]\d*:[1-9]\d*$/m);
+
+      const out = await outRoot;
+      await buildFunction(name, { outRoot: out });
+      const dir = join(out, name);
+      await expect(readFile(join(dir, `${name}.mjs`), "utf8")).resolves.toContain(
+        "import.meta.url",
+      );
+      await expect(readFile(join(dir, "migrate.mjs"), "utf8")).resolves.toBeTruthy();
+      const journal = JSON.parse(
+        await readFile(join(dir, "migrations", "meta", "_journal.json"), "utf8"),
+      ) as { entries: unknown[] };
+      expect(journal.entries.length).toBeGreaterThan(0);
+    },
+  );
+});
+
+describe("routes the manifests point at are routes the apps serve", () => {
+  const served = (status: number) => status !== 404 && status !== 405;
+
+  it("antaeus: its probes, the PingSource's uri (with the event it sends), and continuations", async () => {
+    const { app, calls, close } = antaeusForChecks();
+    try {
+      const container = containerOf(antaeus);
+      for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
+        const response = await app.request(container[probe].httpGet.path);
+        expect(served(response.status), `${probe} ${container[probe].httpGet.path}`).toBe(true);
+      }
+      expect((await app.request(container.livenessProbe.httpGet.path)).status).toBe(200);
+
+      // What the PingSource sends, in binary mode: it must be taken as a scheduled trigger.
+      const source = find(docs, "PingSource", "monthly-billing", "antaeus");
+      expect(source.spec.sink.ref.name).toBe(antaeus.metadata.name);
+      const response = await app.request(source.spec.sink.uri, {
+        method: "POST",
+        headers: {
+          "content-type": source.spec.contentType,
+          "ce-specversion": "1.0",
+          "ce-type": "dev.knative.sources.ping",
+          "ce-source": `/apis/v1/namespaces/${source.metadata.namespace}/pingsources/${source.metadata.name}`,
+          "ce-id": "0a1b2c3d-manifest-check",
+          "ce-time": "2026-12-01T00:00:00+01:00",
+        },
+        body: source.spec.data,
+      });
+      expect(served(response.status)).toBe(true);
+      expect(calls.map((c) => c.method)).toContain("trigger");
+      expect(calls.find((c) => c.method === "trigger")?.args[0]).toMatchObject({
+        kind: "schedule",
+        eventId: "0a1b2c3d-manifest-check",
+      });
+
+      // Continuations go to BILLING_SELF_URL + the continue route.
+      const self = new URL("/rest/v1/billing/runs/1/continue", antaeusEnv.BILLING_SELF_URL);
+      const continued = await app.request(self.pathname, { method: "POST" });
+      expect(served(continued.status)).toBe(true);
+    } finally {
+      await close();
+    }
+  });
+
+  it("payment: its probes, and the charge route Antaeus calls, which wants a token", async () => {
+    // The CA file exists only in a pod; any real certificate stands in for it here.
+    const caDir = await mkdtemp(join(tmpdir(), "knative-ca-"));
+    const ca = join(caDir, "ca.crt");
+    await writeFile(ca, rootCertificates[0] as string);
+    const { app, close } = paymentForChecks(
+      loadPaymentConfig({ ...paymentEnv, PAYMENT_AUTH_JWKS_CA_FILE: ca }),
+    );
+    try {
+      const container = containerOf(payment);
+      for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
+        const response = await app.request(container[probe].httpGet.path);
+        expect(served(response.status), `${probe} ${container[probe].httpGet.path}`).toBe(true);
+      }
+      const charge = new URL(antaeusEnv.PAYMENT_PROVIDER_ENDPOINT as string);
+      const response = await app.request(charge.pathname, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ customer_id: 1, currency: "DKK", value: 1 }),
+      });
+      // 401, not 404/405: the route exists, and the production configuration guards it.
+      expect(response.status).toBe(401);
+    } finally {
+      await close();
+      await rm(caDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("wiring", () => {
+  it("PAYMENT_PROVIDER_ENDPOINT is payment's cluster-local URL plus its charge route", () => {
+    expect(payment.metadata.labels["networking.knative.dev/visibility"]).toBe("cluster-local");
+    expect(antaeusEnv.PAYMENT_PROVIDER_ENDPOINT).toBe(`${clusterLocalUrl(payment)}/v1/charges`);
+  });
+
+  it("BILLING_SELF_URL is Antaeus's own cluster-local URL, through Knative", () => {
+    expect(antaeusEnv.BILLING_SELF_URL).toBe(clusterLocalUrl(antaeus));
+  });
+
+  it.each([
+    ["antaeus", antaeusEnv],
+    ["payment", paymentEnv],
+  ])(
+    "%s's DATABASE_URL names its own namespace's PostgreSQL and the Secret's credentials",
+    (name, env) => {
+      const secret = find(docs, "Secret", "database", name);
+      const url = new URL(env.DATABASE_URL as string);
+      expect(url.hostname).toBe(`postgres.${name}.svc.cluster.local`);
+      expect(decodeURIComponent(url.username)).toBe(secret.stringData.username);
+      expect(decodeURIComponent(url.password)).toBe(secret.stringData.password);
+      expect(url.pathname).toBe(`/${secret.stringData.database}`);
+      find(docs, "StatefulSet", "postgres", name);
+    },
+  );
+
+  it("the billing budget ends well inside the ksvc's timeoutSeconds", () => {
+    const config = loadAntaeusConfig(antaeusEnv);
+    const timeoutMs = antaeus.spec.template.spec.timeoutSeconds * 1000;
+    const { requestBudgetMs, timeoutMs: chargeTimeout, retries } = config.billing;
+    // The last charge started before the budget ran out must still finish before Knative
+    // cuts the request, with room left for writing the verdicts and answering.
+    expect(requestBudgetMs + worstCaseChargeMs(chargeTimeout, retries)).toBeLessThan(timeoutMs);
+    expect(requestBudgetMs).toBeLessThanOrEqual(0.85 * timeoutMs);
+  });
+
+  it.each([
+    ["antaeus", antaeusEnv],
+    ["payment", paymentEnv],
+  ])("%s at max-scale cannot exhaust PostgreSQL's 100 default connections", (name, env) => {
+    const max = Number(
+      ksvc(name).spec.template.metadata.annotations["autoscaling.knative.dev/max-scale"],
+    );
+    expect(max * Number(env.DATABASE_POOL_MAX)).toBeLessThanOrEqual(90);
+  });
+});
+
+describe("configuration", () => {
+  it("both images set NODE_ENV=production, so the manifests are read as production config", () => {
+    expect(antaeusEnv.NODE_ENV).toBe("production");
+    expect(paymentEnv.NODE_ENV).toBe("production");
+  });
+
+  it("Antaeus's config loader accepts the manifest's env in production", () => {
+    expect(missingFor(loadAntaeusConfig, antaeusEnv)).toEqual([]);
+    const config = loadAntaeusConfig(antaeusEnv);
+    expect(config.production).toBe(true);
+    expect(config.billing.providerEndpoint).toBe(antaeusEnv.PAYMENT_PROVIDER_ENDPOINT);
+    expect(config.billing.tokenFile).toBe(antaeusEnv.PAYMENT_TOKEN_FILE);
+  });
+
+  it("payment's config loader accepts the manifest's env in production, with auth on", () => {
+    expect(missingFor(loadPaymentConfig, paymentEnv)).toEqual([]);
+    const config = loadPaymentConfig(paymentEnv);
+    expect(config.production).toBe(true);
+    expect(config.auth.mode).toBe("jwks");
+  });
+
+  it.each([
+    ["antaeus", loadAntaeusConfig, antaeusEnv],
+    ["payment", loadPaymentConfig, paymentEnv],
+  ] as const)("%s: every variable the code requires in production is set", (_, load, env) => {
+    // Ask the code: with nothing but NODE_ENV=production, what does the loader want?
+    const required = missingFor(load, { NODE_ENV: "production" });
+    expect(required.length).toBeGreaterThan(0);
+    for (const name of required) expect(env, name).toHaveProperty(name);
+  });
+
+  it("the variables this deployment relies on are set (the issue's list)", () => {
+    for (const name of [
+      "DATABASE_URL",
+      "PAYMENT_PROVIDER_ENDPOINT",
+      "PAYMENT_TOKEN_FILE",
+      "BILLING_SELF_URL",
+      "BILLING_REQUEST_BUDGET_MS",
+    ]) {
+      expect(antaeusEnv, name).toHaveProperty(name);
+    }
+    for (const name of [
+      "DATABASE_URL",
+      "PAYMENT_AUTH",
+      "PAYMENT_AUTH_ISSUER",
+      "PAYMENT_AUTH_AUDIENCE",
+      "PAYMENT_AUTH_SUBJECT",
+      "PAYMENT_AUTH_JWKS_URL",
+      "PAYMENT_AUTH_JWKS_TOKEN_FILE",
+      "PAYMENT_AUTH_JWKS_CA_FILE",
+    ]) {
+      expect(paymentEnv, name).toHaveProperty(name);
+    }
+  });
+
+  it.each([
+    ["antaeus", antaeus],
+    ["payment", payment],
+  ])(
+    "%s: every variable the manifest sets is one the code reads (no typos)",
+    async (name, service) => {
+      const sources = [
+        ...filesUnder(join(ROOT, "functions", name), ".ts"),
+        ...filesUnder(join(ROOT, "functions", "runtime"), ".ts"),
+      ];
+      const code = (await Promise.all(sources.map((f) => readFile(f, "utf8")))).join("\n");
+      for (const entry of containerOf(service).env) {
+        expect(code, `${entry.name} is not read by functions/${name}`).toMatch(
+          new RegExp(`\\b${entry.name}\\b`),
+        );
+      }
+    },
+  );
+});
+
+describe("identity: only Antaeus's service account may charge", () => {
+  const antaeusSpec = antaeus.spec.template.spec;
+  const paymentAuth = () => {
+    const config = loadPaymentConfig(paymentEnv);
+    if (config.auth.mode !== "jwks") throw new Error("payment auth is off");
+    return config.auth;
+  };
+
+  it("Antaeus mounts a token whose audience is the one payment accepts, where PAYMENT_TOKEN_FILE says", () => {
+    const mount = containerOf(antaeus).volumeMounts.find((m: Manifest) =>
+      (antaeusEnv.PAYMENT_TOKEN_FILE as string).startsWith(`${m.mountPath}/`),
+    );
+    expect(mount, "a volume mounted above PAYMENT_TOKEN_FILE").toBeDefined();
+    const volume = antaeusSpec.volumes.find((v: Manifest) => v.name === mount.name);
+    const token = volume.projected.sources.find((s: Manifest) => s.serviceAccountToken)
+      ?.serviceAccountToken as Manifest;
+    expect(`${mount.mountPath}/${token.path}`).toBe(antaeusEnv.PAYMENT_TOKEN_FILE);
+    expect(token.audience).toBe(paymentAuth().audience);
+    expect(token.audience).toBe("payment");
+    expect(token.expirationSeconds).toBeGreaterThanOrEqual(600);
+  });
+
+  it("payment accepts exactly Antaeus's service account as subject", () => {
+    const account = find(docs, "ServiceAccount", antaeusSpec.serviceAccountName, "antaeus");
+    expect(paymentAuth().subjects).toEqual([
+      `system:serviceaccount:${account.metadata.namespace}:${account.metadata.name}`,
+    ]);
+    // Antaeus needs no API access: its pods get no general API token at all.
+    expect(account.automountServiceAccountToken).toBe(false);
+  });
+
+  it("payment can fetch the issuer's keys: its own API token, and the RBAC to read the JWKS", () => {
+    const auth = paymentAuth();
+    expect(new URL(auth.jwksUrl).host).toBe("kubernetes.default.svc");
+    expect(new URL(auth.jwksUrl).pathname).toBe("/openid/v1/jwks");
+    expect(auth.jwksTokenFile).toBe("/var/run/secrets/kubernetes.io/serviceaccount/token");
+    expect(auth.jwksCaFile).toBe("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt");
+    const account = find(
+      docs,
+      "ServiceAccount",
+      payment.spec.template.spec.serviceAccountName,
+      "payment",
+    );
+    expect(account.automountServiceAccountToken).toBe(true);
+    const binding = docs.find(
+      (d) =>
+        d.kind === "ClusterRoleBinding" &&
+        d.roleRef.name === "system:service-account-issuer-discovery",
+    );
+    expect(binding?.subjects).toEqual([
+      { kind: "ServiceAccount", name: account.metadata.name, namespace: "payment" },
+    ]);
+  });
+});

@@ -1,0 +1,129 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Service as KnativeService } from "@kubernetes-models/knative/serving.knative.dev/v1/Service";
+import { PingSource } from "@kubernetes-models/knative/sources.knative.dev/v1/PingSource";
+import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
+import { ClusterRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding";
+import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
+import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
+import { Namespace } from "kubernetes-models/v1/Namespace";
+import { Pod } from "kubernetes-models/v1/Pod";
+import { Secret } from "kubernetes-models/v1/Secret";
+import { Service } from "kubernetes-models/v1/Service";
+import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
+import { describe, expect, it } from "vitest";
+import {
+  filesUnder,
+  idOf,
+  KNATIVE_DIR,
+  kubectlVersion,
+  listedFiles,
+  loadManifests,
+  type Manifest,
+  ROOT,
+  renderWithKubectl,
+  renderWithoutKubectl,
+} from "./manifests.js";
+
+interface Model {
+  validate(): void;
+}
+type ModelClass = new (data: never) => Model;
+
+// Every kind the manifests may use, with the schema it is checked against. A kind missing here
+// fails the test: nothing is shipped unchecked.
+const MODELS: Record<string, ModelClass> = {
+  "v1/Namespace": Namespace,
+  "v1/ServiceAccount": ServiceAccount,
+  "v1/Secret": Secret,
+  "v1/Service": Service,
+  "apps/v1/StatefulSet": StatefulSet,
+  "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy,
+  "rbac.authorization.k8s.io/v1/Role": Role,
+  "rbac.authorization.k8s.io/v1/RoleBinding": RoleBinding,
+  "rbac.authorization.k8s.io/v1/ClusterRoleBinding": ClusterRoleBinding,
+  "serving.knative.dev/v1/Service": KnativeService,
+  "sources.knative.dev/v1/PingSource": PingSource,
+};
+
+const kubectl = kubectlVersion();
+const { docs, renderer } = loadManifests();
+
+describe("rendering", () => {
+  it.skipIf(!kubectl)(
+    kubectl
+      ? "kubectl kustomize knative/ renders"
+      : "kubectl kustomize knative/ renders: SKIPPED, kubectl is not installed here",
+    () => {
+      const rendered = renderWithKubectl();
+      expect(rendered.length).toBeGreaterThan(0);
+    },
+  );
+
+  it.skipIf(!kubectl)("the fallback renderer agrees with kubectl's, object for object", () => {
+    const byId = (list: Manifest[]) =>
+      Object.fromEntries(list.map((doc) => [idOf(doc), doc] as const).sort());
+    expect(byId(renderWithoutKubectl())).toEqual(byId(renderWithKubectl()));
+  });
+
+  it(`renders every object once (${renderer} renderer)`, () => {
+    const ids = docs.map(idOf);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBeGreaterThan(20);
+  });
+});
+
+describe("schemas", () => {
+  it("the installed model packages carry serving.knative.dev/v1 Service and sources.knative.dev/v1 PingSource", () => {
+    const version = (name: string) =>
+      (
+        JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")) as {
+          version: string;
+        }
+      ).version;
+    expect(version("kubernetes-models")).toMatch(/^\d+\./);
+    expect(version("@kubernetes-models/knative")).toMatch(/^\d+\./);
+    expect(KnativeService.apiVersion).toBe("serving.knative.dev/v1");
+    expect(KnativeService.kind).toBe("Service");
+    expect(PingSource.apiVersion).toBe("sources.knative.dev/v1");
+    expect(PingSource.kind).toBe("PingSource");
+    // The schemas are real: a wrong type is refused.
+    expect(() =>
+      new PingSource({ metadata: { name: "x" }, spec: { schedule: 5 } } as never).validate(),
+    ).toThrow(/schedule must be string/);
+  });
+
+  it.each(docs.map((doc) => [idOf(doc), doc] as const))("%s validates", (_id, doc) => {
+    const Model = MODELS[`${doc.apiVersion}/${doc.kind}`];
+    expect(Model, `no schema registered for ${doc.apiVersion} ${doc.kind}`).toBeDefined();
+    expect(() => new (Model as ModelClass)(doc as never).validate()).not.toThrow();
+  });
+
+  // Knative's CRD schema types a ksvc's pod spec loosely in places; a Pod with the same spec
+  // gets the full core schema (probes, volumes, security context).
+  it.each(docs.filter((d) => d.kind === "Service" && d.apiVersion === "serving.knative.dev/v1"))(
+    "ksvc $metadata.name's pod spec validates as a core PodSpec",
+    (ksvc) => {
+      const spec = structuredClone(ksvc.spec.template.spec);
+      delete spec.containerConcurrency;
+      delete spec.timeoutSeconds;
+      delete spec.responseStartTimeoutSeconds;
+      delete spec.idleTimeoutSeconds;
+      // Knative fills in the probe port (the container's); the core schema wants one.
+      for (const container of spec.containers) {
+        for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
+          if (container[probe]?.httpGet) container[probe].httpGet.port ??= "http1";
+        }
+      }
+      expect(() => new Pod({ metadata: { name: "check" }, spec }).validate()).not.toThrow();
+    },
+  );
+
+  it("every YAML file in knative/ is part of the kustomization: nothing stray, nothing forgotten", () => {
+    const onDisk = filesUnder(KNATIVE_DIR, ".yaml").filter(
+      (f) => !f.endsWith("kustomization.yaml"),
+    );
+    expect(onDisk.sort()).toEqual([...new Set(listedFiles(KNATIVE_DIR))].sort());
+  });
+});
