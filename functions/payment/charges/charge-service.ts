@@ -1,0 +1,56 @@
+import { randomBytes } from "node:crypto";
+import { ApiError } from "../../runtime/errors.js";
+import {
+  findChargeByKey,
+  insertCharge,
+  insertChargeOnce,
+  type NewCharge,
+} from "../data/charges.js";
+import type { Db } from "../data/database.js";
+import type { Charge } from "./charge.js";
+import type { Randomness } from "./randomness.js";
+import { type ChargeRequest, requestHash } from "./request.js";
+
+export interface ChargeOutcome {
+  charge: Charge;
+  /** True when the key had been charged before: the stored outcome, nothing charged now. */
+  replayed: boolean;
+}
+
+const newChargeId = () => `ch_${randomBytes(12).toString("hex")}`;
+
+/**
+ * Charges at most once per idempotency key. The outcome is drawn before the insert and travels
+ * in the row, so whichever request inserts first decides it for every request with that key.
+ */
+export function chargeService(deps: { db: Db; randomness: Randomness; successRate: number }) {
+  const keyless = deps.randomness.stream("charge");
+
+  return async (request: ChargeRequest, key: string | null): Promise<ChargeOutcome> => {
+    const succeeded = (key === null ? keyless() : deps.randomness.forKey(key)) < deps.successRate;
+    const charge: NewCharge = {
+      ...request,
+      id: newChargeId(),
+      idempotencyKey: key,
+      requestHash: requestHash(request),
+      status: succeeded ? "succeeded" : "declined",
+      reason: succeeded ? null : "insufficient_funds",
+    };
+    if (key === null) return { charge: await insertCharge(deps.db, charge), replayed: false };
+
+    const inserted = await insertChargeOnce(deps.db, charge);
+    if (inserted) return { charge: inserted, replayed: false };
+    const first = await findChargeByKey(deps.db, key);
+    if (!first) throw new Error("idempotency key conflicted, yet no row holds it");
+    if (first.requestHash !== charge.requestHash) {
+      throw new ApiError(
+        422,
+        "idempotency_key_reused",
+        "Idempotency-Key was already used for a different request",
+      );
+    }
+    return { charge: first, replayed: true };
+  };
+}
+
+export type ChargeService = ReturnType<typeof chargeService>;

@@ -1,0 +1,44 @@
+import type { Currency } from "../../runtime/money.js";
+import { amountNumber } from "./amount.js";
+
+export const CHARGE_STATUSES = ["succeeded", "declined"] as const;
+export type ChargeStatus = (typeof CHARGE_STATUSES)[number];
+
+/** Why a charge was declined; the simulated provider has one reason. */
+export const DECLINE_REASONS = ["insufficient_funds"] as const;
+export type DeclineReason = (typeof DECLINE_REASONS)[number];
+
+/** One ledger row: a charge attempt and its outcome, decided once and never redrawn. */
+export interface Charge {
+  id: string;
+  idempotencyKey: string | null;
+  requestHash: string;
+  invoiceId: number | null;
+  customerId: number;
+  currency: Currency;
+  amountMinor: bigint;
+  status: ChargeStatus;
+  reason: DeclineReason | null;
+  createdAt: Date;
+}
+
+/** The answer to POST /v1/charges; built from the row alone, so a replay is byte-identical. */
+export function chargeJson(charge: Charge) {
+  return {
+    result: charge.status === "succeeded",
+    ...(charge.reason ? { reason: charge.reason } : {}),
+    charge_id: charge.id,
+    status: charge.status,
+    invoice_id: charge.invoiceId,
+    customer_id: charge.customerId,
+    currency: charge.currency,
+    value: amountNumber(charge.amountMinor),
+    idempotency_key: charge.idempotencyKey,
+  };
+}
+
+/** An entry of GET /v1/charges: the same object plus when the ledger recorded it. */
+export const chargeListJson = (charge: Charge) => ({
+  ...chargeJson(charge),
+  created_at: charge.createdAt.toISOString(),
+});

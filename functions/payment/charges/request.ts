@@ -1,0 +1,67 @@
+import { createHash } from "node:crypto";
+import { ApiError, badRequest } from "../../runtime/errors.js";
+import { CURRENCIES, type Currency, isCurrency } from "../../runtime/money.js";
+import { parseAmount } from "./amount.js";
+
+/** A charge request after validation: what the ledger records and idempotency compares. */
+export interface ChargeRequest {
+  customerId: number;
+  invoiceId: number | null;
+  currency: Currency;
+  amountMinor: bigint;
+}
+
+/** Ids are PostgreSQL `integer`s, as Antaeus's are. */
+const MAX_ID = 2_147_483_647;
+
+const missing = (field: string) => new ApiError(400, "missing_field", `${field} is required`);
+const invalid = (message: string) => new ApiError(400, "invalid_field", message);
+
+function parseId(body: Record<string, unknown>, field: string): number | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_ID) {
+    throw invalid(`${field} must be an integer between 1 and ${MAX_ID}`);
+  }
+  return value;
+}
+
+/**
+ * Validates a parsed JSON body. Only customer_id, currency and value are required, as the
+ * original challenge's clients send; unknown fields are ignored.
+ */
+export function parseChargeRequest(body: unknown): ChargeRequest {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw badRequest("invalid_body", "the body must be a JSON object");
+  }
+  const fields = body as Record<string, unknown>;
+  const customerId = parseId(fields, "customer_id");
+  if (customerId === undefined) throw missing("customer_id");
+  const invoiceId = parseId(fields, "invoice_id") ?? null;
+  if (fields.currency === undefined || fields.currency === null) throw missing("currency");
+  if (!isCurrency(fields.currency)) {
+    throw invalid(`currency must be one of ${CURRENCIES.join(", ")}`);
+  }
+  if (fields.value === undefined || fields.value === null) throw missing("value");
+  return {
+    customerId,
+    invoiceId,
+    currency: fields.currency,
+    amountMinor: parseAmount(fields.value),
+  };
+}
+
+/**
+ * What "the same body" means for idempotency: the normalised request, so 301.9, 301.90 and
+ * "301.90" agree, and field order or unknown fields do not matter.
+ */
+export function requestHash(request: ChargeRequest): string {
+  const canonical = JSON.stringify([
+    "charge/v1",
+    request.customerId,
+    request.invoiceId,
+    request.currency,
+    request.amountMinor.toString(),
+  ]);
+  return createHash("sha256").update(canonical).digest("hex");
+}

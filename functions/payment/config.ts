@@ -1,0 +1,156 @@
+import { z } from "zod";
+import {
+  integer,
+  parseConfig,
+  probability,
+  requireDatabaseInProduction,
+  type ServiceConfig,
+  serviceConfig,
+  serviceEnv,
+} from "../runtime/config.js";
+
+const MAX_DELAY_MS = 600_000;
+
+/** "50" → 50..50, "20-80" → 20..80: how long to wait before charging. */
+const latencyRange = z.string().transform((text, ctx) => {
+  const match = /^(\d{1,6})(?:-(\d{1,6}))?$/.exec(text);
+  const min = Number(match?.[1]);
+  const max = Number(match?.[2] ?? match?.[1]);
+  if (!match || min > max || max > MAX_DELAY_MS) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected milliseconds as "50" or a range "20-80", at most ${MAX_DELAY_MS}`,
+    });
+    return z.NEVER;
+  }
+  return { min, max };
+});
+
+/** "a, b" → ["a", "b"]: several identities may be allowed, e.g. during a namespace move. */
+const subjectList = z
+  .string()
+  .transform((text) =>
+    text
+      .split(",")
+      .map((subject) => subject.trim())
+      .filter(Boolean),
+  )
+  .refine((subjects) => subjects.length > 0, { message: "expected one or more subjects" });
+
+const variables = z.object({
+  ...serviceEnv,
+  PAYMENT_SUCCESS_RATE: probability(0.5),
+  PAYMENT_SEED: z.coerce
+    .number()
+    .int()
+    .min(-Number.MAX_SAFE_INTEGER)
+    .max(Number.MAX_SAFE_INTEGER)
+    .optional(),
+  PAYMENT_BODY_LIMIT_BYTES: integer({ min: 256, max: 1_048_576, default: 16_384 }),
+  PAYMENT_ERROR_RATE: probability(0),
+  PAYMENT_LATENCY_MS: latencyRange.optional(),
+  PAYMENT_LATE_REPLY_MS: integer({ min: 0, max: MAX_DELAY_MS, default: 0 }),
+  PAYMENT_LATE_REPLY_RATE: z.coerce.number().min(0).max(1).optional(),
+  PAYMENT_AUTH: z.enum(["jwks", "off"], { message: 'expected "jwks" or "off"' }).optional(),
+  PAYMENT_AUTH_ISSUER: z.string().optional(),
+  PAYMENT_AUTH_AUDIENCE: z.string().default("payment"),
+  PAYMENT_AUTH_SUBJECT: subjectList.optional(),
+  PAYMENT_AUTH_JWKS_URL: z
+    .url({ protocol: /^https?$/, message: "expected an http(s) URL" })
+    .optional(),
+  PAYMENT_AUTH_JWKS_TOKEN_FILE: z.string().optional(),
+  PAYMENT_AUTH_JWKS_CA_FILE: z.string().optional(),
+  PAYMENT_AUTH_JWKS_COOLDOWN_MS: integer({ min: 0, max: 3_600_000, default: 30_000 }),
+});
+
+const schema = variables.superRefine(requireDatabaseInProduction).superRefine(requireExplicitAuth);
+
+/**
+ * Auth is always a deliberate choice: unset is an error everywhere (the local starter sets
+ * "off"), "off" is refused in production, and "jwks" needs everything it verifies against.
+ */
+function requireExplicitAuth(env: z.output<typeof variables>, ctx: z.RefinementCtx): void {
+  const problem = (variable: string, message: string) =>
+    ctx.addIssue({ code: "custom", path: [variable], message });
+  if (!env.PAYMENT_AUTH) {
+    problem("PAYMENT_AUTH", 'is required: "jwks", or "off" outside production');
+  } else if (env.PAYMENT_AUTH === "off" && env.NODE_ENV === "production") {
+    problem("PAYMENT_AUTH", '"off" is refused when NODE_ENV=production');
+  } else if (env.PAYMENT_AUTH === "jwks") {
+    for (const variable of [
+      "PAYMENT_AUTH_ISSUER",
+      "PAYMENT_AUTH_SUBJECT",
+      "PAYMENT_AUTH_JWKS_URL",
+    ] as const) {
+      if (!env[variable]) problem(variable, "is required when PAYMENT_AUTH=jwks");
+    }
+  }
+}
+
+export type AuthConfig =
+  | { mode: "off" }
+  | {
+      mode: "jwks";
+      issuer: string;
+      audience: string;
+      /** Token subjects allowed to call, e.g. system:serviceaccount:antaeus:antaeus. */
+      subjects: string[];
+      jwksUrl: string;
+      /** Bearer token sent when fetching the JWKS (the Kubernetes API server asks for one). */
+      jwksTokenFile: string | undefined;
+      /** CA bundle the JWKS URL's certificate must chain to. */
+      jwksCaFile: string | undefined;
+      /** After a fetch, how long an unknown key id waits before it may trigger another. */
+      jwksCooldownMs: number;
+    };
+
+export interface FaultConfig {
+  /** Share of charge requests answered 503 without charging. */
+  errorRate: number;
+  /** Wait before charging, drawn uniformly from the range; null when off. */
+  latencyMs: { min: number; max: number } | null;
+  /** Charge, commit, then answer this late for this share of charges; null when off. */
+  lateReply: { ms: number; rate: number } | null;
+}
+
+export interface PaymentConfig extends ServiceConfig {
+  successRate: number;
+  /** Makes every draw reproducible when set; crypto randomness when not. */
+  seed: number | undefined;
+  bodyLimitBytes: number;
+  faults: FaultConfig;
+  auth: AuthConfig;
+}
+
+export function loadPaymentConfig(
+  env: Record<string, string | undefined> = process.env,
+): PaymentConfig {
+  const parsed = parseConfig(schema, env);
+  return {
+    ...serviceConfig(parsed),
+    successRate: parsed.PAYMENT_SUCCESS_RATE,
+    seed: parsed.PAYMENT_SEED,
+    bodyLimitBytes: parsed.PAYMENT_BODY_LIMIT_BYTES,
+    faults: {
+      errorRate: parsed.PAYMENT_ERROR_RATE,
+      latencyMs: parsed.PAYMENT_LATENCY_MS?.max ? parsed.PAYMENT_LATENCY_MS : null,
+      lateReply:
+        parsed.PAYMENT_LATE_REPLY_MS > 0
+          ? { ms: parsed.PAYMENT_LATE_REPLY_MS, rate: parsed.PAYMENT_LATE_REPLY_RATE ?? 1 }
+          : null,
+    },
+    auth:
+      parsed.PAYMENT_AUTH === "jwks"
+        ? {
+            mode: "jwks",
+            issuer: parsed.PAYMENT_AUTH_ISSUER ?? "",
+            audience: parsed.PAYMENT_AUTH_AUDIENCE,
+            subjects: parsed.PAYMENT_AUTH_SUBJECT ?? [],
+            jwksUrl: parsed.PAYMENT_AUTH_JWKS_URL ?? "",
+            jwksTokenFile: parsed.PAYMENT_AUTH_JWKS_TOKEN_FILE,
+            jwksCaFile: parsed.PAYMENT_AUTH_JWKS_CA_FILE,
+            jwksCooldownMs: parsed.PAYMENT_AUTH_JWKS_COOLDOWN_MS,
+          }
+        : { mode: "off" },
+  };
+}
