@@ -58,7 +58,7 @@ export async function startOrJoinRun(
       if (trigger.kind === "schedule") {
         await tx`
           insert into billing_triggers (source, event_id, event_time, run_id)
-          values (${trigger.source}, ${trigger.eventId}, ${trigger.eventTime ?? null}, ${runId})
+          values (${trigger.source}, ${trigger.eventId}, ${trigger.eventTime?.toISOString() ?? null}, ${runId})
           on conflict do nothing`;
       }
       return { runId, created: Boolean(inserted) };
