@@ -1,0 +1,210 @@
+import { spawnSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import {
+  type EmbeddedPostgres,
+  startEmbeddedPostgres,
+} from "../../functions/runtime/embedded-postgres.js";
+import {
+  appLayerBytes,
+  baseImageOf,
+  buildImage,
+  containerEngine,
+  engineOutput,
+} from "../../scripts/containers.mjs";
+import { knativeServices, loadManifests, resolvedEnv } from "../knative/manifests.js";
+import {
+  type Container,
+  freePort,
+  readableFile,
+  removeReadableFiles,
+  runContainer,
+  startIssuer,
+  waitUntilReady,
+} from "./support.js";
+
+// Both images, run as Knative runs them, wired as the manifests wire them, against a real
+// PostgreSQL: the judged scenario, the identity check between them, and SIGTERM handling.
+// The env starts from the manifests' own; only what names the cluster (database host, JWKS
+// URL, the services' addresses) is replaced by this machine's.
+
+const { docs } = loadManifests();
+const manifestEnv = (name: string) => {
+  const service = knativeServices(docs).find((s) => s.metadata.name === name);
+  if (!service) throw new Error(`no ksvc ${name} in knative/`);
+  return resolvedEnv(docs, service);
+};
+
+const images = { antaeus: "", payment: "" };
+const buildMs = { antaeus: 0, payment: 0 };
+let postgres: EmbeddedPostgres;
+let postgresDir: string;
+let issuer: Awaited<ReturnType<typeof startIssuer>>;
+let payment: Container;
+let antaeus: Container;
+const readyMs = { antaeus: 0, payment: 0 };
+const containers: Container[] = [];
+
+beforeAll(async () => {
+  const engine = containerEngine();
+  console.log(`container engine: ${engine.command}`);
+  for (const name of ["payment", "antaeus"] as const) {
+    const started = performance.now();
+    images[name] = buildImage(name);
+    buildMs[name] = Math.round(performance.now() - started);
+  }
+
+  postgresDir = await mkdtemp(join(tmpdir(), "containers-pg-"));
+  postgres = await startEmbeddedPostgres({ dataDir: postgresDir, persistent: false, fast: true });
+  issuer = await startIssuer();
+  const [paymentPort, antaeusPort] = [await freePort(), await freePort()];
+
+  const paymentEnv = manifestEnv("payment");
+  // The JWKS stand-in speaks plain HTTP on this machine; the cluster's is HTTPS with its CA.
+  delete paymentEnv.PAYMENT_AUTH_JWKS_CA_FILE;
+  payment = runContainer({
+    service: "payment",
+    image: images.payment,
+    port: paymentPort,
+    env: {
+      ...paymentEnv,
+      DATABASE_URL: await postgres.ensureDatabase("payment"),
+      PAYMENT_AUTH_ISSUER: issuer.issuer,
+      PAYMENT_AUTH_JWKS_URL: issuer.jwksUrl,
+    },
+    files: {
+      [await readableFile(issuer.apiToken)]: paymentEnv.PAYMENT_AUTH_JWKS_TOKEN_FILE as string,
+    },
+  });
+  containers.push(payment);
+  readyMs.payment = await waitUntilReady(payment);
+
+  const antaeusEnv = manifestEnv("antaeus");
+  const subject = paymentEnv.PAYMENT_AUTH_SUBJECT as string;
+  const token = await issuer.token(subject, paymentEnv.PAYMENT_AUTH_AUDIENCE as string);
+  antaeus = runContainer({
+    service: "antaeus",
+    image: images.antaeus,
+    port: antaeusPort,
+    env: {
+      ...antaeusEnv,
+      DATABASE_URL: await postgres.ensureDatabase("antaeus"),
+      PAYMENT_PROVIDER_ENDPOINT: `http://127.0.0.1:${paymentPort}${new URL(antaeusEnv.PAYMENT_PROVIDER_ENDPOINT as string).pathname}`,
+      BILLING_SELF_URL: `http://127.0.0.1:${antaeusPort}`,
+    },
+    files: { [await readableFile(token)]: antaeusEnv.PAYMENT_TOKEN_FILE as string },
+  });
+  containers.push(antaeus);
+  readyMs.antaeus = await waitUntilReady(antaeus);
+});
+
+afterAll(async () => {
+  for (const container of containers) container.remove();
+  await issuer?.close();
+  await postgres?.stop();
+  if (postgresDir) await rm(postgresDir, { recursive: true, force: true });
+  await removeReadableFiles();
+});
+
+/** On failure, the containers' last log lines say more than the assertion. */
+function showLogsOnFailure() {
+  onTestFailed(() => {
+    for (const container of containers) {
+      console.log(`--- ${container.name}\n${container.logs().split("\n").slice(-30).join("\n")}`);
+    }
+  });
+}
+
+describe("the images", () => {
+  it.each(["antaeus", "payment"] as const)(
+    "%s: non-root, NODE_ENV=production, node as the exec-form entrypoint, no shell, no npm",
+    (name) => {
+      const inspect = (format: string) =>
+        engineOutput(["image", "inspect", "--format", format, images[name]]);
+      expect(inspect("{{.Config.User}}")).toBe("65532:65532");
+      expect(inspect("{{json .Config.Env}}")).toContain('"NODE_ENV=production"');
+      expect(JSON.parse(inspect("{{json .Config.Entrypoint}}"))).toEqual(["/nodejs/bin/node"]);
+      expect(JSON.parse(inspect("{{json .Config.Cmd}}"))).toEqual([`/app/${name}.mjs`]);
+      for (const program of ["sh", "npm"]) {
+        const attempt = spawnSync(
+          containerEngine().command,
+          ["run", "--rm", "--entrypoint", program, images[name], "--version"],
+          { encoding: "utf8" },
+        );
+        expect(attempt.status, `${program} must not be in the image`).not.toBe(0);
+        expect(attempt.stderr).toMatch(/not found/i);
+      }
+      const kib = Math.round(appLayerBytes(name) / 1024);
+      console.log(
+        `${images[name]}: app layer ${kib} KiB over ${baseImageOf(name)}; built in ${buildMs[name]} ms`,
+      );
+      expect(kib).toBeLessThan(10 * 1024);
+    },
+  );
+});
+
+describe("running as Knative runs them", () => {
+  it("both became ready on a read-only root, migrated, and log their Knative revision", () => {
+    showLogsOnFailure();
+    console.log(`ready after: payment ${readyMs.payment} ms, antaeus ${readyMs.antaeus} ms`);
+    expect(antaeus.logs()).toContain('"revision":"antaeus-00001"');
+    expect(payment.logs()).toContain('"revision":"payment-00001"');
+    expect(antaeus.logs()).toContain("migrations applied");
+  });
+
+  it("payment charges only for Antaeus's identity", async () => {
+    showLogsOnFailure();
+    const charge = (headers: Record<string, string>) =>
+      fetch(`${payment.url}/v1/charges`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ customer_id: 1, currency: "DKK", value: 1 }),
+      });
+    expect((await charge({})).status).toBe(401);
+    const stranger = await issuer.token("system:serviceaccount:default:default", "payment");
+    expect((await charge({ authorization: `Bearer ${stranger}` })).status).toBe(403);
+    const wrongAudience = await issuer.token("system:serviceaccount:antaeus:antaeus", "api");
+    expect((await charge({ authorization: `Bearer ${wrongAudience}` })).status).toBe(401);
+  });
+
+  it("the judged scenario: pay, fetch all invoices, 40-60% PAID, none PROCESSING", async () => {
+    showLogsOnFailure();
+    const started = performance.now();
+    const response = await fetch(`${antaeus.url}/rest/v1/invoices/pay`, { method: "POST" });
+    expect([200, 202]).toContain(response.status);
+    let run = (await response.json()) as { id: number; status: string; total: number };
+    while (run.status !== "COMPLETED") {
+      expect(performance.now() - started, "run still going after 4 minutes").toBeLessThan(240_000);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      run = (await (await fetch(`${antaeus.url}/rest/v1/billing/runs/${run.id}`)).json()) as never;
+    }
+    const invoices = (await (await fetch(`${antaeus.url}/rest/v1/invoices`)).json()) as Array<{
+      status: string;
+    }>;
+    const paid = invoices.filter((invoice) => invoice.status === "PAID").length;
+    console.log(
+      `judged scenario: ${paid} of ${invoices.length} PAID in ${Math.round(performance.now() - started)} ms`,
+    );
+    expect(invoices.length).toBeGreaterThan(0);
+    expect(run.total).toBe(invoices.length);
+    expect(paid / invoices.length).toBeGreaterThanOrEqual(0.4);
+    expect(paid / invoices.length).toBeLessThanOrEqual(0.6);
+    expect(invoices.filter((invoice) => invoice.status === "PROCESSING")).toEqual([]);
+    // The charges really went through token verification against the issuer's keys.
+    expect(issuer.fetches()).toBeGreaterThan(0);
+  });
+
+  it("stop with a short grace period ends each container by SIGTERM, not by kill", () => {
+    showLogsOnFailure();
+    for (const container of [antaeus, payment]) {
+      const { exitCode, ms } = container.stop(10);
+      console.log(`${container.name}: exit ${exitCode} ${ms} ms after stop -t 10`);
+      // A kill after the grace period would show as 137 (128 + SIGKILL) and take 10 s.
+      expect(exitCode).toBe(0);
+      expect(ms).toBeLessThan(10_000);
+      expect(container.logs()).toContain('"msg":"stopped"');
+    }
+  });
+});
