@@ -83,3 +83,36 @@ it("no ClusterRole or cluster-wide binding beyond payment's issuer-key read", ()
   const bindings = docs.filter((d) => d.kind === "ClusterRoleBinding");
   expect(bindings.map((b) => b.roleRef.name)).toEqual(["system:service-account-issuer-discovery"]);
 });
+
+describe("the admission policy over both ksvcs", () => {
+  const policy = find(docs, "ValidatingAdmissionPolicy", "billing-functions");
+  const binding = find(docs, "ValidatingAdmissionPolicyBinding", "billing-functions");
+
+  it("applies to Knative Services in both namespaces, and denies", () => {
+    expect(binding.spec).toEqual({ policyName: "billing-functions", validationActions: ["Deny"] });
+    expect(policy.spec.failurePolicy).toBe("Fail");
+    expect(policy.spec.matchConstraints.resourceRules).toEqual([
+      {
+        apiGroups: ["serving.knative.dev"],
+        apiVersions: ["v1"],
+        operations: ["CREATE", "UPDATE"],
+        resources: ["services"],
+      },
+    ]);
+    expect(policy.spec.matchConstraints.namespaceSelector.matchExpressions[0].values).toEqual(
+      NAMESPACES,
+    );
+  });
+
+  // No CEL evaluator is installed here, so the expressions are read for what they name; the
+  // shipped ksvcs must of course pass them (checked field by field in the other files).
+  it("pins each ksvc's service account and payment's cluster-local label", () => {
+    const expressions = policy.spec.validations.map((v: Manifest) => v.expression).join("\n");
+    expect(expressions).toContain(
+      "object.spec.template.spec.serviceAccountName == object.metadata.name",
+    );
+    expect(expressions).toContain(
+      "object.metadata.labels['networking.knative.dev/visibility'] == 'cluster-local'",
+    );
+  });
+});

@@ -43,7 +43,13 @@ export function renderWithKubectl(dir = KNATIVE_DIR): Manifest[] {
   return parseYaml(text, `kubectl kustomize ${dir}`);
 }
 
-const CLUSTER_SCOPED = new Set(["Namespace", "ClusterRole", "ClusterRoleBinding"]);
+const CLUSTER_SCOPED = new Set([
+  "Namespace",
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "ValidatingAdmissionPolicy",
+  "ValidatingAdmissionPolicyBinding",
+]);
 
 interface Kustomization {
   resources?: string[];
