@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import { loadPaymentConfig } from "../../functions/payment/config.js";
+import { ConfigError } from "../../functions/runtime/config.js";
+import { startFunction } from "../support/processes.js";
+import { type ChargeBody, postCharge, startPayment } from "./support.js";
+
+const aCharge = { invoice_id: 5, customer_id: 8, currency: "USD", value: "19.99" };
+
+describe("a restart", () => {
+  it("keeps the ledger and the idempotent answers, whatever the draw says now", async () => {
+    const before = await startPayment({ PAYMENT_SUCCESS_RATE: "1" });
+    const first = await postCharge(before.url, aCharge, { key: "survives" });
+    const firstText = await first.text();
+    expect(JSON.parse(firstText)).toMatchObject({ result: true, status: "succeeded" });
+    const stopped = await before.process.stop("SIGTERM");
+    expect(stopped.code).toBe(0);
+
+    // Same database, a provider that now declines everything.
+    const after = await startPayment({ PAYMENT_SUCCESS_RATE: "0" }, before.databaseUrl);
+    try {
+      const replay = await postCharge(after.url, aCharge, { key: "survives" });
+      expect(replay.headers.get("idempotent-replayed")).toBe("true");
+      expect(await replay.text()).toBe(firstText);
+      const fresh = (await (
+        await postCharge(after.url, aCharge, { key: "new" })
+      ).json()) as ChargeBody;
+      expect(fresh.status).toBe("declined");
+      expect((await after.ledger()).map((r) => r.idempotency_key)).toEqual(["survives", "new"]);
+    } finally {
+      await after.stop();
+      await before.stop();
+    }
+  });
+});
+
+describe("configuration errors stop the start with exit 1, naming the variable", () => {
+  it.concurrent.each([
+    ["PAYMENT_AUTH unset in production", { NODE_ENV: "production" }, "PAYMENT_AUTH: is required"],
+    [
+      "PAYMENT_AUTH=off in production",
+      { NODE_ENV: "production", PAYMENT_AUTH: "off" },
+      'PAYMENT_AUTH: "off" is refused when NODE_ENV=production',
+    ],
+  ])("%s", async (_, env, message) => {
+    // Configuration is read before any connection is made: the URL need not lead anywhere.
+    const child = await startFunction(
+      "payment",
+      { DATABASE_URL: "postgres://nobody@127.0.0.1:9/none", ...env },
+      { waitForListening: false },
+    );
+    expect((await child.exited).code).toBe(1);
+    expect(child.text.join("\n")).toContain(message);
+  });
+
+  it.each([
+    ["PAYMENT_AUTH unset outside production", {}, ["PAYMENT_AUTH"]],
+    [
+      "PAYMENT_AUTH=jwks without what it verifies against",
+      { PAYMENT_AUTH: "jwks" },
+      ["PAYMENT_AUTH_ISSUER", "PAYMENT_AUTH_SUBJECT", "PAYMENT_AUTH_JWKS_URL"],
+    ],
+    [
+      "a rate outside 0..1, a reversed latency range, an empty subject list",
+      {
+        PAYMENT_AUTH: "jwks",
+        PAYMENT_AUTH_ISSUER: "https://issuer",
+        PAYMENT_AUTH_JWKS_URL: "https://issuer/jwks",
+        PAYMENT_AUTH_SUBJECT: " , ",
+        PAYMENT_SUCCESS_RATE: "1.5",
+        PAYMENT_LATENCY_MS: "80-20",
+      },
+      ["PAYMENT_SUCCESS_RATE", "PAYMENT_LATENCY_MS", "PAYMENT_AUTH_SUBJECT"],
+    ],
+  ])("%s (read by the same loader)", (_, env, variables) => {
+    const load = () => loadPaymentConfig(env);
+    expect(load).toThrow(ConfigError);
+    for (const variable of variables) expect(load).toThrow(variable);
+  });
+});
