@@ -1,3 +1,4 @@
+import { Pool } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ChargeBody, inParallel, type Payment, postCharge, startPayment } from "./support.js";
 
@@ -28,7 +29,19 @@ describe("the random draw", () => {
   it("succeeds at PAYMENT_SUCCESS_RATE over 10,000 charges, within 4 sigma", async () => {
     const draws = 10_000;
     const rate = 0.3;
-    const outcomes = await inParallel(draws, 32, () => outcome(unseeded));
+    // undici's Pool rather than fetch: it costs the client half as much CPU per request.
+    const pool = new Pool(unseeded.url, { connections: 32 });
+    const text = JSON.stringify(body);
+    const outcomes = await inParallel(draws, 32, async () => {
+      const response = await pool.request({
+        method: "POST",
+        path: "/v1/charges",
+        headers: { "content-type": "application/json" },
+        body: text,
+      });
+      return ((await response.body.json()) as ChargeBody).status;
+    });
+    await pool.close();
     const succeeded = outcomes.filter((o) => o === "succeeded").length;
     const sigma = Math.sqrt(draws * rate * (1 - rate));
     expect(Math.abs(succeeded - draws * rate)).toBeLessThan(4 * sigma);
