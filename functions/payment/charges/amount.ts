@@ -7,6 +7,7 @@ import { formatDecimal, parseDecimal } from "../../runtime/money.js";
  * wrote, and an amount written out as a number reads back as the same decimal.
  */
 export const MAX_AMOUNT_MINOR = 999_999_999_999_999n;
+const MAX_AMOUNT = Number(formatDecimal(MAX_AMOUNT_MINOR));
 
 const DECIMAL_STRING = /^-?\d+(?:\.\d+)?$/;
 
@@ -21,7 +22,7 @@ export function parseAmount(value: unknown): bigint {
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw invalid("must be a finite number");
     if (value <= 0) throw invalid("must be greater than 0");
-    if (value > Number(formatDecimal(MAX_AMOUNT_MINOR))) throw tooLarge();
+    if (value > MAX_AMOUNT) throw tooLarge();
     // Only numbers below 1e-6 print with an exponent here: more than two decimals.
     text = String(value);
     if (text.includes("e")) throw invalid("must have at most two decimals");
