@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ANTAEUS,
@@ -42,6 +42,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await payment?.stop();
   await jwks?.close();
+  if (tokenFile) await rm(dirname(tokenFile), { recursive: true, force: true });
 });
 
 const withToken = (bearer: string) => ({ headers: { Authorization: `Bearer ${bearer}` } });
@@ -197,6 +198,7 @@ describe.skipIf(!hasOpenssl())("a key endpoint behind the cluster's own CA", () 
     } finally {
       await behindCa.stop();
       await https.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
