@@ -7,13 +7,19 @@ import type { Logger } from "./logger.js";
 
 export type Sql = postgres.Sql;
 
-export function connect(url: string, options: { max: number; logger: Logger }): Sql {
-  return postgres(url, {
+/**
+ * The function's pool. One query before anything else: postgres.js learns the server's array
+ * types on its first connection, and a query that passes an array before then is sent malformed.
+ */
+export async function connect(url: string, options: { max: number; logger: Logger }): Promise<Sql> {
+  const sql = postgres(url, {
     max: options.max,
     idle_timeout: 30,
     connect_timeout: 10,
     onnotice: (notice) => options.logger.debug({ notice: notice.message }, "postgres notice"),
   });
+  await sql`select 1`;
+  return sql;
 }
 
 export interface Migrations {

@@ -4,7 +4,14 @@ import { routePath } from "hono/route";
 import { methodNotAllowed, onError, onNotFound } from "./errors.js";
 import type { Logger } from "./logger.js";
 
-export type AppEnv = { Variables: { requestId: string; log: Logger } };
+export type AppEnv = {
+  Variables: {
+    requestId: string;
+    log: Logger;
+    /** What a handler wants on this request's log line (one line per request, not two). */
+    logFields?: Record<string, unknown>;
+  };
+};
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -19,13 +26,15 @@ export function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
     const started = performance.now();
     await next();
     c.res.headers.set("X-Request-Id", requestId);
-    log.info(
+    // The handler may have swapped in a child logger (with the caller's identity, say).
+    c.get("log").info(
       {
         method: c.req.method,
         route: routePath(c),
         path: c.req.path,
         status: c.res.status,
         durationMs: Math.round((performance.now() - started) * 10) / 10,
+        ...c.get("logFields"),
       },
       "request",
     );

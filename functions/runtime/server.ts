@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import type { Logger } from "./logger.js";
+import { flushLogs, type Logger } from "./logger.js";
 
 /** What the server needs of a Hono app, whatever its env type. */
 export interface FetchApp {
@@ -82,9 +82,13 @@ export function exitOnSignals(running: RunningServer, logger: Logger): void {
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.once(signal, () => {
       running.shutdown(signal).then(
-        () => process.exit(0),
+        () => {
+          flushLogs(logger);
+          process.exit(0);
+        },
         (error: unknown) => {
           logger.error({ err: error }, "shutdown failed");
+          flushLogs(logger);
           process.exit(1);
         },
       );

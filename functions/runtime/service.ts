@@ -1,7 +1,7 @@
 import { ConfigError, type ServiceConfig } from "./config.js";
 import { connect, type Migrations, migrateUnderLock, type Sql } from "./database.js";
 import { startEmbeddedPostgres } from "./embedded-postgres.js";
-import { createLogger, type Logger } from "./logger.js";
+import { createLogger, flushLogs, type Logger } from "./logger.js";
 import { exitOnSignals, type FetchApp, type RunningServer, startServer } from "./server.js";
 
 export interface ServiceDefinition<C extends ServiceConfig> {
@@ -55,7 +55,7 @@ export async function runService<C extends ServiceConfig>(
       );
     }
     if (config.migrateOnStart) await migrateUnderLock(url, definition.migrations, logger);
-    const sql = connect(url, { max: config.databasePoolMax, logger });
+    const sql = await connect(url, { max: config.databasePoolMax, logger });
     const built = await definition.build({ config, sql, logger });
     const running = await startServer({
       app: built.app,
@@ -71,6 +71,7 @@ export async function runService<C extends ServiceConfig>(
     return running;
   } catch (error) {
     logger.fatal({ err: error }, "failed to start");
+    flushLogs(logger);
     process.exit(1);
   }
 }

@@ -371,7 +371,8 @@ describe("operations", () => {
         level: "info",
         idempotencyKey: "logged-key",
         invoiceId: 70,
-        status: made.status,
+        charge: made.status,
+        status: 200,
         replayed: false,
         requestId: expect.any(String),
       });

@@ -25,12 +25,16 @@ const ENTRY = { antaeus: "functions/antaeus/main.ts", payment: "functions/paymen
 export async function startFunction(
   name: keyof typeof ENTRY,
   env: Record<string, string>,
-  options: { waitForListening?: boolean } = {},
+  options: { waitForListening?: boolean; nodeArgs?: string[] } = {},
 ): Promise<FunctionProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", ENTRY[name]], {
-    env: { PATH: process.env.PATH ?? "", PORT: "0", LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), "--import", "tsx", ENTRY[name]],
+    {
+      env: { PATH: process.env.PATH ?? "", PORT: "0", LOG_LEVEL: "info", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   const logs: Array<Record<string, unknown>> = [];
   const text: string[] = [];
   const exited = once(child, "exit").then(([code, signal]) => ({

@@ -73,38 +73,61 @@ export class BillingEngine {
     this.stopping.abort();
   }
 
+  /**
+   * Keeps `concurrency` charges in flight, with the next batch claimed ahead so a freed slot is
+   * filled at once. Claiming stops at the deadline (or when the request or the replica ends);
+   * what was claimed still gets charged and recorded before this returns.
+   */
   private async drain(runId: number, deadline: number, stop: AbortSignal): Promise<boolean> {
     const { sql, settings } = this.deps;
     const writer = new VerdictWriter(sql, runId, this.deps.logger);
     const inFlight = new Set<Promise<void>>();
+    const ready: ClaimedInvoice[] = [];
+    const batch = Math.max(1, Math.ceil(settings.concurrency / 4));
+    let claiming: Promise<void> | undefined;
+    // The last claim found nothing: others hold what is left, or the run is done.
+    let dry = false;
     let finished = false;
+
+    const charge = (invoice: ClaimedInvoice) => {
+      const settled: Promise<void> = this.settle(invoice)
+        .then((verdict) => writer.add(verdict))
+        .finally(() => inFlight.delete(settled));
+      inFlight.add(settled);
+    };
+    const claim = () => {
+      claiming = claimInvoices(sql, runId, batch, settings.leaseMs)
+        .then((claimed) => {
+          ready.push(...claimed);
+          dry = claimed.length === 0;
+        })
+        .finally(() => {
+          claiming = undefined;
+        });
+    };
+
     try {
-      while (!stop.aborted && performance.now() < deadline) {
-        const free = settings.concurrency - inFlight.size;
-        // Claim in batches of at least a quarter of the slots: fewer round trips, steady pipeline.
-        if (free > 0 && (inFlight.size === 0 || free >= Math.ceil(settings.concurrency / 4))) {
-          const claimed = await claimInvoices(sql, runId, free, settings.leaseMs);
-          for (const invoice of claimed) {
-            const settled: Promise<void> = this.settle(invoice)
-              .then((verdict) => writer.add(verdict))
-              .finally(() => inFlight.delete(settled));
-            inFlight.add(settled);
-          }
-          if (claimed.length === 0 && inFlight.size === 0) {
-            await writer.flush();
-            if (await completeIfDone(sql, runId)) {
-              finished = true;
-              break;
-            }
-            // Others hold leases on what is left: wait for them to finish or for a lease to expire.
-            await sleep(Math.min(IDLE_POLL_MS, Math.max(0, deadline - performance.now())));
-            continue;
-          }
+      for (;;) {
+        while (inFlight.size < settings.concurrency && ready.length > 0) charge(ready.shift()!);
+        const open = !stop.aborted && performance.now() < deadline;
+        if (open && !claiming && !dry && ready.length < batch) claim();
+        if (inFlight.size > 0 || claiming) {
+          await Promise.race(claiming ? [...inFlight, claiming] : inFlight);
+          continue;
         }
-        if (inFlight.size > 0) await Promise.race(inFlight);
+        if (ready.length > 0) continue;
+        if (!open) break;
+        await writer.flush();
+        if (await completeIfDone(sql, runId)) {
+          finished = true;
+          break;
+        }
+        // Others hold leases on what is left: look again shortly, in case one expires.
+        await sleep(Math.min(IDLE_POLL_MS, Math.max(0, deadline - performance.now())));
+        dry = false;
       }
     } finally {
-      await Promise.all(inFlight);
+      await Promise.allSettled([...inFlight, claiming]);
       await writer.flush();
     }
     return finished || (await completeIfDone(sql, runId));

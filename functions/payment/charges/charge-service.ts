@@ -1,18 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { ApiError } from "../../runtime/errors.js";
-import {
-  findChargeByKey,
-  insertCharge,
-  insertChargeOnce,
-  type NewCharge,
-} from "../data/charges.js";
+import { findChargeByKey, type NewCharge } from "../data/charges.js";
 import type { Db } from "../data/database.js";
+import { LedgerWriter } from "../data/ledger-writer.js";
 import type { Charge } from "./charge.js";
 import type { Randomness } from "./randomness.js";
 import { type ChargeRequest, requestHash } from "./request.js";
 
 export interface ChargeOutcome {
-  charge: Charge;
+  charge: NewCharge;
   /** True when the key had been charged before: the stored outcome, nothing charged now. */
   replayed: boolean;
 }
@@ -25,6 +21,7 @@ const newChargeId = () => `ch_${randomBytes(12).toString("hex")}`;
  */
 export function chargeService(deps: { db: Db; randomness: Randomness; successRate: number }) {
   const keyless = deps.randomness.stream("charge");
+  const ledger = new LedgerWriter(deps.db);
 
   return async (request: ChargeRequest, key: string | null): Promise<ChargeOutcome> => {
     const succeeded = (key === null ? keyless() : deps.randomness.forKey(key)) < deps.successRate;
@@ -36,10 +33,9 @@ export function chargeService(deps: { db: Db; randomness: Randomness; successRat
       status: succeeded ? "succeeded" : "declined",
       reason: succeeded ? null : "insufficient_funds",
     };
-    if (key === null) return { charge: await insertCharge(deps.db, charge), replayed: false };
-
-    const inserted = await insertChargeOnce(deps.db, charge);
+    const inserted = await ledger.insertOnce(charge);
     if (inserted) return { charge: inserted, replayed: false };
+    if (key === null) throw new Error("a charge without a key was not inserted");
     const first = await findChargeByKey(deps.db, key);
     if (!first) throw new Error("idempotency key conflicted, yet no row holds it");
     if (first.requestHash !== charge.requestHash) {

@@ -23,7 +23,7 @@ export interface Charge {
 }
 
 /** The answer to POST /v1/charges; built from the row alone, so a replay is byte-identical. */
-export function chargeJson(charge: Charge) {
+export function chargeJson(charge: Omit<Charge, "createdAt">) {
   return {
     result: charge.status === "succeeded",
     ...(charge.reason ? { reason: charge.reason } : {}),

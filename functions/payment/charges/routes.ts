@@ -34,17 +34,23 @@ export function chargeRoutes(deps: ChargeRouteDeps): Hono<AppEnv> {
     const header = c.req.header("idempotency-key");
     const key = header === undefined ? null : parseIdempotencyKey(header, "Idempotency-Key");
     const request = parseChargeRequest(await readJson(c.req.raw));
-    const log = c.get("log").child({ idempotencyKey: key, invoiceId: request.invoiceId });
-
     await deps.faults.delayBeforeCharge();
     const { charge, replayed } = await deps.charge(request, key);
     deps.count(replayed ? "replayed" : charge.status);
-    log.info(
-      { chargeId: charge.id, customerId: charge.customerId, status: charge.status, replayed },
-      replayed ? "charge replayed" : `charge ${charge.status}`,
-    );
+    const fields = {
+      idempotencyKey: key,
+      invoiceId: request.invoiceId,
+      customerId: charge.customerId,
+      chargeId: charge.id,
+      charge: charge.status,
+      replayed,
+    };
+    // On the request's own log line: one line per charge.
+    c.set("logFields", fields);
     // Replays are never late: a caller retrying after a lost answer gets it at once.
-    if (!replayed && (await deps.faults.delayReply())) log.warn("answered late on purpose");
+    if (!replayed && (await deps.faults.delayReply())) {
+      c.get("log").warn(fields, "answered late on purpose");
+    }
     if (replayed) c.header("Idempotent-Replayed", "true");
     return c.json(chargeJson(charge));
   });

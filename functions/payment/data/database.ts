@@ -3,7 +3,7 @@ import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import type { Migrations, Sql } from "../../runtime/database.js";
 import * as schema from "./schema.js";
 
-export type Db = PostgresJsDatabase<typeof schema>;
+export type Db = PostgresJsDatabase<typeof schema> & { $client: Sql };
 
 /** The one place payment's drizzle instance is built. */
 export const createDb = (sql: Sql): Db => drizzle(sql, { schema });
