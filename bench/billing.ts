@@ -51,7 +51,7 @@ async function start(name: "antaeus" | "payment", env: Record<string, string>) {
     },
   );
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
+  for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited; see ${logDir}/${name}.log`);
     if (
       await fetch(`${url}/readyz`).then(
@@ -63,7 +63,11 @@ async function start(name: "antaeus" | "payment", env: Record<string, string>) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const exited = new Promise((resolve) => child.once("exit", resolve));
-  return { url, stop: () => (child.kill("SIGTERM"), exited) };
+  const stop = () => {
+    child.kill("SIGTERM");
+    return exited;
+  };
+  return { url, stop };
 }
 
 function freePort(): Promise<number> {

@@ -37,7 +37,7 @@ const schema = z
     PAYMENT_TOKEN_FILE: z.string().optional(),
     PAYMENT_TIMEOUT_MS: integer({ min: 1, max: 60_000, default: 3_000 }),
     PAYMENT_RETRIES: integer({ min: 0, max: 10, default: 3 }),
-    BILLING_CONCURRENCY: integer({ min: 1, max: 512, default: 32 }),
+    BILLING_CONCURRENCY: integer({ min: 1, max: 512, default: 64 }),
     BILLING_REQUEST_BUDGET_MS: integer({ min: 100, max: 590_000, default: 240_000 }),
     BILLING_LEASE_MS: integer({ min: 100, max: 3_600_000, default: 60_000 }),
     BILLING_SELF_URL: httpUrl.optional(),

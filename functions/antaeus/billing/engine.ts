@@ -108,7 +108,11 @@ export class BillingEngine {
 
     try {
       for (;;) {
-        while (inFlight.size < settings.concurrency && ready.length > 0) charge(ready.shift()!);
+        while (inFlight.size < settings.concurrency) {
+          const next = ready.shift();
+          if (!next) break;
+          charge(next);
+        }
         const open = !stop.aborted && performance.now() < deadline;
         if (open && !claiming && !dry && ready.length < batch) claim();
         if (inFlight.size > 0 || claiming) {

@@ -3,7 +3,6 @@ import { ApiError } from "../../runtime/errors.js";
 import { findChargeByKey, type NewCharge } from "../data/charges.js";
 import type { Db } from "../data/database.js";
 import { LedgerWriter } from "../data/ledger-writer.js";
-import type { Charge } from "./charge.js";
 import type { Randomness } from "./randomness.js";
 import { type ChargeRequest, requestHash } from "./request.js";
 
