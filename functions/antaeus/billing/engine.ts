@@ -83,16 +83,27 @@ export class BillingEngine {
     const writer = new VerdictWriter(sql, runId, this.deps.logger);
     const inFlight = new Set<Promise<void>>();
     const ready: ClaimedInvoice[] = [];
-    const batch = Math.max(1, Math.ceil(settings.concurrency / 4));
+    // A claim costs a round trip whatever its size: claim a slot-full at a time, and the next
+    // one while half of the last is still waiting.
+    const batch = settings.concurrency;
     let claiming: Promise<void> | undefined;
     // The last claim found nothing: others hold what is left, or the run is done.
     let dry = false;
     let finished = false;
+    // One wake-up for "a slot is free", not a race over every charge in flight.
+    let wake: (() => void) | undefined;
+    const slotFreed = () =>
+      new Promise<void>((resolve) => {
+        wake = resolve;
+      });
 
     const charge = (invoice: ClaimedInvoice) => {
       const settled: Promise<void> = this.settle(invoice)
         .then((verdict) => writer.add(verdict))
-        .finally(() => inFlight.delete(settled));
+        .finally(() => {
+          inFlight.delete(settled);
+          wake?.();
+        });
       inFlight.add(settled);
     };
     const claim = () => {
@@ -114,9 +125,9 @@ export class BillingEngine {
           charge(next);
         }
         const open = !stop.aborted && performance.now() < deadline;
-        if (open && !claiming && !dry && ready.length < batch) claim();
+        if (open && !claiming && !dry && ready.length < batch / 2) claim();
         if (inFlight.size > 0 || claiming) {
-          await Promise.race(claiming ? [...inFlight, claiming] : inFlight);
+          await (claiming ? Promise.race([slotFreed(), claiming]) : slotFreed());
           continue;
         }
         if (ready.length > 0) continue;

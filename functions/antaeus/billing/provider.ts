@@ -90,7 +90,10 @@ export class PaymentProvider {
         path: this.url.pathname + this.url.search,
         headers,
         body,
-        signal: AbortSignal.timeout(this.options.timeoutMs),
+        // The answer is one small JSON document: waiting for its headers, then for its body,
+        // each bounded, is the per-call timeout (cheaper than an AbortSignal per call).
+        headersTimeout: this.options.timeoutMs,
+        bodyTimeout: this.options.timeoutMs,
       });
       const text = await response.body.text();
       const status = response.statusCode;
@@ -111,9 +114,9 @@ export class PaymentProvider {
         error: `HTTP ${status}: ${errorMessage(text)}`,
       };
     } catch (error) {
-      const name = error instanceof Error ? error.name : "";
+      const code = (error as { code?: string }).code;
       const reason =
-        name === "TimeoutError" || name === "AbortError"
+        code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT"
           ? `no answer within ${this.options.timeoutMs} ms`
           : describe(error);
       return { kind: "unknown", status: null, error: reason, retryAfterMs: undefined };

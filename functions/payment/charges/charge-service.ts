@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { ApiError } from "../../runtime/errors.js";
 import { findChargeByKey, type NewCharge } from "../data/charges.js";
 import type { Db } from "../data/database.js";
@@ -12,7 +12,8 @@ export interface ChargeOutcome {
   replayed: boolean;
 }
 
-const newChargeId = () => `ch_${randomBytes(12).toString("hex")}`;
+// randomUUID draws from a pre-filled entropy pool: far cheaper per call than randomBytes.
+const newChargeId = () => `ch_${randomUUID().replaceAll("-", "").slice(0, 24)}`;
 
 /**
  * Charges at most once per idempotency key. The outcome is drawn before the insert and travels
