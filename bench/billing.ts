@@ -1,5 +1,5 @@
 // Billing throughput: a 20,000-invoice run against the local payment function, at 0 ms and 50 ms
-// provider latency. Prints invoices per second and Antaeus's database transactions per invoice.
+// provider latency. Prints invoices per second, database round trips per invoice, call latency.
 //   npm run bench            (BILLING_CONCURRENCY, BENCH_INVOICES and BENCH_LATENCIES to vary it)
 
 import { type ChildProcess, spawn } from "node:child_process";
@@ -24,6 +24,8 @@ const server = process.env.DATABASE_URL
   : await startEmbeddedPostgres({
       dataDir: await mkdtemp(join(tmpdir(), "bench-pg-")),
       persistent: false,
+      // BENCH_FSYNC_OFF=1 shows what commit flushes cost; the figures in the README keep fsync on.
+      fast: process.env.BENCH_FSYNC_OFF === "1",
     });
 const adminUrl = process.env.DATABASE_URL ?? server!.url;
 const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
@@ -98,19 +100,21 @@ for (const latency of latencies) {
     BILLING_CONCURRENCY: concurrency,
   });
   const sql = postgres(antaeusUrl, { max: 1, onnotice: () => {} });
-  const transactions = async () =>
-    Number(
-      (
-        await sql`select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()`
-      )[0]!.n,
-    );
-  await sql`select pg_stat_clear_snapshot()`;
+  // Every statement on the billing path is its own transaction (no BEGIN/COMMIT round trips),
+  // so committed transactions count the round trips each function makes to its database.
+  const transactions = async () => {
+    await sql`select pg_stat_clear_snapshot()`;
+    const rows = await sql<Array<{ datname: string; n: string }>>`
+      select datname, xact_commit + xact_rollback as n from pg_stat_database
+      where datname in (${`bench_antaeus_${latency}`}, ${`bench_ledger_${latency}`})`;
+    return Object.fromEntries(rows.map((row) => [row.datname.split("_")[1], Number(row.n)]));
+  };
   const before = await transactions();
   const response = await fetch(`${antaeus.url}/rest/v1/invoices/pay`, { method: "POST" });
   const run = (await response.json()) as { status: string; done: number; total: number };
   await new Promise((resolve) => setTimeout(resolve, 600)); // statistics are reported every 500 ms
-  await sql`select pg_stat_clear_snapshot()`;
   const after = await transactions();
+  const perInvoice = (db: string) => ((after[db]! - before[db]!) / run.done).toFixed(3);
   const [timing] = await sql<[{ seconds: number }]>`
     select extract(epoch from finished_at - started_at)::float8 as seconds from billing_runs order by id desc limit 1`;
   const [calls] = await sql<[{ avg: number; p99: number }]>`
@@ -121,7 +125,7 @@ for (const latency of latencies) {
   results.push(
     `latency ${String(latency).padStart(3)} ms | ${run.done} invoices in ${timing.seconds.toFixed(2)} s | ` +
       `${Math.round(rate)} invoices/s (goal ${Math.round(goal)}) | ` +
-      `${((after - before) / run.done).toFixed(3)} db transactions/invoice (Antaeus) | ` +
+      `db round trips/invoice: Antaeus ${perInvoice("antaeus")}, payment ${perInvoice("ledger")} | ` +
       `provider call ${calls.avg.toFixed(1)} ms avg, ${calls.p99.toFixed(0)} ms p99 | status ${run.status}`,
   );
   process.stdout.write(`${results.at(-1)}\n`);
