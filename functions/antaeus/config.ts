@@ -7,20 +7,12 @@ import {
   type ServiceConfig,
   serviceConfig,
   serviceEnv,
+  url,
 } from "../runtime/config.js";
 import { type BillingSettings, worstCaseChargeMs } from "./billing/settings.js";
 import { isPeriod, type Period, periodOf } from "./domain/period.js";
 
-const httpUrl = z.string().refine(
-  (value) => {
-    try {
-      return ["http:", "https:"].includes(new URL(value).protocol);
-    } catch {
-      return false;
-    }
-  },
-  { message: "expected an http:// or https:// URL" },
-);
+const httpUrl = url(["http", "https"]);
 
 const schema = z
   .object({

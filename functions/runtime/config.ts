@@ -32,16 +32,20 @@ export const boolean = (fallback: boolean) =>
 
 export const probability = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
 
-export const postgresUrl = z.string().refine(
-  (value) => {
-    try {
-      return ["postgres:", "postgresql:"].includes(new URL(value).protocol);
-    } catch {
-      return false;
-    }
-  },
-  { message: "expected a postgres:// or postgresql:// URL" },
-);
+/** A URL whose scheme is one of `schemes`, e.g. `url(["http", "https"])`. */
+export const url = (schemes: readonly string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return schemes.includes(new URL(value).protocol.slice(0, -1));
+      } catch {
+        return false;
+      }
+    },
+    { message: `expected a ${schemes.map((scheme) => `${scheme}://`).join(" or ")} URL` },
+  );
+
+export const postgresUrl = url(["postgres", "postgresql"]);
 
 /** What every function reads: the Knative runtime contract plus its database. */
 export const serviceEnv = {
