@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFunction } from "../support/processes.js";
 import {
   exactlyOnceViolations,
   pay,
@@ -41,5 +42,42 @@ describe("a run longer than one request's budget", () => {
     const counts = await statusCounts(system);
     expect((counts.PAID ?? 0) + (counts.DECLINED ?? 0)).toBe(20_000);
     expect(await exactlyOnceViolations(system)).toEqual([]);
+  });
+});
+
+describe("a replica stopped mid-run (Knative scaling it in)", () => {
+  it("on SIGTERM stops claiming, finishes its charges, hands the run to a live replica and exits 0", async () => {
+    const other = await startSystem({
+      antaeus: { BILLING_CONCURRENCY: "8" },
+      payment: { PAYMENT_LATENCY_MS: "30" },
+    });
+    try {
+      const live = other.antaeus[0]!;
+      // As on Knative, the continuation goes to the service's address, which reaches a live pod.
+      const leaving = await startFunction("antaeus", {
+        ...other.antaeusEnv,
+        BILLING_CONCURRENCY: "8",
+        BILLING_SELF_URL: live.url,
+      });
+      other.antaeus.push(leaving);
+      const answer = pay(leaving.url);
+      await expect
+        .poll(async () => (await statusCounts(other)).PAID ?? 0, { timeout: 20_000, interval: 50 })
+        .toBeGreaterThan(20);
+      leaving.child.kill("SIGTERM");
+      const { status, body } = await answer;
+      expect(status).toBe(202);
+      expect(body.status).toBe("RUNNING");
+      expect(await leaving.exited).toEqual({ code: 0, signal: null });
+      expect(leaving.logs.map((l) => l.msg)).toContain(
+        "budget spent: run continues in a new request",
+      );
+
+      const run = await waitForRun(live.url, body.id, 60_000);
+      expect(run.done).toBe(1000);
+      expect(await exactlyOnceViolations(other)).toEqual([]);
+    } finally {
+      await other.stop();
+    }
   });
 });
