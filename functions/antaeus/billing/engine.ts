@@ -33,7 +33,6 @@ export class BillingEngine {
       continuations: Continuations;
       settings: BillingSettings;
       logger: Logger;
-      now?: () => Date;
     },
   ) {}
 
@@ -42,7 +41,7 @@ export class BillingEngine {
     trigger: Trigger,
     request: AbortSignal,
   ): Promise<{ run: BillingRun; created: boolean; work: WorkResult }> {
-    const dueThrough = periodOf((this.deps.now ?? (() => new Date()))());
+    const dueThrough = periodOf(new Date());
     const { run, created } = await startOrJoinRun(this.deps.sql, trigger, dueThrough);
     this.deps.logger.info(
       { runId: run.id, created, trigger: trigger.kind, total: run.total },
