@@ -16,6 +16,12 @@ export interface FunctionProcess {
   ) => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+// A test that fails before its cleanup must not leave a function running after the run.
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
 const ENTRY = { antaeus: "functions/antaeus/main.ts", payment: "functions/payment/main.ts" };
 
 /**
@@ -35,6 +41,8 @@ export async function startFunction(
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
+  running.add(child);
+  child.once("exit", () => running.delete(child));
   const logs: Array<Record<string, unknown>> = [];
   const text: string[] = [];
   const exited = once(child, "exit").then(([code, signal]) => ({
