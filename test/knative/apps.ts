@@ -1,17 +1,21 @@
 import { pino } from "pino";
 import postgres from "postgres";
 import { antaeusApp } from "../../functions/antaeus/app.js";
-import type { BillingEngine } from "../../functions/antaeus/billing/engine.js";
+import { createBilling } from "../../functions/antaeus/billing/index.js";
+import { loadAntaeusConfig } from "../../functions/antaeus/config.js";
+import { migrations } from "../../functions/antaeus/data/database.js";
 import { paymentApp } from "../../functions/payment/app.js";
 import type { PaymentConfig } from "../../functions/payment/config.js";
+import { migrateUnderLock } from "../../functions/runtime/database.js";
+import { createDatabase } from "../support/database.js";
 
 /**
- * The real route tables of both functions, built without a database: the manifests' probe
- * paths, PingSource uri and payment endpoint are checked by sending requests to them.
+ * The real route tables of both functions: the manifests' probe paths, PingSource uri and
+ * payment endpoint are checked by sending requests to them.
  *
- * The database client points at a closed port (postgres.js connects lazily, so building costs
- * nothing and a query fails at once). A route that exists therefore answers something other
- * than 404/405: /readyz says 503, a route that queries says 500.
+ * Payment's database client points at a closed port (postgres.js connects lazily, so building
+ * costs nothing and a query fails at once). A route that exists therefore answers something
+ * other than 404/405: /readyz says 503, the charge route (guarded) 401.
  */
 const unreachableDatabase = () =>
   postgres("postgres://check:check@127.0.0.1:9/check", {
@@ -22,31 +26,25 @@ const unreachableDatabase = () =>
 
 const silent = pino({ level: "silent" });
 
-export interface EngineCall {
-  method: string;
-  args: unknown[];
-}
-
 /**
- * Antaeus with a billing engine that records what it is asked and then fails: the pay route
- * has parsed and accepted the request by the time it calls the engine.
+ * The real Antaeus, engine included, on a fresh migrated database with no invoices: a billing
+ * run it starts has nothing to charge and completes at once, and says who triggered it.
  */
-export function antaeusForChecks() {
-  const calls: EngineCall[] = [];
-  const engine = new Proxy(
-    {},
-    {
-      get:
-        (_target, method) =>
-        (...args: unknown[]) => {
-          calls.push({ method: String(method), args });
-          throw new Error("no billing engine in a manifest check");
-        },
+export async function antaeusForChecks() {
+  const url = await createDatabase("manifest");
+  await migrateUnderLock(url, migrations, silent);
+  const sql = postgres(url, { max: 2, onnotice: () => {} });
+  const config = loadAntaeusConfig({ DATABASE_URL: url });
+  const billing = createBilling(sql, config.billing, silent);
+  const app = antaeusApp({ sql, logger: silent, engine: billing.engine });
+  return {
+    app,
+    sql,
+    close: async () => {
+      await billing.close();
+      await sql.end({ timeout: 1 });
     },
-  ) as BillingEngine;
-  const sql = unreachableDatabase();
-  const app = antaeusApp({ sql, logger: silent, engine });
-  return { app, calls, close: () => sql.end({ timeout: 1 }) };
+  };
 }
 
 export function paymentForChecks(config: PaymentConfig) {
