@@ -3,20 +3,28 @@ import { checkSchemaCurrent, type Sql } from "../runtime/database.js";
 import { methodNotAllowed } from "../runtime/errors.js";
 import { type AppEnv, createApp } from "../runtime/http.js";
 import type { Logger } from "../runtime/logger.js";
+import type { HttpMetrics } from "../runtime/metrics.js";
 import type { BillingEngine } from "./billing/engine.js";
 import { createDb, migrations } from "./data/database.js";
 import { billingRoutes } from "./rest/billing.js";
 import { customerRoutes } from "./rest/customers.js";
 import { invoiceRoutes } from "./rest/invoices.js";
 
-/** Antaeus's routes: the original REST API, billing, and the Knative probes from the shared shell. */
+/**
+ * Antaeus's routes: the original REST API, billing, /metrics for Prometheus, and the Knative
+ * probes from the shared shell.
+ */
 export function antaeusApp(deps: {
   sql: Sql;
   logger: Logger;
   engine: BillingEngine;
+  metrics: HttpMetrics;
 }): Hono<AppEnv> {
   const db = createDb(deps.sql);
   const app = createApp(deps.logger, { ready: () => checkSchemaCurrent(deps.sql, migrations) });
+  app.use(deps.metrics.observe);
+  app.get("/metrics", deps.metrics.expose);
+  app.all("/metrics", methodNotAllowed(["GET"]));
 
   // The original's greeting and health check, kept for clients written against it.
   app.get("/", (c) => c.text("Welcome to Antaeus! see the README for the routes"));

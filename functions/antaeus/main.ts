@@ -1,3 +1,4 @@
+import { createHttpMetrics } from "../runtime/metrics.js";
 import { runService } from "../runtime/service.js";
 import { antaeusApp } from "./app.js";
 import { createBilling } from "./billing/index.js";
@@ -11,13 +12,14 @@ await runService({
   migrations,
   build: async ({ config, sql, logger }) => {
     if (config.seed.enabled) await seedIfEmpty(createDb(sql), config.seed, logger);
-    const billing = createBilling(sql, config.billing, logger);
+    const metrics = createHttpMetrics();
+    const billing = createBilling(sql, config.billing, logger, metrics.registry);
     logger.info(
       { provider: config.billing.providerEndpoint, tokenFile: config.billing.tokenFile ?? null },
       "billing through the payment provider",
     );
     return {
-      app: antaeusApp({ sql, logger, engine: billing.engine }),
+      app: antaeusApp({ sql, logger, engine: billing.engine, metrics }),
       onListening: (port) => billing.continuations.listeningOn(port),
       onShutdown: () => billing.engine.stop(),
       cleanups: [billing.close],

@@ -61,3 +61,22 @@ describe("the judged deployment check", () => {
     expect(await exactlyOnceViolations(system)).toEqual([]);
   });
 });
+
+describe("metrics", () => {
+  it("/metrics counts billing verdicts by outcome and times requests, in Prometheus text", async () => {
+    const response = await fetch(`${system.antaeus[0]!.url}/metrics`);
+    expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
+    const text = await response.text();
+    const runs = (await (
+      await fetch(`${system.antaeus[0]!.url}/rest/v1/billing/runs`)
+    ).json()) as Array<{
+      counts: Record<string, number>;
+    }>;
+    const paid = runs.reduce((sum, run) => sum + (run.counts.PAID ?? 0), 0);
+    expect(text).toContain(`antaeus_billing_verdicts_total{outcome="PAID"} ${paid}`);
+    expect(text).toContain('antaeus_billing_verdicts_total{outcome="CURRENCY_MISMATCH"} 0');
+    expect(text).toMatch(
+      /http_request_duration_seconds_count\{method="POST",route="\/rest\/v1\/invoices\/pay",status="200"\} 2/,
+    );
+  });
+});

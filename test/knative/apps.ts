@@ -7,6 +7,7 @@ import { migrations } from "../../functions/antaeus/data/database.js";
 import { paymentApp } from "../../functions/payment/app.js";
 import type { PaymentConfig } from "../../functions/payment/config.js";
 import { migrateUnderLock } from "../../functions/runtime/database.js";
+import { createHttpMetrics } from "../../functions/runtime/metrics.js";
 import { createDatabase } from "../support/database.js";
 
 /**
@@ -35,8 +36,9 @@ export async function antaeusForChecks() {
   await migrateUnderLock(url, migrations, silent);
   const sql = postgres(url, { max: 2, onnotice: () => {} });
   const config = loadAntaeusConfig({ DATABASE_URL: url });
-  const billing = createBilling(sql, config.billing, silent);
-  const app = antaeusApp({ sql, logger: silent, engine: billing.engine });
+  const metrics = createHttpMetrics();
+  const billing = createBilling(sql, config.billing, silent, metrics.registry);
+  const app = antaeusApp({ sql, logger: silent, engine: billing.engine, metrics });
   return {
     app,
     sql,

@@ -33,6 +33,7 @@ export class BillingEngine {
       continuations: Continuations;
       settings: BillingSettings;
       logger: Logger;
+      countVerdict: (outcome: Verdict["status"]) => void;
     },
   ) {}
 
@@ -98,7 +99,10 @@ export class BillingEngine {
 
     const charge = (invoice: ClaimedInvoice) => {
       const settled: Promise<void> = this.settle(invoice)
-        .then((verdict) => writer.add(verdict))
+        .then((verdict) => {
+          this.deps.countVerdict(verdict.status);
+          writer.add(verdict);
+        })
         .finally(() => {
           inFlight.delete(settled);
           wake?.();
