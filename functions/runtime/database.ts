@@ -22,6 +22,43 @@ export async function connect(url: string, options: { max: number; logger: Logge
   return sql;
 }
 
+/** Errors of a database that is still coming up; anything else (a wrong password) fails at once. */
+const NOT_READY_YET = [
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "CONNECT_TIMEOUT",
+  "57P03", // the database system is starting up
+  "3D000", // database does not exist (yet)
+];
+
+/**
+ * Waits for the database to accept a query, with backoff, up to `timeoutMs`: on Kubernetes a
+ * function may start before its PostgreSQL is ready, and retrying here beats a crash loop.
+ */
+export async function waitForDatabase(url: string, logger: Logger, timeoutMs = 60_000) {
+  const sql = postgres(url, { max: 1, connect_timeout: 5, onnotice: () => {} });
+  const until = performance.now() + timeoutMs;
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await sql`select 1`;
+        return;
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? "";
+        if (!NOT_READY_YET.includes(code) || performance.now() >= until) throw error;
+        const delay = Math.min(5_000, 250 * 2 ** attempt);
+        const reason = error instanceof Error ? error.message : String(error);
+        logger.warn({ code, reason, retryInMs: delay }, "database not reachable yet; waiting");
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
 export interface Migrations {
   folder: string;
   /** Name of the PostgreSQL advisory lock that serialises concurrent migrators of one schema. */

@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { randomBytes } from "node:crypto";
+import { describe, expect, inject, it } from "vitest";
 import { createDatabase, openSql } from "../support/database.js";
 import { startFunction } from "../support/processes.js";
 
@@ -48,6 +49,37 @@ describe("graceful shutdown", () => {
       await expect(fetch(`${antaeus.url}/healthz`)).rejects.toThrow();
     } finally {
       await sql.end();
+      await antaeus.stop();
+    }
+  });
+});
+
+describe("start-up", () => {
+  it("waits for a database that is not there yet instead of crashing, then serves", async () => {
+    const name = `late_${randomBytes(4).toString("hex")}`;
+    const url = new URL(inject("postgresUrl"));
+    url.pathname = `/${name}`;
+    const antaeus = await startFunction(
+      "antaeus",
+      { DATABASE_URL: url.toString() },
+      { waitForListening: false },
+    );
+    try {
+      await expect
+        .poll(() => antaeus.logs.some((l) => l.msg === "database not reachable yet; waiting"), {
+          timeout: 10_000,
+        })
+        .toBe(true);
+      const admin = openSql(inject("postgresUrl"));
+      await admin`create database ${admin(name)}`;
+      await admin.end();
+      await expect
+        .poll(() => antaeus.logs.find((l) => String(l.msg).startsWith("listening")), {
+          timeout: 20_000,
+        })
+        .toBeDefined();
+      expect(antaeus.child.exitCode).toBeNull();
+    } finally {
       await antaeus.stop();
     }
   });
