@@ -14,7 +14,7 @@ import {
   containerEngine,
   engineOutput,
 } from "../../scripts/containers.mjs";
-import { knativeServices, loadManifests, resolvedEnv } from "../knative/manifests.js";
+import { find, loadManifests, resolvedEnv } from "../knative/manifests.js";
 import {
   type Container,
   freePort,
@@ -31,11 +31,7 @@ import {
 // URL, the services' addresses) is replaced by this machine's.
 
 const { docs } = loadManifests();
-const manifestEnv = (name: string) => {
-  const service = knativeServices(docs).find((s) => s.metadata.name === name);
-  if (!service) throw new Error(`no ksvc ${name} in knative/`);
-  return resolvedEnv(docs, service);
-};
+const manifestEnv = (name: string) => resolvedEnv(docs, find(docs, "Service", name));
 
 const images = { antaeus: "", payment: "" };
 const buildMs = { antaeus: 0, payment: 0 };

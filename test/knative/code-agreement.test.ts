@@ -13,7 +13,6 @@ import {
   filesUnder,
   find,
   KNATIVE_DIR,
-  knativeServices,
   loadManifests,
   type Manifest,
   parseYaml,
@@ -25,11 +24,7 @@ import {
 // from the code (route tables, config loaders, Dockerfiles, the bundler), not from a copy.
 
 const { docs } = loadManifests();
-const ksvc = (name: string) => {
-  const found = knativeServices(docs).find((s) => s.metadata.name === name);
-  if (!found) throw new Error(`no ksvc ${name}`);
-  return found;
-};
+const ksvc = (name: string) => find(docs, "Service", name);
 const antaeus = ksvc("antaeus");
 const payment = ksvc("payment");
 const containerOf = (service: Manifest) => service.spec.template.spec.containers[0] as Manifest;
