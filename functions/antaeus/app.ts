@@ -39,5 +39,6 @@ export function antaeusApp(deps: {
   app.route("/rest/v1/invoices", invoiceRoutes(db));
   app.route("/rest/v1/customers", customerRoutes(db));
   app.route("/rest/v1/billing/runs", billing.runs);
+  app.route("/rest/v1/billing/resume", billing.resume);
   return app;
 }

@@ -81,3 +81,56 @@ describe("a replica stopped mid-run (Knative scaling it in)", () => {
     }
   });
 });
+
+describe("the hourly watchdog", () => {
+  it("finishes a run whose worker was killed outright, and starts no run of its own", async () => {
+    const env = {
+      PAYMENT_TIMEOUT_MS: "500",
+      PAYMENT_RETRIES: "0",
+      BILLING_LEASE_MS: "1500",
+      BILLING_CONCURRENCY: "8",
+    };
+    const stalled = await startSystem({ antaeus: env, payment: { PAYMENT_LATENCY_MS: "20" } });
+    try {
+      const killed = stalled.antaeus[0]!;
+      void pay(killed.url).catch(() => undefined);
+      await expect
+        .poll(async () => (await statusCounts(stalled)).PAID ?? 0, {
+          timeout: 20_000,
+          interval: 50,
+        })
+        .toBeGreaterThan(30);
+      await killed.stop("SIGKILL");
+
+      const fresh = await startFunction("antaeus", stalled.antaeusEnv);
+      stalled.antaeus.push(fresh);
+      const response = await fetch(`${fresh.url}/rest/v1/billing/resume`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "ce-specversion": "1.0",
+          "ce-type": "dev.knative.sources.ping",
+          "ce-source": "/apis/v1/namespaces/antaeus/pingsources/billing-watchdog",
+          "ce-id": "watchdog-1",
+        },
+        body: '{"reason":"resume a stalled billing run"}',
+      });
+      expect(response.status).toBe(200);
+      const { run } = (await response.json()) as {
+        run: { id: number; status: string; done: number };
+      };
+      expect(run).toMatchObject({ status: "COMPLETED", done: 1000 });
+      const [runs] = await stalled.antaeusDb`select count(*)::int as n from billing_runs`;
+      expect(runs?.n).toBe(1);
+      expect(await exactlyOnceViolations(stalled)).toEqual([]);
+
+      // Nothing in progress: the watchdog answers so, and starts nothing.
+      const idle = await fetch(`${fresh.url}/rest/v1/billing/resume`, { method: "POST" });
+      expect(await idle.json()).toEqual({ run: null });
+      const [after] = await stalled.antaeusDb`select count(*)::int as n from billing_runs`;
+      expect(after?.n).toBe(1);
+    } finally {
+      await stalled.stop();
+    }
+  });
+});

@@ -143,6 +143,23 @@ describe("routes the manifests point at are routes the apps serve", () => {
       const [trigger] = await sql`select event_id from billing_triggers`;
       expect(trigger?.event_id).toBe("0a1b2c3d-manifest-check");
 
+      // The watchdog's event, to its uri: with no run in progress it starts nothing.
+      const watchdog = find(docs, "PingSource", "billing-watchdog", "antaeus");
+      const resumed = await app.request(watchdog.spec.sink.uri, {
+        method: "POST",
+        headers: {
+          "content-type": watchdog.spec.contentType,
+          "ce-specversion": "1.0",
+          "ce-type": "dev.knative.sources.ping",
+          "ce-source": `/apis/v1/namespaces/${watchdog.metadata.namespace}/pingsources/${watchdog.metadata.name}`,
+          "ce-id": "watchdog-manifest-check",
+          "ce-time": "2026-12-01T01:00:00+01:00",
+        },
+        body: watchdog.spec.data,
+      });
+      expect(resumed.status).toBe(200);
+      expect(await resumed.json()).toEqual({ run: null });
+
       // Continuations go to BILLING_SELF_URL + the continue route.
       const self = new URL("/rest/v1/billing/runs/1/continue", antaeusEnv.BILLING_SELF_URL);
       const continued = await app.request(self.pathname, { method: "POST" });

@@ -36,12 +36,15 @@ const KNATIVE_CONTAINER_FIELDS = new Set([
 const annotationsOf = (ksvc: Manifest): Record<string, unknown> =>
   ksvc.spec.template.metadata?.annotations ?? {};
 
-it("there are exactly two Knative Services, antaeus and payment, and one PingSource", () => {
+it("there are exactly two Knative Services, antaeus and payment, and two PingSources", () => {
   expect(services.map((s) => `${s.metadata.namespace}/${s.metadata.name}`).sort()).toEqual([
     "antaeus/antaeus",
     "payment/payment",
   ]);
-  expect(pingSources).toHaveLength(1);
+  expect(pingSources.map((p) => p.metadata.name).sort()).toEqual([
+    "billing-watchdog",
+    "monthly-billing",
+  ]);
 });
 
 describe.each(services.map((s) => [s.metadata.name as string, s] as const))(
@@ -140,8 +143,8 @@ describe.each(services.map((s) => [s.metadata.name as string, s] as const))(
   },
 );
 
-describe("the PingSource", () => {
-  const source = pingSources[0] as Manifest;
+describe("the monthly PingSource", () => {
+  const source = pingSources.find((p) => p.metadata.name === "monthly-billing") as Manifest;
 
   it("fires at 00:00 on the 1st of every month, Copenhagen time", () => {
     expect(source.spec.schedule).toBe("0 0 1 * *");
@@ -159,22 +162,46 @@ describe("the PingSource", () => {
     });
     expect(later.next().toISOString()).toBe("2026-10-31T23:00:00.000Z");
   });
+});
 
-  it("sends a JSON object as its data", () => {
-    expect(source.spec.contentType).toBe("application/json");
-    const data = JSON.parse(source.spec.data) as unknown;
-    expect(typeof data === "object" && data !== null && !Array.isArray(data)).toBe(true);
-  });
+describe("the watchdog PingSource", () => {
+  const source = pingSources.find((p) => p.metadata.name === "billing-watchdog") as Manifest;
 
-  it("targets the antaeus ksvc in its own namespace", () => {
-    expect(source.metadata.namespace).toBe("antaeus");
-    expect(source.spec.sink.ref).toEqual({
-      apiVersion: "serving.knative.dev/v1",
-      kind: "Service",
-      name: "antaeus",
+  it("fires hourly", () => {
+    const next = CronExpressionParser.parse(source.spec.schedule, {
+      tz: source.spec.timezone,
+      currentDate: new Date("2026-03-15T12:20:00Z"),
     });
+    expect(next.next().toISOString()).toBe("2026-03-15T13:00:00.000Z");
+    expect(next.next().toISOString()).toBe("2026-03-15T14:00:00.000Z");
   });
 });
+
+describe.each(pingSources.map((p) => [p.metadata.name as string, p] as const))(
+  "PingSource %s",
+  (_, source) => {
+    it("has a schedule that parses", () => {
+      expect(() =>
+        CronExpressionParser.parse(source.spec.schedule, { tz: source.spec.timezone }),
+      ).not.toThrow();
+    });
+
+    it("sends a JSON object as its data", () => {
+      expect(source.spec.contentType).toBe("application/json");
+      const data = JSON.parse(source.spec.data) as unknown;
+      expect(typeof data === "object" && data !== null && !Array.isArray(data)).toBe(true);
+    });
+
+    it("targets the antaeus ksvc in its own namespace", () => {
+      expect(source.metadata.namespace).toBe("antaeus");
+      expect(source.spec.sink.ref).toEqual({
+        apiVersion: "serving.knative.dev/v1",
+        kind: "Service",
+        name: "antaeus",
+      });
+    });
+  },
+);
 
 describe("every other workload", () => {
   const workloads = docs.filter((d) => containersOf(d).length > 0 && d.kind !== "Service");

@@ -93,5 +93,10 @@ export async function findRun(db: Db, id: number): Promise<BillingRun | undefine
   return run;
 }
 
+export async function findRunningRun(db: Db): Promise<BillingRun | undefined> {
+  const [run] = await db.select().from(billingRuns).where(eq(billingRuns.status, "RUNNING"));
+  return run;
+}
+
 export const listRuns = (db: Db, limit: number): Promise<BillingRun[]> =>
   db.select().from(billingRuns).orderBy(desc(billingRuns.id)).limit(limit);

@@ -5,7 +5,7 @@ import type { BillingEngine } from "../billing/engine.js";
 import { attemptsOf } from "../data/attempts.js";
 import type { Db } from "../data/database.js";
 import { findInvoice } from "../data/invoices.js";
-import { type BillingRun, findRun, listRuns } from "../data/runs.js";
+import { type BillingRun, findRun, findRunningRun, listRuns } from "../data/runs.js";
 import { parseId } from "../domain/ids.js";
 import { triggerOf } from "./cloudevent.js";
 
@@ -35,7 +35,7 @@ export function runJson(run: BillingRun) {
 export function billingRoutes(
   db: Db,
   engine: BillingEngine,
-): { pay: Hono<AppEnv>; runs: Hono<AppEnv>; attempts: Hono<AppEnv> } {
+): { pay: Hono<AppEnv>; resume: Hono<AppEnv>; runs: Hono<AppEnv>; attempts: Hono<AppEnv> } {
   /** Answers once the run is done (200) or this request's budget is spent (202, it goes on). */
   const answer = async (runId: number, extra: Record<string, unknown>) => {
     const run = await findRun(db, runId);
@@ -54,6 +54,19 @@ export function billingRoutes(
     return c.json(body, status);
   });
   pay.all("/", methodNotAllowed(["POST"]));
+
+  // The watchdog: finishes a run whose chain of continuations broke; never starts one.
+  const resume = new Hono<AppEnv>();
+  resume.post("/", async (c) => {
+    await triggerOf(c); // a PingSource event must be well-formed, like on the pay route
+    const running = await findRunningRun(db);
+    if (!running) return c.json({ run: null });
+    c.get("log").info({ runId: running.id }, "resuming a billing run");
+    await engine.work(running.id, c.req.raw.signal);
+    const { body, status } = await answer(running.id, {});
+    return c.json({ run: body }, status);
+  });
+  resume.all("/", methodNotAllowed(["POST"]));
 
   const runs = new Hono<AppEnv>();
   runs.get("/", async (c) => {
@@ -88,5 +101,5 @@ export function billingRoutes(
     return c.json(await attemptsOf(db, id));
   });
   attempts.all("/:id/attempts", methodNotAllowed(["GET"]));
-  return { pay, runs, attempts };
+  return { pay, resume, runs, attempts };
 }
