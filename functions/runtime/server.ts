@@ -78,9 +78,20 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 }
 
 /** Knative sends SIGTERM and kills after the grace period; Ctrl-C locally sends SIGINT. */
-export function exitOnSignals(running: RunningServer, logger: Logger): void {
+export function exitOnSignals(
+  running: RunningServer,
+  logger: Logger,
+  shutdownTimeoutMs: number,
+): void {
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.once(signal, () => {
+      // A cleanup that never returns (a pool waiting on a dead peer) must not keep the process
+      // alive after its requests are done: give up a little after the drain bound.
+      setTimeout(() => {
+        logger.error("shutdown did not finish in time; exiting");
+        flushLogs(logger);
+        process.exit(1);
+      }, shutdownTimeoutMs + 10_000).unref();
       running.shutdown(signal).then(
         () => {
           flushLogs(logger);

@@ -74,7 +74,7 @@ export async function runService<C extends ServiceConfig>(
     });
     built.onListening?.(running.port);
     logger.info({ port: running.port }, `listening on http://localhost:${running.port}`);
-    exitOnSignals(running, logger);
+    exitOnSignals(running, logger, config.shutdownTimeoutMs);
     return running;
   } catch (error) {
     logger.fatal({ err: error }, "failed to start");
