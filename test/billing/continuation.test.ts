@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pingDelivery } from "../support/cloudevents.js";
 import { startFunction } from "../support/processes.js";
 import {
   exactlyOnceViolations,
@@ -104,17 +105,14 @@ describe("the hourly watchdog", () => {
 
       const fresh = await startFunction("antaeus", stalled.antaeusEnv);
       stalled.antaeus.push(fresh);
-      const response = await fetch(`${fresh.url}/rest/v1/billing/resume`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "ce-specversion": "1.0",
-          "ce-type": "dev.knative.sources.ping",
-          "ce-source": "/apis/v1/namespaces/antaeus/pingsources/billing-watchdog",
-          "ce-id": "watchdog-1",
-        },
-        body: '{"reason":"resume a stalled billing run"}',
-      });
+      const response = await fetch(
+        `${fresh.url}/rest/v1/billing/resume`,
+        pingDelivery({
+          source: "antaeus/billing-watchdog",
+          id: "watchdog-1",
+          data: '{"reason":"resume a stalled billing run"}',
+        }),
+      );
       expect(response.status).toBe(200);
       const { run } = (await response.json()) as {
         run: { id: number; status: string; done: number };

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pingDelivery } from "../support/cloudevents.js";
 import { pay, type System, startSystem } from "../support/system.js";
 
 let system: System;
@@ -9,23 +10,18 @@ beforeAll(async () => {
 });
 afterAll(() => system?.stop());
 
-/** What a Knative PingSource sends: binary-mode CloudEvent headers, optional JSON data. */
 const ping = (
   id: string,
-  overrides: Record<string, string> = {},
-  body = '{"reason":"monthly billing"}',
-) => ({
-  headers: {
-    "ce-specversion": "1.0",
-    "ce-type": "dev.knative.sources.ping",
-    "ce-source": "/apis/v1/namespaces/antaeus/pingsources/monthly-billing",
-    "ce-id": id,
-    "ce-time": "2026-12-01T00:00:00.123Z",
-    "content-type": "application/json",
-    ...overrides,
-  },
-  body,
-});
+  headers: Record<string, string> = {},
+  data = '{"reason":"monthly billing"}',
+) =>
+  pingDelivery({
+    source: "antaeus/monthly-billing",
+    id,
+    time: "2026-12-01T00:00:00.123Z",
+    data,
+    headers,
+  });
 
 const ledgerSize = async () =>
   (await system.ledgerDb`select count(*)::int as n from payment.charges`)[0]!.n as number;

@@ -8,6 +8,7 @@ import { loadAntaeusConfig } from "../../functions/antaeus/config.js";
 import { loadPaymentConfig } from "../../functions/payment/config.js";
 import { ConfigError } from "../../functions/runtime/config.js";
 import { buildFunction } from "../../scripts/build.mjs";
+import { pingDelivery } from "../support/cloudevents.js";
 import { antaeusForChecks, paymentForChecks } from "./apps.js";
 import {
   filesUnder,
@@ -110,6 +111,16 @@ describe("images", () => {
   );
 });
 
+/** What this PingSource manifest would deliver: its content type and data, as a CloudEvent. */
+const deliveryOf = (source: Manifest, id: string, time: string) =>
+  pingDelivery({
+    source: `${source.metadata.namespace}/${source.metadata.name}`,
+    id,
+    time,
+    data: source.spec.data,
+    headers: { "content-type": source.spec.contentType },
+  });
+
 describe("routes the manifests point at are routes the apps serve", () => {
   const served = (status: number) => status !== 404 && status !== 405;
 
@@ -126,18 +137,10 @@ describe("routes the manifests point at are routes the apps serve", () => {
       // What the PingSource sends, in binary mode: it must be taken as a scheduled trigger.
       const source = find(docs, "PingSource", "monthly-billing", "antaeus");
       expect(source.spec.sink.ref.name).toBe(antaeus.metadata.name);
-      const response = await app.request(source.spec.sink.uri, {
-        method: "POST",
-        headers: {
-          "content-type": source.spec.contentType,
-          "ce-specversion": "1.0",
-          "ce-type": "dev.knative.sources.ping",
-          "ce-source": `/apis/v1/namespaces/${source.metadata.namespace}/pingsources/${source.metadata.name}`,
-          "ce-id": "0a1b2c3d-manifest-check",
-          "ce-time": "2026-12-01T00:00:00+01:00",
-        },
-        body: source.spec.data,
-      });
+      const response = await app.request(
+        source.spec.sink.uri,
+        deliveryOf(source, "0a1b2c3d-manifest-check", "2026-12-01T00:00:00+01:00"),
+      );
       expect(response.status).toBe(200);
       expect(await response.json()).toMatchObject({ trigger: "schedule", status: "COMPLETED" });
       const [trigger] = await sql`select event_id from billing_triggers`;
@@ -145,18 +148,10 @@ describe("routes the manifests point at are routes the apps serve", () => {
 
       // The watchdog's event, to its uri: with no run in progress it starts nothing.
       const watchdog = find(docs, "PingSource", "billing-watchdog", "antaeus");
-      const resumed = await app.request(watchdog.spec.sink.uri, {
-        method: "POST",
-        headers: {
-          "content-type": watchdog.spec.contentType,
-          "ce-specversion": "1.0",
-          "ce-type": "dev.knative.sources.ping",
-          "ce-source": `/apis/v1/namespaces/${watchdog.metadata.namespace}/pingsources/${watchdog.metadata.name}`,
-          "ce-id": "watchdog-manifest-check",
-          "ce-time": "2026-12-01T01:00:00+01:00",
-        },
-        body: watchdog.spec.data,
-      });
+      const resumed = await app.request(
+        watchdog.spec.sink.uri,
+        deliveryOf(watchdog, "watchdog-manifest-check", "2026-12-01T01:00:00+01:00"),
+      );
       expect(resumed.status).toBe(200);
       expect(await resumed.json()).toEqual({ run: null });
 
