@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { find, loadManifests, type Manifest } from "./manifests.js";
+import { find, knativeServices, loadManifests, type Manifest } from "./manifests.js";
+import { restrictedViolations, statefulSetPod } from "./pod-security.js";
+import { revisionDeployment } from "./revision.js";
 
 // NetworkPolicies and RBAC: what the manifests promise in docs/production.md.
 
@@ -9,9 +11,24 @@ const policies = (namespace: string) =>
   docs.filter((d) => d.kind === "NetworkPolicy" && d.metadata.namespace === namespace);
 
 describe.each(NAMESPACES)("namespace %s", (namespace) => {
-  it("exists and enforces at least the baseline pod security profile", () => {
+  it("exists and enforces the restricted pod security profile", () => {
     const ns = find(docs, "Namespace", namespace);
-    expect(ns.metadata.labels["pod-security.kubernetes.io/enforce"]).toMatch(/baseline|restricted/);
+    expect(ns.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+  });
+
+  // The pods admission sees: Knative's Deployment for the ksvc (queue-proxy included) and the
+  // StatefulSet's pods, claim templates as volumes.
+  it("runs only pods the restricted profile admits", () => {
+    const pods = [
+      ...knativeServices(docs)
+        .filter((s) => s.metadata.namespace === namespace)
+        .map((s) => revisionDeployment(s).spec.template.spec),
+      ...docs
+        .filter((d) => d.kind === "StatefulSet" && d.metadata.namespace === namespace)
+        .map(statefulSetPod),
+    ];
+    expect(pods.length).toBe(2);
+    for (const pod of pods) expect(restrictedViolations(pod)).toEqual([]);
   });
 
   it("denies all ingress and egress by default", () => {
@@ -76,6 +93,16 @@ describe.each(NAMESPACES)("namespace %s", (namespace) => {
       { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: `${namespace}-developers` },
     ]);
   });
+});
+
+it("the restricted check refuses what the profile refuses", () => {
+  const pod = statefulSetPod(find(docs, "StatefulSet", "postgres", "antaeus"));
+  expect(restrictedViolations(pod)).toEqual([]);
+  const loose = structuredClone(pod);
+  delete loose.securityContext.seccompProfile;
+  loose.containers[0].securityContext.allowPrivilegeEscalation = true;
+  loose.volumes.push({ name: "host", hostPath: { path: "/" } });
+  expect(restrictedViolations(loose)).toHaveLength(3);
 });
 
 it("no ClusterRole or cluster-wide binding beyond payment's issuer-key read", () => {
