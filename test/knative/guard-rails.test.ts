@@ -127,7 +127,7 @@ describe.each(NAMESPACES)("namespace %s", (namespace) => {
     ]);
   });
 
-  it("has a deployer Role that can change its own ksvc only, bound to its team's group", () => {
+  it("has a deployer Role that can change its own ksvc and PingSources only, bound to its team's group", () => {
     const role = find(docs, "Role", `${namespace}-deployer`, namespace);
     const writes = role.rules.filter((r: Manifest) =>
       r.verbs.some((v: string) => !["get", "list", "watch"].includes(v)),
@@ -141,6 +141,13 @@ describe.each(NAMESPACES)("namespace %s", (namespace) => {
     }
     const ksvcRule = writes.find((r: Manifest) => r.resources.includes("services"));
     expect(ksvcRule.resourceNames).toEqual([namespace]);
+    // Every PingSource of the namespace is the team's to change (a schedule, a payload).
+    const sources = docs
+      .filter((d) => d.kind === "PingSource" && d.metadata.namespace === namespace)
+      .map((d) => d.metadata.name)
+      .sort();
+    const sourceRule = writes.find((r: Manifest) => r.resources.includes("pingsources"));
+    expect([...(sourceRule?.resourceNames ?? [])].sort()).toEqual(sources);
     for (const rule of role.rules) {
       expect(rule.resources).not.toContain("secrets");
       expect(rule.resources).not.toContain("pods/exec");
