@@ -52,6 +52,7 @@ const MODELS: Record<string, ModelClass> = {
 };
 
 const kubectl = kubectlVersion();
+const BEFORE_KN_DIR = join(KNATIVE_DIR, "before-kn");
 const { docs, renderer } = loadManifests();
 
 describe("rendering", () => {
@@ -65,10 +66,25 @@ describe("rendering", () => {
     },
   );
 
-  it.skipIf(!kubectl)("the fallback renderer agrees with kubectl's, object for object", () => {
-    const byId = (list: Manifest[]) =>
-      Object.fromEntries(list.map((doc) => [idOf(doc), doc] as const).sort());
-    expect(byId(renderWithoutKubectl())).toEqual(byId(renderWithKubectl()));
+  const byId = (list: Manifest[]) =>
+    Object.fromEntries(list.map((doc) => [idOf(doc), doc] as const).sort());
+
+  it.skipIf(!kubectl).each([KNATIVE_DIR, BEFORE_KN_DIR])(
+    "the fallback renderer agrees with kubectl's on %s, object for object",
+    (dir) => {
+      expect(byId(renderWithoutKubectl(dir))).toEqual(byId(renderWithKubectl(dir)));
+    },
+  );
+
+  // The kn path applies this, then creates with kn exactly what it leaves out.
+  it(`knative/before-kn/ is everything knative/ deploys but the Knative Services and PingSources (${renderer} renderer)`, () => {
+    const render = kubectl ? renderWithKubectl : renderWithoutKubectl;
+    const createdByKn = (doc: Manifest) =>
+      (doc.apiVersion === "serving.knative.dev/v1" && doc.kind === "Service") ||
+      doc.kind === "PingSource";
+    const before = render(BEFORE_KN_DIR);
+    expect(before.filter(createdByKn)).toEqual([]);
+    expect(byId(before)).toEqual(byId(docs.filter((doc) => !createdByKn(doc))));
   });
 
   it(`renders every object once (${renderer} renderer)`, () => {
