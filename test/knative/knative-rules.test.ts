@@ -214,12 +214,15 @@ describe("the watchdog PingSource", () => {
 describe.each(pingSources.map((p) => [p.metadata.name as string, p] as const))(
   "PingSource %s",
   (_, source) => {
+    // knative/eventing pkg/apis/sources/v1/ping_validation.go parses "CRON_TZ=<timezone> <schedule>"
+    // with robfig/cron's standard parser and refuses @every.
     it("has a schedule that parses", () => {
       expect(() =>
         CronExpressionParser.parse(source.spec.schedule, { tz: source.spec.timezone }),
       ).not.toThrow();
     });
 
+    // ping_validation.go: with contentType application/json, data must unmarshal into an object.
     it("sends a JSON object as its data", () => {
       expect(source.spec.contentType).toBe("application/json");
       const data = JSON.parse(source.spec.data) as unknown;
