@@ -52,6 +52,16 @@ container_patch() {
 EOF
 }
 
+# What both functions share: their port, kn's strict security context (given, never left to
+# kn's default, which differs by release) and their probes.
+shared=(
+  --port http1:8080 --security-context strict
+  --probe-readiness http:::/readyz
+  --probe-readiness-opts "PeriodSeconds=1,TimeoutSeconds=3,FailureThreshold=3"
+  --probe-liveness http:::/healthz
+  --probe-liveness-opts "PeriodSeconds=10,TimeoutSeconds=3,FailureThreshold=3"
+)
+
 echo "Waiting for both databases"
 kubectl rollout status statefulset/postgres -n payment --timeout=5m
 kubectl rollout status statefulset/postgres -n antaeus --timeout=5m
@@ -59,12 +69,11 @@ kubectl rollout status statefulset/postgres -n antaeus --timeout=5m
 # Payment first: Antaeus calls it. --no-wait: the revision kn creates lacks what the patch adds,
 # so the wait is for the patched one.
 kn service create payment -n payment --no-wait \
-  --image "$REGISTRY/payment:$TAG" --port http1:8080 \
+  --image "$REGISTRY/payment:$TAG" "${shared[@]}" \
   --cluster-local --service-account payment \
   --label app.kubernetes.io/name=payment --label-service app.kubernetes.io/part-of=antaeus-billing \
   --scale-min 0 --scale-max 5 --concurrency-limit 50 --timeout 30 \
   --request cpu=100m,memory=128Mi --limit cpu=1,memory=256Mi \
-  --security-context strict \
   --env LOG_LEVEL=info \
   --env-value-from DATABASE_URL=secret:database:url \
   --env DATABASE_POOL_MAX=10 \
@@ -76,21 +85,18 @@ kn service create payment -n payment --no-wait \
   --env PAYMENT_AUTH_SUBJECT=system:serviceaccount:antaeus:antaeus \
   --env PAYMENT_AUTH_JWKS_URL=https://kubernetes.default.svc/openid/v1/jwks \
   --env PAYMENT_AUTH_JWKS_TOKEN_FILE=/var/run/secrets/kubernetes.io/serviceaccount/token \
-  --env PAYMENT_AUTH_JWKS_CA_FILE=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt \
-  --probe-readiness http:::/readyz --probe-readiness-opts PeriodSeconds=1,TimeoutSeconds=3,FailureThreshold=3 \
-  --probe-liveness http:::/healthz --probe-liveness-opts PeriodSeconds=10,TimeoutSeconds=3,FailureThreshold=3
+  --env PAYMENT_AUTH_JWKS_CA_FILE=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt
 kubectl patch ksvc payment -n payment --type=json -p "[$(container_patch payment 120)]"
 wait_ready payment payment
 
 # Antaeus starts without its payment token (the file is read per charge, and a charge tried
 # without it is not sent), so nothing waits on the token volume the patch adds.
 kn service create antaeus -n antaeus --no-wait \
-  --image "$REGISTRY/antaeus:$TAG" --port http1:8080 \
+  --image "$REGISTRY/antaeus:$TAG" "${shared[@]}" \
   --service-account antaeus \
   --label app.kubernetes.io/name=antaeus --label-service app.kubernetes.io/part-of=antaeus-billing \
   --scale-min 0 --scale-max 5 --concurrency-limit 10 --timeout 300 \
   --request cpu=250m,memory=256Mi --limit cpu=1,memory=512Mi \
-  --security-context strict \
   --env LOG_LEVEL=info \
   --env-value-from DATABASE_URL=secret:database:url \
   --env DATABASE_POOL_MAX=10 \
@@ -103,9 +109,7 @@ kn service create antaeus -n antaeus --no-wait \
   --env PAYMENT_RETRIES=3 \
   --env BILLING_CONCURRENCY=64 \
   --env BILLING_REQUEST_BUDGET_MS=240000 \
-  --env BILLING_SELF_URL=http://antaeus.antaeus.svc.cluster.local \
-  --probe-readiness http:::/readyz --probe-readiness-opts PeriodSeconds=1,TimeoutSeconds=3,FailureThreshold=3 \
-  --probe-liveness http:::/healthz --probe-liveness-opts PeriodSeconds=10,TimeoutSeconds=3,FailureThreshold=3
+  --env BILLING_SELF_URL=http://antaeus.antaeus.svc.cluster.local
 # kn's --mount knows ConfigMaps, Secrets, emptyDir and PVCs, not a projected service-account
 # token: Antaeus's identity for payment (audience "payment", an hour, rotated by the kubelet).
 kubectl patch ksvc antaeus -n antaeus --type=json -p "[$(container_patch antaeus 180),
