@@ -30,8 +30,9 @@ const antaeus = ksvc("antaeus");
 const payment = ksvc("payment");
 const containerOf = (service: Manifest) => service.spec.template.spec.containers[0] as Manifest;
 /**
- * A ksvc's cluster-local address: NAME.NAMESPACE.svc plus the cluster domain (Knative Serving
- * docs, "Configuring private Services"; the PingSource sink ref resolves to it too).
+ * A ksvc's cluster-local address: knative/pkg network/domain.go GetServiceHostname,
+ * NAME.NAMESPACE.svc.<cluster domain>, cluster.local by default. A PingSource sink ref resolves
+ * to it too.
  */
 const clusterLocalUrl = (service: Manifest) =>
   `http://${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local`;

@@ -250,12 +250,14 @@ describe.each(["monthly-billing", "billing-watchdog"])("PingSource %s", (name) =
     expect(source.spec.contentType).toBe(yaml.spec.contentType);
   });
 
-  // A ref + relative uri resolves against the ksvc's address (knative/pkg resolver,
-  // URIFromDestinationV1); a ksvc's cluster-local address is http://NAME.NAMESPACE.svc.cluster.local.
+  // A ref + relative uri resolves against the ksvc's address (knative/pkg
+  // resolver/addressable_resolver.go URIFromDestinationV1: url.ResolveReference(uri)); a ksvc's
+  // cluster-local address is http://NAME.NAMESPACE.svc.cluster.local (knative/pkg
+  // network/domain.go GetServiceHostname, with the default cluster domain).
   it("delivers to the URL the YAML's ref and uri resolve to", () => {
     const ref = yaml.spec.sink.ref;
     const address = `http://${ref.name}.${yaml.metadata.namespace}.svc.cluster.local`;
-    expect(created().spec.sink).toEqual({ uri: `${address}${yaml.spec.sink.uri}` });
+    expect(created().spec.sink).toEqual({ uri: new URL(yaml.spec.sink.uri, address).href });
   });
 });
 
