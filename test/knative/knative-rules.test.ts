@@ -151,6 +151,10 @@ describe.each(services.map((s) => [s.metadata.name as string, s] as const))(
       });
     });
 
+    // Our hardening. fieldmask.go SecurityContextMask must let each field through: the version
+    // read for ContainerMask still refused allowPrivilegeEscalation; secure-pod-defaults
+    // (knative/serving#13398, Knative 1.8), which fills both in itself, relies on their being
+    // accepted since.
     it("runs hardened: non-root, read-only root, no privilege escalation, no capabilities, seccomp", () => {
       expect(container?.securityContext).toEqual({
         runAsNonRoot: true,
