@@ -29,6 +29,11 @@ const ksvc = (name: string) => find(docs, "Service", name);
 const antaeus = ksvc("antaeus");
 const payment = ksvc("payment");
 const containerOf = (service: Manifest) => service.spec.template.spec.containers[0] as Manifest;
+/**
+ * A ksvc's cluster-local address: knative/pkg network/domain.go GetServiceHostname,
+ * NAME.NAMESPACE.svc.<cluster domain>, cluster.local by default. A PingSource sink ref resolves
+ * to it too.
+ */
 const clusterLocalUrl = (service: Manifest) =>
   `http://${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local`;
 
@@ -219,6 +224,8 @@ describe("wiring", () => {
     },
   );
 
+  // knative/serving queue.go hands timeoutSeconds to queue-proxy (REVISION_TIMEOUT_SECONDS),
+  // which ends the request there; deploy.go BuildPodSpec makes it the pods' grace period too.
   it("the billing budget ends well inside the ksvc's timeoutSeconds", () => {
     const config = loadAntaeusConfig(antaeusEnv);
     const timeoutMs = antaeus.spec.template.spec.timeoutSeconds * 1000;

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { find, loadManifests, type Manifest } from "./manifests.js";
+import { find, knativeServices, loadManifests, type Manifest } from "./manifests.js";
+import { restrictedViolations, statefulSetPod } from "./pod-security.js";
+import {
+  AUTOSCALING_METRICS_PORT,
+  QUEUE_H2C_PORT,
+  QUEUE_SERVING_PORT,
+  revisionDeployment,
+  USER_METRICS_PORT,
+  userPortOf,
+} from "./revision.js";
 
 // NetworkPolicies and RBAC: what the manifests promise in docs/production.md.
 
@@ -9,9 +18,24 @@ const policies = (namespace: string) =>
   docs.filter((d) => d.kind === "NetworkPolicy" && d.metadata.namespace === namespace);
 
 describe.each(NAMESPACES)("namespace %s", (namespace) => {
-  it("exists and enforces at least the baseline pod security profile", () => {
+  it("exists and enforces the restricted pod security profile", () => {
     const ns = find(docs, "Namespace", namespace);
-    expect(ns.metadata.labels["pod-security.kubernetes.io/enforce"]).toMatch(/baseline|restricted/);
+    expect(ns.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+  });
+
+  // The pods admission sees: Knative's Deployment for the ksvc (queue-proxy included) and the
+  // StatefulSet's pods, claim templates as volumes.
+  it("runs only pods the restricted profile admits", () => {
+    const pods = [
+      ...knativeServices(docs)
+        .filter((s) => s.metadata.namespace === namespace)
+        .map((s) => revisionDeployment(s).spec.template.spec),
+      ...docs
+        .filter((d) => d.kind === "StatefulSet" && d.metadata.namespace === namespace)
+        .map(statefulSetPod),
+    ];
+    expect(pods.length).toBe(2);
+    for (const pod of pods) expect(restrictedViolations(pod)).toEqual([]);
   });
 
   it("denies all ingress and egress by default", () => {
@@ -19,19 +43,70 @@ describe.each(NAMESPACES)("namespace %s", (namespace) => {
     expect(deny?.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
   });
 
-  it("lets traffic into the function only from Knative's activator and gateway namespaces", () => {
-    const ingress = policies(namespace).flatMap((p) =>
-      (p.spec.ingress ?? []).map((rule: Manifest) => ({ policy: p, rule })),
-    );
-    const fromOutside = ingress.filter(({ rule }) =>
+  const rules = (direction: "ingress" | "egress") =>
+    policies(namespace).flatMap((p) => (p.spec[direction] ?? []) as Manifest[]);
+  const namespaceOf = (peer: Manifest) =>
+    peer.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"];
+  const ports = (rule: Manifest) => (rule.ports ?? []).map((p: Manifest) => p.port).sort();
+
+  // Every way in from outside the namespace: Knative's data path to queue-proxy
+  // (pkg/networking/constants.go: 8012, 8013, 9090 for the autoscaler), and the monitoring
+  // namespace to the metrics alone (the app's port, queue-proxy's 9091).
+  it("lets in only Knative (to queue-proxy) and the monitoring namespace (to the metrics)", () => {
+    const fromOutside = rules("ingress").filter((rule) =>
       (rule.from ?? [{}]).some((peer: Manifest) => peer.namespaceSelector || !peer.podSelector),
     );
-    const sources = fromOutside.flatMap(({ rule }) =>
-      rule.from.map(
-        (peer: Manifest) => peer.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"],
-      ),
+    const byNamespace = new Map<string, number[]>();
+    for (const rule of fromOutside) {
+      for (const peer of rule.from) byNamespace.set(namespaceOf(peer), ports(rule));
+    }
+    const service = knativeServices(docs).find((s) => s.metadata.namespace === namespace);
+    expect(Object.fromEntries(byNamespace)).toEqual({
+      "knative-serving": [QUEUE_SERVING_PORT, QUEUE_H2C_PORT, AUTOSCALING_METRICS_PORT],
+      "kourier-system": [QUEUE_SERVING_PORT, QUEUE_H2C_PORT, AUTOSCALING_METRICS_PORT],
+      monitoring: [userPortOf(service as Manifest), USER_METRICS_PORT],
+    });
+  });
+
+  // Kourier's gateway pods carry app: 3scale-kourier-gateway (net-kourier
+  // config/300-gateway.yaml); its own install runs them in kourier-system, the Knative Operator
+  // in knative-serving (operator pkg/reconciler/knativeserving/ingress/kourier.go).
+  it("sends the function's calls only to Kourier's gateway pods, in either namespace", () => {
+    const toGateway = rules("egress").filter((rule) =>
+      (rule.to ?? []).some((peer: Manifest) => peer.podSelector?.matchLabels?.app),
     );
-    expect(new Set(sources)).toEqual(new Set(["knative-serving", "kourier-system"]));
+    for (const rule of toGateway) {
+      expect(ports(rule)).toEqual([8080, 8081]);
+      for (const peer of rule.to) {
+        expect(peer.podSelector).toEqual({ matchLabels: { app: "3scale-kourier-gateway" } });
+      }
+    }
+    const namespaces = toGateway.flatMap((rule) => rule.to.map(namespaceOf)).sort();
+    expect(namespaces).toEqual(
+      namespace === "antaeus" ? ["knative-serving", "kourier-system"] : [],
+    );
+  });
+
+  it("sends nothing to the whole internet: every address-based peer is an ipBlock narrower than everything", () => {
+    for (const rule of rules("egress")) {
+      expect(rule.to, JSON.stringify(rule)).toBeDefined();
+      for (const peer of rule.to) {
+        if (peer.ipBlock) expect(["0.0.0.0/0", "::/0"]).not.toContain(peer.ipBlock.cidr);
+      }
+    }
+  });
+
+  // The Kubernetes documentation's NodeLocal DNSCache setup listens on 169.254.20.10.
+  it("resolves names through CoreDNS's pods or NodeLocal DNSCache, on port 53 only", () => {
+    const dns = rules("egress").filter((rule) => ports(rule).includes(53));
+    expect(dns).toHaveLength(1);
+    expect(dns[0]?.to).toEqual([
+      {
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+        podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+      },
+      { ipBlock: { cidr: "169.254.20.10/32" } },
+    ]);
   });
 
   it("lets only the function reach PostgreSQL, from inside the namespace", () => {
@@ -52,7 +127,7 @@ describe.each(NAMESPACES)("namespace %s", (namespace) => {
     ]);
   });
 
-  it("has a deployer Role that can change its own ksvc only, bound to its team's group", () => {
+  it("has a deployer Role that can change its own ksvc and PingSources only, bound to its team's group", () => {
     const role = find(docs, "Role", `${namespace}-deployer`, namespace);
     const writes = role.rules.filter((r: Manifest) =>
       r.verbs.some((v: string) => !["get", "list", "watch"].includes(v)),
@@ -66,6 +141,13 @@ describe.each(NAMESPACES)("namespace %s", (namespace) => {
     }
     const ksvcRule = writes.find((r: Manifest) => r.resources.includes("services"));
     expect(ksvcRule.resourceNames).toEqual([namespace]);
+    // Every PingSource of the namespace is the team's to change (a schedule, a payload).
+    const sources = docs
+      .filter((d) => d.kind === "PingSource" && d.metadata.namespace === namespace)
+      .map((d) => d.metadata.name)
+      .sort();
+    const sourceRule = writes.find((r: Manifest) => r.resources.includes("pingsources"));
+    expect([...(sourceRule?.resourceNames ?? [])].sort()).toEqual(sources);
     for (const rule of role.rules) {
       expect(rule.resources).not.toContain("secrets");
       expect(rule.resources).not.toContain("pods/exec");
@@ -76,6 +158,40 @@ describe.each(NAMESPACES)("namespace %s", (namespace) => {
       { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: `${namespace}-developers` },
     ]);
   });
+});
+
+it("the restricted check refuses what the profile refuses", () => {
+  const pod = statefulSetPod(find(docs, "StatefulSet", "postgres", "antaeus"));
+  expect(restrictedViolations(pod)).toEqual([]);
+  const loose = structuredClone(pod);
+  delete loose.securityContext.seccompProfile;
+  loose.containers[0].securityContext.allowPrivilegeEscalation = true;
+  loose.volumes.push({ name: "host", hostPath: { path: "/" } });
+  expect(restrictedViolations(loose)).toHaveLength(3);
+});
+
+it("payment reaches the API server by ipBlock, on the API server's ports, and nothing else", () => {
+  const egress = policies("payment").flatMap((p) => (p.spec.egress ?? []) as Manifest[]);
+  const apiServer = egress.filter(
+    (rule) =>
+      rule.to.some((peer: Manifest) => peer.ipBlock) &&
+      !rule.ports.some((p: Manifest) => p.port === 53),
+  );
+  expect(apiServer).toHaveLength(1);
+  expect(apiServer[0]?.to.every((peer: Manifest) => Object.keys(peer).join() === "ipBlock")).toBe(
+    true,
+  );
+  expect((apiServer[0]?.ports ?? []).map((p: Manifest) => p.port)).toEqual([443, 6443]);
+});
+
+it("the monitoring namespace is named in one place, shared by both namespaces", () => {
+  const selectors = docs
+    .filter(
+      (d) => d.kind === "NetworkPolicy" && d.metadata.name === "function-ingress-from-monitoring",
+    )
+    .map((p) => JSON.stringify(p.spec.ingress[0].from));
+  expect(selectors).toHaveLength(2);
+  expect(new Set(selectors).size).toBe(1);
 });
 
 it("no ClusterRole or cluster-wide binding beyond payment's issuer-key read", () => {

@@ -1,18 +1,25 @@
 import { CronExpressionParser } from "cron-parser";
 import { describe, expect, it } from "vitest";
 import { containersOf, knativeServices, loadManifests, type Manifest } from "./manifests.js";
+import { userPortOf } from "./revision.js";
 
 // Rules Knative's admission webhook enforces that the OpenAPI schemas do not express, and the
 // hardening this project promises. Each would otherwise surface only on a real cluster.
+//
+// Where a rule is Knative's, the comment names the knative/serving file it comes from; which
+// version of each file was read, and how its release was dated, is in ./SOURCES.md.
 
 const { docs } = loadManifests();
 const services = knativeServices(docs);
 const pingSources = docs.filter((d) => d.kind === "PingSource");
 
-/** Knative refuses these: it sets them itself (the runtime contract). */
+/** pkg/apis/serving/k8s_validation.go reservedEnvVars: Knative sets these itself. */
 const RESERVED_ENV = ["PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION"];
 
-/** Container fields a ksvc may set (Knative's webhook refuses any other: "must not set"). */
+/**
+ * pkg/apis/serving/fieldmask.go ContainerMask: the container fields a ksvc may set; the webhook answers "must not
+ * set" to any other. startupProbe joined the mask in Knative 1.15 (knative/serving#15309).
+ */
 const KNATIVE_CONTAINER_FIELDS = new Set([
   "name",
   "image",
@@ -53,12 +60,16 @@ describe.each(services.map((s) => [s.metadata.name as string, s] as const))(
     const spec = ksvc.spec.template.spec;
     const [container] = spec.containers as Manifest[];
 
+    // k8s_validation.go validateContainersPorts ("more than one container port is set") and
+    // validPortNames (h2c, http1, or none).
     it("has one container with exactly one port, named http1, h2c or unnamed", () => {
       expect(spec.containers).toHaveLength(1);
       expect(container?.ports).toHaveLength(1);
       expect([undefined, "http1", "h2c"]).toContain(container?.ports[0].name);
     });
 
+    // k8s_validation.go validateEnvVar (reserved names); fieldmask.go PodSpecMask drops
+    // terminationGracePeriodSeconds, which deploy.go BuildPodSpec sets from timeoutSeconds.
     it("sets no reserved env name and no terminationGracePeriodSeconds", () => {
       const names = (container?.env ?? []).map((e: Manifest) => e.name);
       for (const reserved of RESERVED_ENV) expect(names).not.toContain(reserved);
@@ -71,6 +82,7 @@ describe.each(services.map((s) => [s.metadata.name as string, s] as const))(
       expect(extra).toEqual([]);
     });
 
+    // Kubernetes ObjectMeta: labels and annotations are map[string]string; an unquoted 5 is refused.
     it("gives every annotation and label a string value", () => {
       const maps = [
         ksvc.metadata.annotations,
@@ -85,6 +97,7 @@ describe.each(services.map((s) => [s.metadata.name as string, s] as const))(
       }
     });
 
+    // pkg/apis/autoscaling/register.go: autoscaling.knative.dev/min-scale and max-scale.
     it("scales from zero to a bound: min-scale 0 <= max-scale", () => {
       const annotations = annotationsOf(ksvc);
       const min = Number(annotations["autoscaling.knative.dev/min-scale"]);
@@ -94,18 +107,37 @@ describe.each(services.map((s) => [s.metadata.name as string, s] as const))(
       expect(min).toBeLessThanOrEqual(max);
     });
 
+    // pkg/apis/config/defaults.go: max-revision-timeout-seconds defaults to 600, and the webhook
+    // refuses a larger timeoutSeconds.
     it("keeps timeoutSeconds within Knative's 600 s ceiling and sets a container concurrency", () => {
       expect(spec.timeoutSeconds).toBeGreaterThan(0);
       expect(spec.timeoutSeconds).toBeLessThanOrEqual(600);
       expect(spec.containerConcurrency).toBeGreaterThan(1);
     });
 
-    it("probes startup, readiness and liveness over HTTP without naming a port", () => {
+    // Readiness and liveness: k8s_validation.go validateProbe accepts a port only if it is the
+    // container's (by name), and deploy.go fills it in anyway (liveness: rewriteUserLivenessProbe;
+    // readiness: moved to queue-proxy, queue.go). The startup probe is neither rewritten nor
+    // filled in (deploy.go; startup probes since 1.15, knative/serving#15309): Kubernetes
+    // refuses an httpGet without a port, and the container port is renamed "user-port"
+    // (deploy.go buildContainerPorts), so the only port that reaches the app is its number.
+    it("probes over HTTP; the startup probe names the app's port by number", () => {
       for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
         expect(container?.[probe]?.httpGet?.path, probe).toMatch(/^\//);
-        // Knative wants the probe port unset (or equal to the container port).
-        expect(container?.[probe]?.httpGet?.port, probe).toBeUndefined();
       }
+      expect(container?.startupProbe.httpGet.port).toBe(userPortOf(ksvc));
+      for (const probe of ["readinessProbe", "livenessProbe"]) {
+        const port = container?.[probe].httpGet.port;
+        expect([undefined, userPortOf(ksvc)], probe).toContain(port);
+      }
+    });
+
+    // queue.go copies the readiness probe's period to queue-proxy's kubelet probe, and
+    // pkg/queue/readiness/probe.go probes sub-second only when periodSeconds is 0 — which a
+    // startup probe rules out (knative/serving#15309: startup probes turn that optimisation
+    // off). Every second of period is a second a cold start may wait for nothing.
+    it("polls readiness every second", () => {
+      expect(container?.readinessProbe.periodSeconds).toBe(1);
     });
 
     it("has resource requests and limits", () => {
@@ -119,6 +151,10 @@ describe.each(services.map((s) => [s.metadata.name as string, s] as const))(
       });
     });
 
+    // Our hardening. fieldmask.go SecurityContextMask must let each field through: the version
+    // read for ContainerMask still refused allowPrivilegeEscalation; secure-pod-defaults
+    // (knative/serving#13398, Knative 1.8), which fills both in itself, relies on their being
+    // accepted since.
     it("runs hardened: non-root, read-only root, no privilege escalation, no capabilities, seccomp", () => {
       expect(container?.securityContext).toEqual({
         runAsNonRoot: true,
@@ -133,6 +169,8 @@ describe.each(services.map((s) => [s.metadata.name as string, s] as const))(
       expect(spec.serviceAccountName).toBe(ksvc.metadata.name);
     });
 
+    // k8s_validation.go validateVolumeMounts: "volume mount should be readOnly for this type of
+    // volume" for anything but emptyDir and persistentVolumeClaim.
     it("mounts every non-emptyDir volume read-only (Knative requires it)", () => {
       for (const mount of container?.volumeMounts ?? []) {
         const volume = (spec.volumes ?? []).find((v: Manifest) => v.name === mount.name);
@@ -180,12 +218,16 @@ describe("the watchdog PingSource", () => {
 describe.each(pingSources.map((p) => [p.metadata.name as string, p] as const))(
   "PingSource %s",
   (_, source) => {
+    // knative/eventing pkg/apis/sources/v1/ping_validation.go parses "CRON_TZ=<timezone> <schedule>"
+    // with robfig/cron's standard parser and refuses @every.
     it("has a schedule that parses", () => {
+      expect(source.spec.schedule).not.toContain("@every");
       expect(() =>
         CronExpressionParser.parse(source.spec.schedule, { tz: source.spec.timezone }),
       ).not.toThrow();
     });
 
+    // ping_validation.go: with contentType application/json, data must unmarshal into an object.
     it("sends a JSON object as its data", () => {
       expect(source.spec.contentType).toBe("application/json");
       const data = JSON.parse(source.spec.data) as unknown;

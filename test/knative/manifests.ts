@@ -55,23 +55,39 @@ interface Kustomization {
   resources?: string[];
   namespace?: string;
   images?: Array<{ name: string; newName?: string; newTag?: string }>;
+  patches?: Array<{ patch?: string; path?: string; target?: unknown }>;
 }
 
+/** Whether a rendered object is the one a patch's apiVersion, kind and metadata name. */
+const sameObject = (doc: Manifest, ref: Manifest) =>
+  doc.apiVersion === ref.apiVersion &&
+  doc.kind === ref.kind &&
+  doc.metadata?.name === ref.metadata?.name &&
+  (ref.metadata?.namespace === undefined || doc.metadata?.namespace === ref.metadata.namespace);
+
 /**
- * The small part of kustomize these manifests use (resources, namespace, images), so the
- * schema and rule tests still run where kubectl is missing. A test compares it with kubectl's
- * rendering wherever kubectl exists, so it cannot drift unnoticed.
+ * The small part of kustomize these manifests use (resources, namespace, images, and inline
+ * patches that delete an object), so the schema and rule tests still run where kubectl is
+ * missing. A test compares it with kubectl's rendering wherever kubectl exists, so it cannot
+ * drift unnoticed.
  */
 export function renderWithoutKubectl(dir = KNATIVE_DIR): Manifest[] {
   const kustomization = parseYaml(
     readFileSync(join(dir, "kustomization.yaml"), "utf8"),
     dir,
   )[0] as Kustomization;
-  const docs: Manifest[] = [];
+  let docs: Manifest[] = [];
   for (const entry of kustomization.resources ?? []) {
     const path = join(dir, entry);
     if (statSync(path).isDirectory()) docs.push(...renderWithoutKubectl(path));
     else docs.push(...parseYaml(readFileSync(path, "utf8"), path));
+  }
+  for (const { patch, path, target } of kustomization.patches ?? []) {
+    const [ref] = patch === undefined || path || target ? [] : parseYaml(patch, `${dir} patch`);
+    if (ref?.$patch !== "delete") {
+      throw new Error(`${dir}: the fallback renderer knows only inline "$patch: delete" patches`);
+    }
+    docs = docs.filter((doc) => !sameObject(doc, ref));
   }
   for (const doc of docs) {
     if (kustomization.namespace && !CLUSTER_SCOPED.has(doc.kind)) {
