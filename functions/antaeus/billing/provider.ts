@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Pool } from "undici";
-import { formatDecimal } from "../../runtime/money.js";
 import type { AttemptRecord, ClaimedInvoice } from "../data/claims.js";
-import { MAX_BACKOFF_MS, MAX_RETRY_AFTER_MS } from "./settings.js";
+import { decodeBody, getBoolean, MAX_ANSWER_BYTES } from "./answer.js";
+import { wireRequest } from "./dialect.js";
+import { type Dialect, MAX_BACKOFF_MS, MAX_RETRY_AFTER_MS } from "./settings.js";
 import type { TokenFile } from "./token-file.js";
 
-export type ChargeOutcome = "PAID" | "DECLINED" | "REJECTED" | "NETWORK_ERROR";
+export type ChargeOutcome = "PAID" | "DECLINED" | "REJECTED" | "NETWORK_ERROR" | "OUTCOME_UNKNOWN";
 
 export interface ChargeResult {
   outcome: ChargeOutcome;
@@ -20,13 +21,31 @@ type CallResult =
       chargeId: string | null;
       error: string | null;
     }
-  | { kind: "unknown"; status: number | null; error: string; retryAfterMs: number | undefined };
+  /** The request may have reached the provider: it may have charged. */
+  | { kind: "unknown"; status: number | null; error: string; retryAfterMs: number | undefined }
+  /** Nothing left this process (no connection, no token): nothing can have been charged. */
+  | { kind: "not-sent"; status: null; error: string; retryAfterMs: undefined };
 
 /**
- * The payment provider over HTTP, as the original challenge defined it plus what a real provider
- * needs: an Idempotency-Key per attempt, a per-call timeout, and retries of anything whose outcome
- * is unknown (timeouts, 5xx, 429, broken connections) under the same key. A 4xx other than 429
- * is an answer — the provider refused the request — and is never retried.
+ * Errors raised before a connection exists: the request was never written. Anything else after
+ * the call began (a reset, a timeout, a 5xx, an unreadable answer) may follow a charge.
+ */
+const NOT_SENT_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ENETUNREACH",
+  "EHOSTUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+
+/**
+ * The payment provider over HTTP, in the dialect it speaks (dialect.ts). Each attempt has a hard
+ * deadline of `timeoutMs` covering connecting, sending, the headers and the whole body. A 4xx other
+ * than 429 is an answer (the provider refused the request) and is never retried. A failure before
+ * the request left is retried. An unknown outcome (deadline, broken connection, 5xx, 429, an
+ * unreadable 2xx) is retried under the same Idempotency-Key only when the provider honours keys;
+ * with one that does not, asking again could charge twice, so the charge ends OUTCOME_UNKNOWN.
  */
 export class PaymentProvider {
   private readonly pool: Pool;
@@ -35,6 +54,8 @@ export class PaymentProvider {
   constructor(
     private readonly options: {
       endpoint: string;
+      dialect: Dialect;
+      idempotent: boolean;
       timeoutMs: number;
       retries: number;
       connections: number;
@@ -45,22 +66,33 @@ export class PaymentProvider {
     this.pool = new Pool(this.url.origin, {
       connections: options.connections,
       keepAliveTimeout: 30_000,
+      // A connection not made in half the attempt's time fails as "not sent", before the
+      // attempt's deadline would have to count it as unknown.
+      connect: { timeout: Math.max(1, Math.ceil(options.timeoutMs / 2)) },
     });
   }
 
   async charge(invoice: ClaimedInvoice): Promise<ChargeResult> {
-    // Fields of the original challenge's request, plus the invoice id; value as an exact decimal.
-    const body = `{"invoice_id":${invoice.id},"customer_id":${invoice.customerId},"currency":"${invoice.currency}","value":${formatDecimal(invoice.amountMinor)}}`;
+    const request = wireRequest(this.options.dialect, invoice);
+    const key = this.options.dialect === "v1" ? invoice.attemptKey : null;
     const calls: AttemptRecord[] = [];
     for (let retry = 0; ; retry++) {
       const attemptedAt = new Date();
       const started = performance.now();
-      const result = await this.call(body, invoice.attemptKey);
+      const result = await this.call(request.headers, request.body);
+      const giveUp = result.kind === "unknown" && !this.options.idempotent;
       calls.push({
         invoiceId: invoice.id,
         attemptNumber: invoice.attempts + calls.length + 1,
-        idempotencyKey: invoice.attemptKey,
-        outcome: result.kind === "answer" ? result.outcome : "UNKNOWN",
+        idempotencyKey: key,
+        outcome:
+          result.kind === "answer"
+            ? result.outcome
+            : result.kind === "not-sent"
+              ? "NOT_SENT"
+              : giveUp
+                ? "OUTCOME_UNKNOWN"
+                : "UNKNOWN",
         httpStatus: result.status,
         latencyMs: Math.round(performance.now() - started),
         chargeId: result.kind === "answer" ? result.chargeId : null,
@@ -68,6 +100,7 @@ export class PaymentProvider {
         attemptedAt,
       });
       if (result.kind === "answer") return { outcome: result.outcome, calls };
+      if (giveUp) return { outcome: "OUTCOME_UNKNOWN", calls };
       if (retry >= this.options.retries) return { outcome: "NETWORK_ERROR", calls };
       await sleep(backoff(retry, result.retryAfterMs));
     }
@@ -77,34 +110,47 @@ export class PaymentProvider {
     return this.pool.close();
   }
 
-  private async call(body: string, idempotencyKey: string): Promise<CallResult> {
-    const headers: Record<string, string> = {
-      "content-type": "application/json",
-      "idempotency-key": idempotencyKey,
-    };
-    const token = this.options.token?.current();
-    if (token) headers.authorization = `Bearer ${token}`;
+  private async call(wireHeaders: Record<string, string>, body: string): Promise<CallResult> {
+    const headers = { ...wireHeaders };
+    if (this.options.token) {
+      try {
+        headers.authorization = `Bearer ${this.options.token.current()}`;
+      } catch (error) {
+        return notSent(
+          `payment token file ${this.options.token.path} unreadable: ${describe(error)}`,
+        );
+      }
+    }
+    // One deadline for the whole attempt: undici's own timeouts bound only idle gaps, so a
+    // provider trickling its answer a byte at a time would hold the charge (and its lease) forever.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), this.options.timeoutMs);
     try {
       const response = await this.pool.request({
         method: "POST",
         path: this.url.pathname + this.url.search,
         headers,
         body,
-        // The answer is one small JSON document: waiting for its headers, then for its body,
-        // each bounded, is the per-call timeout (cheaper than an AbortSignal per call).
-        headersTimeout: this.options.timeoutMs,
-        bodyTimeout: this.options.timeoutMs,
+        signal: deadline.signal,
       });
-      const text = await response.body.text();
       const status = response.statusCode;
+      const bytes = await readAtMost(response.body, MAX_ANSWER_BYTES);
+      if (bytes === undefined) {
+        return unknown(status, `answer larger than ${MAX_ANSWER_BYTES} bytes`);
+      }
+      let text: string;
+      try {
+        text = decodeBody(bytes, response.headers["content-encoding"]);
+      } catch (error) {
+        return unknown(status, `answer could not be decoded: ${describe(error)}`);
+      }
       if (status >= 200 && status < 300) return parseAnswer(status, text);
       if (status === 429 || status >= 500) {
-        return {
-          kind: "unknown",
+        return unknown(
           status,
-          error: `HTTP ${status}: ${errorMessage(text)}`,
-          retryAfterMs: retryAfter(response.headers["retry-after"]),
-        };
+          `HTTP ${status}: ${errorMessage(text)}`,
+          retryAfter(response.headers["retry-after"]),
+        );
       }
       return {
         kind: "answer",
@@ -114,40 +160,58 @@ export class PaymentProvider {
         error: `HTTP ${status}: ${errorMessage(text)}`,
       };
     } catch (error) {
+      if (deadline.signal.aborted) {
+        return unknown(null, `no answer within ${this.options.timeoutMs} ms`);
+      }
       const code = (error as { code?: string }).code;
-      const reason =
-        code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT"
-          ? `no answer within ${this.options.timeoutMs} ms`
-          : describe(error);
-      return { kind: "unknown", status: null, error: reason, retryAfterMs: undefined };
+      if (code && NOT_SENT_CODES.has(code)) return notSent(describe(error));
+      return unknown(null, describe(error));
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
 
-/** Providers written for the original challenge send `result` as a boolean or as "true"/"false". */
+const unknown = (status: number | null, error: string, retryAfterMs?: number): CallResult => ({
+  kind: "unknown",
+  status,
+  error,
+  retryAfterMs,
+});
+const notSent = (error: string): CallResult => ({
+  kind: "not-sent",
+  status: null,
+  error,
+  retryAfterMs: undefined,
+});
+
+/** The whole body, or undefined once it passes `limit` bytes (the rest is not read). */
+async function readAtMost(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number) {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** A 2xx: `result` as the original's client reads it (answer.ts); anything else is unknown. */
 function parseAnswer(status: number, text: string): CallResult {
-  let body: { result?: unknown; charge_id?: unknown };
+  let body: unknown;
   try {
-    body = JSON.parse(text) as typeof body;
+    body = JSON.parse(text);
   } catch {
-    return { kind: "unknown", status, error: "answer is not JSON", retryAfterMs: undefined };
+    return unknown(status, "answer is not JSON");
   }
-  const result = body?.result;
-  const paid =
-    result === true || result === "true"
-      ? true
-      : result === false || result === "false"
-        ? false
-        : undefined;
-  if (paid === undefined) {
-    return {
-      kind: "unknown",
-      status,
-      error: "answer has no boolean result",
-      retryAfterMs: undefined,
-    };
-  }
-  const chargeId = typeof body.charge_id === "string" ? body.charge_id.slice(0, 200) : null;
+  const fields = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
+  const paid = getBoolean(fields.result);
+  if (paid === undefined) return unknown(status, "answer has no boolean result");
+  const chargeId = typeof fields.charge_id === "string" ? fields.charge_id.slice(0, 200) : null;
   return { kind: "answer", outcome: paid ? "PAID" : "DECLINED", status, chargeId, error: null };
 }
 
