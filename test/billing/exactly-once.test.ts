@@ -63,6 +63,40 @@ describe("every due invoice is charged at most once", () => {
     }
   });
 
+  it("with a provider that ignores keys, when a replica is SIGKILLed mid-run: its charges in flight end OUTCOME_UNKNOWN, none is sent again", async () => {
+    const system = await startSystem({
+      antaeus: { ...FAST_RECOVERY, BILLING_CONCURRENCY: "8", PAYMENT_PROVIDER_IDEMPOTENT: "false" },
+      payment: { PAYMENT_LATENCY_MS: "20" },
+    });
+    try {
+      const doomed = system.antaeus[0]!;
+      void pay(doomed.url).catch(() => undefined);
+      await expect
+        .poll(async () => (await statusCounts(system)).PAID ?? 0, { timeout: 20_000, interval: 50 })
+        .toBeGreaterThan(50);
+      await doomed.stop("SIGKILL");
+      // Held by the dead worker: charges in flight, and answers whose verdicts were not written.
+      const held = (await statusCounts(system)).PROCESSING ?? 0;
+      const successor = await startFunction("antaeus", system.antaeusEnv);
+      system.antaeus.push(successor);
+      const { body } = await pay(successor.url);
+      expect(body).toMatchObject({ status: "COMPLETED", total: 1000, done: 1000 });
+      expect(body.counts.OUTCOME_UNKNOWN).toBeGreaterThan(0);
+      expect(body.counts.OUTCOME_UNKNOWN).toBe(held);
+      const resent = await system.ledgerDb`
+        select invoice_id from payment.charges group by invoice_id having count(*) > 1`;
+      expect(resent).toEqual([]);
+      const [mismatch] = await system.ledgerDb<[{ n: number }]>`
+        select count(*)::int as n from payment.charges where status = 'succeeded'`;
+      const counts = await statusCounts(system);
+      // Every successful charge is PAID, or among the invoices a person must look at.
+      expect(mismatch.n).toBeGreaterThanOrEqual(counts.PAID ?? 0);
+      expect(mismatch.n).toBeLessThanOrEqual((counts.PAID ?? 0) + (counts.OUTCOME_UNKNOWN ?? 0));
+    } finally {
+      await system.stop();
+    }
+  });
+
   it("when the provider charges and answers after the caller's timeout", async () => {
     const system = await startSystem({
       antaeus: { PAYMENT_TIMEOUT_MS: "300", PAYMENT_RETRIES: "2", BILLING_LEASE_MS: "12000" },
