@@ -2,6 +2,7 @@ import { createServer as createHttpServer, type Server } from "node:http";
 import { type AddressInfo, createServer as createTcpServer } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadAntaeusConfig } from "../../functions/antaeus/config.js";
+import { mulberry32 } from "../../functions/antaeus/data/seed.js";
 import { createDatabase, openSql } from "../support/database.js";
 import { type FunctionProcess, startFunction } from "../support/processes.js";
 import type { RunBody } from "../support/system.js";
@@ -47,18 +48,6 @@ const statusCounts = async (sql: ReturnType<typeof openSql>) =>
         select status, count(*)::int as n from invoices group by status`
     ).map((row) => [row.status, row.n]),
   ) as Record<string, number>;
-
-/** A reproducible stream in [0, 1) (mulberry32): the stand-ins' coin. */
-function coin(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface StandIn {
   url: string;
@@ -182,6 +171,31 @@ describe("the original dialect, byte for byte", () => {
   });
 });
 
+describe("with a provider that ignores keys, only what never left is retried", () => {
+  it("a refused connection is retried and ends NETWORK_ERROR (the next run charges it), never OUTCOME_UNKNOWN", async () => {
+    // Nothing listens on a port we bound and closed: every connection is refused.
+    const probe = createTcpServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+    const { antaeus, sql } = await startAntaeus(`http://127.0.0.1:${port}`, 3, {
+      PAYMENT_RETRIES: "2",
+    });
+    const run = await pay(antaeus);
+    expect(run.counts).toMatchObject({ NETWORK_ERROR: 3, OUTCOME_UNKNOWN: 0 });
+    const attempts = await sql<Array<{ outcome: string; error: string }>>`
+      select outcome, error from payment_attempts`;
+    expect(attempts).toHaveLength(9);
+    for (const attempt of attempts) {
+      expect(attempt.outcome).toBe("NOT_SENT");
+      expect(attempt.error).toContain("ECONNREFUSED");
+    }
+    // Nothing was sent, so nothing is kept to reconcile: the next run makes a new attempt.
+    const kept = await sql`select id from invoices where attempt_key is not null`;
+    expect(kept).toEqual([]);
+  });
+});
+
 describe("result is read as org.json's getBoolean reads it", () => {
   // JSONObject.getBoolean (org.json 2015): Boolean.TRUE/FALSE, or a String equalsIgnoreCase
   // "true"/"false" (Java's per-character comparison: "ſ" upper-cases to "S"); anything else
@@ -222,7 +236,7 @@ describe("stand-in providers written for the original challenge", () => {
   };
 
   it("one that declares currency an empty object and answers 400 to a string", async () => {
-    const draw = coin(1);
+    const draw = mulberry32(1);
     const provider = await standIn((body) => {
       const declared =
         typeof body.currency === "object" &&
@@ -250,7 +264,7 @@ describe("stand-in providers written for the original challenge", () => {
   });
 
   it('one that answers "True" and "FALSE"', async () => {
-    const draw = coin(2);
+    const draw = mulberry32(2);
     const provider = await standIn(() => {
       const paid = draw() < 0.5;
       return { status: 200, body: `{"result":"${paid ? "True" : "FALSE"}"}`, charged: paid };
@@ -270,7 +284,7 @@ describe("stand-in providers written for the original challenge", () => {
   });
 
   it("one that ignores keys and answers after the timeout: never sent twice, not by this run nor the next", async () => {
-    const draw = coin(3);
+    const draw = mulberry32(3);
     const provider = await standIn(() => {
       const paid = draw() < 0.5;
       const late = draw() < 0.25;

@@ -29,7 +29,6 @@ export function createBilling(
     idempotent: settings.idempotent,
     timeoutMs: settings.timeoutMs,
     retries: settings.retries,
-    connections: settings.concurrency,
     token,
   });
   const continuations = new Continuations(settings.selfUrl, logger);

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { Pool } from "undici";
+import { type Dispatcher, Pool } from "undici";
 import type { AttemptRecord, ClaimedInvoice } from "../data/claims.js";
 import { decodeBody, getBoolean, MAX_ANSWER_BYTES } from "./answer.js";
 import { wireRequest } from "./dialect.js";
@@ -27,25 +27,13 @@ type CallResult =
   | { kind: "not-sent"; status: null; error: string; retryAfterMs: undefined };
 
 /**
- * Errors raised before a connection exists: the request was never written. Anything else after
- * the call began (a reset, a timeout, a 5xx, an unreadable answer) may follow a charge.
- */
-const NOT_SENT_CODES = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ENETUNREACH",
-  "EHOSTUNREACH",
-  "UND_ERR_CONNECT_TIMEOUT",
-]);
-
-/**
  * The payment provider over HTTP, in the dialect it speaks (dialect.ts). Each attempt has a hard
- * deadline of `timeoutMs` covering connecting, sending, the headers and the whole body. A 4xx other
- * than 429 is an answer (the provider refused the request) and is never retried. A failure before
- * the request left is retried. An unknown outcome (deadline, broken connection, 5xx, 429, an
- * unreadable 2xx) is retried under the same Idempotency-Key only when the provider honours keys;
- * with one that does not, asking again could charge twice, so the charge ends OUTCOME_UNKNOWN.
+ * deadline of `timeoutMs` covering the wait for a connection, connecting, sending, the headers and
+ * the whole body. A 4xx other than 429 is an answer (the provider refused the request) and is never
+ * retried. A failure before the request was written (no connection, no token) is retried: nothing
+ * can have been charged. An unknown outcome (deadline, broken connection, 5xx, 429, an unreadable
+ * 2xx) is retried under the same Idempotency-Key only when the provider honours keys; with one
+ * that does not, asking again could charge twice, so the charge ends OUTCOME_UNKNOWN.
  */
 export class PaymentProvider {
   private readonly pool: Pool;
@@ -58,18 +46,13 @@ export class PaymentProvider {
       idempotent: boolean;
       timeoutMs: number;
       retries: number;
-      connections: number;
       token: TokenFile | undefined;
     },
   ) {
     this.url = new URL(options.endpoint);
-    this.pool = new Pool(this.url.origin, {
-      connections: options.connections,
-      keepAliveTimeout: 30_000,
-      // A connection not made in half the attempt's time fails as "not sent", before the
-      // attempt's deadline would have to count it as unknown.
-      connect: { timeout: Math.max(1, Math.ceil(options.timeoutMs / 2)) },
-    });
+    // No cap on connections: every charge in flight has its own, so no attempt's deadline is
+    // spent queueing here behind another (several billing requests may share this replica).
+    this.pool = new Pool(this.url.origin, { keepAliveTimeout: 30_000 });
   }
 
   async charge(invoice: ClaimedInvoice): Promise<ChargeResult> {
@@ -121,55 +104,132 @@ export class PaymentProvider {
         );
       }
     }
-    // One deadline for the whole attempt: undici's own timeouts bound only idle gaps, so a
-    // provider trickling its answer a byte at a time would hold the charge (and its lease) forever.
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), this.options.timeoutMs);
-    try {
-      const response = await this.pool.request({
-        method: "POST",
-        path: this.url.pathname + this.url.search,
-        headers,
-        body,
-        signal: deadline.signal,
-      });
-      const status = response.statusCode;
-      const bytes = await readAtMost(response.body, MAX_ANSWER_BYTES);
-      if (bytes === undefined) {
-        return unknown(status, `answer larger than ${MAX_ANSWER_BYTES} bytes`);
-      }
-      let text: string;
-      try {
-        text = decodeBody(bytes, response.headers["content-encoding"]);
-      } catch (error) {
-        return unknown(status, `answer could not be decoded: ${describe(error)}`);
-      }
-      if (status >= 200 && status < 300) return parseAnswer(status, text);
-      if (status === 429 || status >= 500) {
-        return unknown(
-          status,
-          `HTTP ${status}: ${errorMessage(text)}`,
-          retryAfter(response.headers["retry-after"]),
-        );
-      }
-      return {
-        kind: "answer",
-        outcome: "REJECTED",
-        status,
-        chargeId: null,
-        error: `HTTP ${status}: ${errorMessage(text)}`,
-      };
-    } catch (error) {
-      if (deadline.signal.aborted) {
-        return unknown(null, `no answer within ${this.options.timeoutMs} ms`);
-      }
-      const code = (error as { code?: string }).code;
-      if (code && NOT_SENT_CODES.has(code)) return notSent(describe(error));
-      return unknown(null, describe(error));
-    } finally {
-      clearTimeout(timer);
+    const sent = await post(this.pool, this.url.pathname + this.url.search, headers, body, {
+      deadlineMs: this.options.timeoutMs,
+      maxBytes: MAX_ANSWER_BYTES,
+    });
+    if (sent.kind === "failed") {
+      const reason = sent.expired
+        ? sent.written
+          ? `no answer within ${this.options.timeoutMs} ms`
+          : `not sent within ${this.options.timeoutMs} ms (no connection)`
+        : sent.tooLarge
+          ? `answer larger than ${MAX_ANSWER_BYTES} bytes`
+          : describe(sent.error);
+      return sent.written ? unknown(null, reason) : notSent(reason);
     }
+    const { status } = sent;
+    let text: string;
+    try {
+      text = decodeBody(sent.bytes, sent.headers["content-encoding"]);
+    } catch (error) {
+      return unknown(status, `answer could not be decoded: ${describe(error)}`);
+    }
+    if (status >= 200 && status < 300) return parseAnswer(status, text);
+    if (status === 429 || status >= 500) {
+      return unknown(
+        status,
+        `HTTP ${status}: ${errorMessage(text)}`,
+        retryAfter(sent.headers["retry-after"]),
+      );
+    }
+    return {
+      kind: "answer",
+      outcome: "REJECTED",
+      status,
+      chargeId: null,
+      error: `HTTP ${status}: ${errorMessage(text)}`,
+    };
   }
+}
+
+type Posted =
+  | { kind: "response"; status: number; headers: Record<string, string>; bytes: Buffer }
+  | {
+      kind: "failed";
+      /** The whole request was handed to the socket: the provider may have acted on it. */
+      written: boolean;
+      expired: boolean;
+      tooLarge: boolean;
+      error: unknown;
+    };
+
+/**
+ * One POST with a hard deadline from the moment it is dispatched: waiting for a connection,
+ * connecting, writing, the headers and the whole body all count. undici's own timeouts bound only
+ * idle gaps, so a provider trickling its answer would otherwise hold the charge (and its lease)
+ * forever. It also says whether the request was written at all (undici's onRequestSent): a
+ * failure before that cannot have charged anything.
+ */
+function post(
+  pool: Pool,
+  path: string,
+  headers: Record<string, string>,
+  body: string,
+  limits: { deadlineMs: number; maxBytes: number },
+): Promise<Posted> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let written = false;
+    let expired = false;
+    let tooLarge = false;
+    let abort: ((error: Error) => void) | undefined;
+    let status = 0;
+    const answerHeaders: Record<string, string> = {};
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (result: Posted) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(result);
+    };
+    const fail = (error: unknown) => finish({ kind: "failed", written, expired, tooLarge, error });
+    const timer = setTimeout(() => {
+      expired = true;
+      const error = new Error("deadline");
+      // Not yet on a connection: it is stopped before a byte is written (onConnect below).
+      if (abort) abort(error);
+      else fail(error);
+    }, limits.deadlineMs);
+    pool.dispatch({ method: "POST", path, headers, body, headersTimeout: 0, bodyTimeout: 0 }, {
+      onConnect(abortRequest: (error: Error) => void) {
+        abort = abortRequest;
+        if (expired) abortRequest(new Error("deadline"));
+      },
+      onRequestSent() {
+        written = true;
+      },
+      onHeaders(statusCode: number, raw: Buffer[] | string[] | null) {
+        status = statusCode;
+        for (let i = 0; raw && i + 1 < raw.length; i += 2) {
+          answerHeaders[String(raw[i]).toLowerCase()] = String(raw[i + 1]);
+        }
+        return true;
+      },
+      onData(chunk: Buffer) {
+        size += chunk.length;
+        if (size > limits.maxBytes) {
+          tooLarge = true;
+          abort?.(new Error("answer too large"));
+          return false;
+        }
+        chunks.push(chunk);
+        return true;
+      },
+      onComplete() {
+        finish({
+          kind: "response",
+          status,
+          headers: answerHeaders,
+          bytes: Buffer.concat(chunks),
+        });
+      },
+      onError: fail,
+      // The legacy handler interface, which undici 7 still drives and which alone reports
+      // onRequestSent; its published types list only the newer one.
+    } as unknown as Dispatcher.DispatchHandler);
+  });
 }
 
 const unknown = (status: number | null, error: string, retryAfterMs?: number): CallResult => ({
@@ -184,21 +244,6 @@ const notSent = (error: string): CallResult => ({
   error,
   retryAfterMs: undefined,
 });
-
-/** The whole body, or undefined once it passes `limit` bytes (the rest is not read). */
-async function readAtMost(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number) {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) {
-      body.destroy();
-      return undefined;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
 
 /** A 2xx: `result` as the original's client reads it (answer.ts); anything else is unknown. */
 function parseAnswer(status: number, text: string): CallResult {
