@@ -9,7 +9,7 @@ import {
   serviceEnv,
   url,
 } from "../runtime/config.js";
-import { type BillingSettings, worstCaseChargeMs } from "./billing/settings.js";
+import { type BillingSettings, DIALECTS, worstCaseChargeMs } from "./billing/settings.js";
 import { isPeriod, type Period, periodOf } from "./domain/period.js";
 
 const httpUrl = url(["http", "https"]);
@@ -26,6 +26,12 @@ const schema = z
       .refine((value) => isPeriod(`${value}-01`), { message: "expected a month as YYYY-MM" })
       .optional(),
     PAYMENT_PROVIDER_ENDPOINT: httpUrl.optional(),
+    PAYMENT_PROVIDER_DIALECT: z.enum(DIALECTS).default("v1"),
+    // Unset: the dialect's default (v1: true, original: false).
+    PAYMENT_PROVIDER_IDEMPOTENT: z
+      .enum(["true", "false", "1", "0"], { message: "expected true or false" })
+      .transform((value) => value === "true" || value === "1")
+      .optional(),
     PAYMENT_TOKEN_FILE: z.string().optional(),
     PAYMENT_TIMEOUT_MS: integer({ min: 1, max: 60_000, default: 3_000 }),
     PAYMENT_RETRIES: integer({ min: 0, max: 10, default: 3 }),
@@ -45,6 +51,26 @@ const schema = z
           message: "is required when NODE_ENV=production",
         });
       }
+    }
+  })
+  .superRefine((env, ctx) => {
+    if (env.PAYMENT_PROVIDER_DIALECT !== "original") return;
+    // The original's request carries neither a key nor a token: claiming either would be false.
+    if (env.PAYMENT_PROVIDER_IDEMPOTENT === true) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["PAYMENT_PROVIDER_IDEMPOTENT"],
+        message:
+          "cannot be true with PAYMENT_PROVIDER_DIALECT=original, which sends no Idempotency-Key",
+      });
+    }
+    if (env.PAYMENT_TOKEN_FILE) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["PAYMENT_TOKEN_FILE"],
+        message:
+          "is not sent with PAYMENT_PROVIDER_DIALECT=original (its requests carry no token); unset it",
+      });
     }
   })
   .superRefine((env, ctx) => {
@@ -87,6 +113,8 @@ export function loadAntaeusConfig(
     billing: {
       // Outside production the defaults point at `npm start`'s local payment function and at itself.
       providerEndpoint: parsed.PAYMENT_PROVIDER_ENDPOINT ?? "http://127.0.0.1:8081/v1/charges",
+      dialect: parsed.PAYMENT_PROVIDER_DIALECT,
+      idempotent: parsed.PAYMENT_PROVIDER_IDEMPOTENT ?? parsed.PAYMENT_PROVIDER_DIALECT === "v1",
       tokenFile: parsed.PAYMENT_TOKEN_FILE,
       timeoutMs: parsed.PAYMENT_TIMEOUT_MS,
       retries: parsed.PAYMENT_RETRIES,

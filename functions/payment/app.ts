@@ -39,15 +39,14 @@ export function paymentApp(deps: {
 
   // Registered after the open routes: Hono runs middleware in order, and those have answered.
   app.use(callerAuth(config.auth, logger));
-  app.route(
-    "/v1/charges",
-    chargeRoutes({
-      db,
-      charge: chargeService({ db, randomness, successRate: config.successRate }),
-      faults: faultInjector(config.faults, randomness),
-      count: chargeCounter(metrics.registry),
-      bodyLimitBytes: config.bodyLimitBytes,
-    }),
-  );
+  const charges = chargeRoutes({
+    db,
+    charge: chargeService({ db, randomness, successRate: config.successRate }),
+    faults: faultInjector(config.faults, randomness),
+    count: chargeCounter(metrics.registry),
+    bodyLimitBytes: config.bodyLimitBytes,
+  });
+  app.route("/v1/charges", charges.ledger);
+  app.route("/", charges.root);
   return app;
 }

@@ -98,7 +98,9 @@ export class BillingEngine {
       });
 
     const charge = (invoice: ClaimedInvoice) => {
+      // settle() never rejects: nothing here may leave a rejection unhandled and end the process.
       const settled: Promise<void> = this.settle(invoice)
+        .catch((error: unknown) => this.lostCharge(invoice, error))
         .then((verdict) => {
           this.deps.countVerdict(verdict.status);
           writer.add(verdict);
@@ -109,8 +111,13 @@ export class BillingEngine {
         });
       inFlight.add(settled);
     };
+    // With a provider that ignores keys, an invoice claimed but not yet charged when its worker
+    // dies can only be given up on (OUTCOME_UNKNOWN): claim only what free slots take at once.
+    const claimSize = () => (settings.idempotent ? batch : settings.concurrency - inFlight.size);
+    const wantsClaim = () =>
+      settings.idempotent ? ready.length < batch / 2 : ready.length === 0 && claimSize() > 0;
     const claim = () => {
-      claiming = claimInvoices(sql, runId, batch, settings.leaseMs)
+      claiming = claimInvoices(sql, runId, claimSize(), settings.leaseMs)
         .then((claimed) => {
           ready.push(...claimed);
           dry = claimed.length === 0;
@@ -128,7 +135,7 @@ export class BillingEngine {
           charge(next);
         }
         const open = !stop.aborted && performance.now() < deadline;
-        if (open && !claiming && !dry && ready.length < batch / 2) claim();
+        if (open && !claiming && !dry && wantsClaim()) claim();
         if (inFlight.size > 0 || claiming) {
           await (claiming ? Promise.race([slotFreed(), claiming]) : slotFreed());
           continue;
@@ -152,7 +159,15 @@ export class BillingEngine {
   }
 
   private async settle(invoice: ClaimedInvoice): Promise<Verdict> {
-    // An attempt with an unknown outcome is resolved before anything else: same key, same body.
+    // An attempt with an unknown outcome is resolved before anything else: same key, same body,
+    // when the provider honours keys. When it does not, asking again could charge twice.
+    if (invoice.reconciling && !this.deps.settings.idempotent) {
+      return this.withoutCall(
+        invoice,
+        "OUTCOME_UNKNOWN",
+        "an earlier attempt's outcome is unknown (its worker stopped, or its verdict was not recorded) and the provider ignores Idempotency-Key: not sent again",
+      );
+    }
     if (!invoice.reconciling) {
       if (invoice.customerCurrency === null)
         return this.withoutCall(
@@ -173,15 +188,28 @@ export class BillingEngine {
       invoiceId: invoice.id,
       attemptKey: invoice.attemptKey,
       status: result.outcome,
-      keepKey: result.outcome === "NETWORK_ERROR",
+      // Only a provider that honours keys can be asked again about the same attempt.
+      keepKey: result.outcome === "NETWORK_ERROR" && this.deps.settings.idempotent,
       calls: result.calls.length,
       attempts: result.calls,
     };
   }
 
+  /**
+   * A charge that threw (a bug, not a provider's answer): whatever was sent is unknown. Keep the
+   * key for a provider that honours it; otherwise the invoice waits for a person.
+   */
+  private lostCharge(invoice: ClaimedInvoice, error: unknown): Verdict {
+    this.deps.logger.error({ err: error, invoiceId: invoice.id }, "charge failed unexpectedly");
+    const message = `charge failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`;
+    if (!this.deps.settings.idempotent)
+      return this.withoutCall(invoice, "OUTCOME_UNKNOWN", message);
+    return { ...this.withoutCall(invoice, "NETWORK_ERROR", message), keepKey: true };
+  }
+
   private withoutCall(
     invoice: ClaimedInvoice,
-    status: "CUSTOMER_NOT_FOUND" | "CURRENCY_MISMATCH",
+    status: "CUSTOMER_NOT_FOUND" | "CURRENCY_MISMATCH" | "OUTCOME_UNKNOWN" | "NETWORK_ERROR",
     error: string,
   ): Verdict {
     return {

@@ -15,12 +15,21 @@ export function createBilling(
   logger: Logger,
   registry: Registry,
 ) {
+  const token = settings.tokenFile ? new TokenFile(settings.tokenFile) : undefined;
+  if (token) warnIfUnreadable(token, logger);
+  logger.info(
+    { dialect: settings.dialect, idempotent: settings.idempotent },
+    settings.idempotent
+      ? "provider honours Idempotency-Key: unknown outcomes are asked again under the same key"
+      : "provider ignores Idempotency-Key: an unknown outcome is never sent again (OUTCOME_UNKNOWN)",
+  );
   const provider = new PaymentProvider({
     endpoint: settings.providerEndpoint,
+    dialect: settings.dialect,
+    idempotent: settings.idempotent,
     timeoutMs: settings.timeoutMs,
     retries: settings.retries,
-    connections: settings.concurrency,
-    token: settings.tokenFile ? new TokenFile(settings.tokenFile) : undefined,
+    token,
   });
   const continuations = new Continuations(settings.selfUrl, logger);
   const engine = new BillingEngine({
@@ -32,4 +41,20 @@ export function createBilling(
     countVerdict: verdictCounter(registry),
   });
   return { engine, continuations, close: () => provider.close() };
+}
+
+/**
+ * The API does not need the token, only charges do: a missing file is a warning, not a failed
+ * start (a revision created by `kn` runs before its token volume is added). Charges attempted
+ * while it is missing are not sent (docs/billing.md).
+ */
+function warnIfUnreadable(token: TokenFile, logger: Logger): void {
+  try {
+    token.current();
+  } catch (error) {
+    logger.warn(
+      { tokenFile: token.path, err: error },
+      `payment token file ${token.path} is not readable: charges are not sent until it is`,
+    );
+  }
 }

@@ -5,7 +5,7 @@ import { OUTCOMES, type Outcome } from "../domain/status.js";
 export function verdictCounter(registry: Registry): (outcome: Outcome) => void {
   const counter = new Counter({
     name: "antaeus_billing_verdicts_total",
-    help: "Invoices settled by billing runs, by outcome (NETWORK_ERROR: asked again next run)",
+    help: "Invoices settled by billing runs, by outcome (NETWORK_ERROR: asked again next run; OUTCOME_UNKNOWN: waits for a person)",
     labelNames: ["outcome"] as const,
     registers: [registry],
   });

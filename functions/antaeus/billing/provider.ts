@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { Pool } from "undici";
-import { formatDecimal } from "../../runtime/money.js";
+import { type Dispatcher, Pool } from "undici";
 import type { AttemptRecord, ClaimedInvoice } from "../data/claims.js";
-import { MAX_BACKOFF_MS, MAX_RETRY_AFTER_MS } from "./settings.js";
+import { decodeBody, getBoolean, MAX_ANSWER_BYTES } from "./answer.js";
+import { wireRequest } from "./dialect.js";
+import { type Dialect, MAX_BACKOFF_MS, MAX_RETRY_AFTER_MS } from "./settings.js";
 import type { TokenFile } from "./token-file.js";
 
-export type ChargeOutcome = "PAID" | "DECLINED" | "REJECTED" | "NETWORK_ERROR";
+export type ChargeOutcome = "PAID" | "DECLINED" | "REJECTED" | "NETWORK_ERROR" | "OUTCOME_UNKNOWN";
 
 export interface ChargeResult {
   outcome: ChargeOutcome;
@@ -20,13 +21,19 @@ type CallResult =
       chargeId: string | null;
       error: string | null;
     }
-  | { kind: "unknown"; status: number | null; error: string; retryAfterMs: number | undefined };
+  /** The request may have reached the provider: it may have charged. */
+  | { kind: "unknown"; status: number | null; error: string; retryAfterMs: number | undefined }
+  /** Nothing left this process (no connection, no token): nothing can have been charged. */
+  | { kind: "not-sent"; status: null; error: string; retryAfterMs: undefined };
 
 /**
- * The payment provider over HTTP, as the original challenge defined it plus what a real provider
- * needs: an Idempotency-Key per attempt, a per-call timeout, and retries of anything whose outcome
- * is unknown (timeouts, 5xx, 429, broken connections) under the same key. A 4xx other than 429
- * is an answer — the provider refused the request — and is never retried.
+ * The payment provider over HTTP, in the dialect it speaks (dialect.ts). Each attempt has a hard
+ * deadline of `timeoutMs` covering the wait for a connection, connecting, sending, the headers and
+ * the whole body. A 4xx other than 429 is an answer (the provider refused the request) and is never
+ * retried. A failure before the request was written (no connection, no token) is retried: nothing
+ * can have been charged. An unknown outcome (deadline, broken connection, 5xx, 429, an unreadable
+ * 2xx) is retried under the same Idempotency-Key only when the provider honours keys; with one
+ * that does not, asking again could charge twice, so the charge ends OUTCOME_UNKNOWN.
  */
 export class PaymentProvider {
   private readonly pool: Pool;
@@ -35,32 +42,40 @@ export class PaymentProvider {
   constructor(
     private readonly options: {
       endpoint: string;
+      dialect: Dialect;
+      idempotent: boolean;
       timeoutMs: number;
       retries: number;
-      connections: number;
       token: TokenFile | undefined;
     },
   ) {
     this.url = new URL(options.endpoint);
-    this.pool = new Pool(this.url.origin, {
-      connections: options.connections,
-      keepAliveTimeout: 30_000,
-    });
+    // No cap on connections: every charge in flight has its own, so no attempt's deadline is
+    // spent queueing here behind another (several billing requests may share this replica).
+    this.pool = new Pool(this.url.origin, { keepAliveTimeout: 30_000 });
   }
 
   async charge(invoice: ClaimedInvoice): Promise<ChargeResult> {
-    // Fields of the original challenge's request, plus the invoice id; value as an exact decimal.
-    const body = `{"invoice_id":${invoice.id},"customer_id":${invoice.customerId},"currency":"${invoice.currency}","value":${formatDecimal(invoice.amountMinor)}}`;
+    const request = wireRequest(this.options.dialect, invoice);
+    const key = this.options.dialect === "v1" ? invoice.attemptKey : null;
     const calls: AttemptRecord[] = [];
     for (let retry = 0; ; retry++) {
       const attemptedAt = new Date();
       const started = performance.now();
-      const result = await this.call(body, invoice.attemptKey);
+      const result = await this.call(request.headers, request.body);
+      const giveUp = result.kind === "unknown" && !this.options.idempotent;
       calls.push({
         invoiceId: invoice.id,
         attemptNumber: invoice.attempts + calls.length + 1,
-        idempotencyKey: invoice.attemptKey,
-        outcome: result.kind === "answer" ? result.outcome : "UNKNOWN",
+        idempotencyKey: key,
+        outcome:
+          result.kind === "answer"
+            ? result.outcome
+            : result.kind === "not-sent"
+              ? "NOT_SENT"
+              : giveUp
+                ? "OUTCOME_UNKNOWN"
+                : "UNKNOWN",
         httpStatus: result.status,
         latencyMs: Math.round(performance.now() - started),
         chargeId: result.kind === "answer" ? result.chargeId : null,
@@ -68,6 +83,7 @@ export class PaymentProvider {
         attemptedAt,
       });
       if (result.kind === "answer") return { outcome: result.outcome, calls };
+      if (giveUp) return { outcome: "OUTCOME_UNKNOWN", calls };
       if (retry >= this.options.retries) return { outcome: "NETWORK_ERROR", calls };
       await sleep(backoff(retry, result.retryAfterMs));
     }
@@ -77,77 +93,170 @@ export class PaymentProvider {
     return this.pool.close();
   }
 
-  private async call(body: string, idempotencyKey: string): Promise<CallResult> {
-    const headers: Record<string, string> = {
-      "content-type": "application/json",
-      "idempotency-key": idempotencyKey,
-    };
-    const token = this.options.token?.current();
-    if (token) headers.authorization = `Bearer ${token}`;
-    try {
-      const response = await this.pool.request({
-        method: "POST",
-        path: this.url.pathname + this.url.search,
-        headers,
-        body,
-        // The answer is one small JSON document: waiting for its headers, then for its body,
-        // each bounded, is the per-call timeout (cheaper than an AbortSignal per call).
-        headersTimeout: this.options.timeoutMs,
-        bodyTimeout: this.options.timeoutMs,
-      });
-      const text = await response.body.text();
-      const status = response.statusCode;
-      if (status >= 200 && status < 300) return parseAnswer(status, text);
-      if (status === 429 || status >= 500) {
-        return {
-          kind: "unknown",
-          status,
-          error: `HTTP ${status}: ${errorMessage(text)}`,
-          retryAfterMs: retryAfter(response.headers["retry-after"]),
-        };
+  private async call(wireHeaders: Record<string, string>, body: string): Promise<CallResult> {
+    const headers = { ...wireHeaders };
+    if (this.options.token) {
+      try {
+        headers.authorization = `Bearer ${this.options.token.current()}`;
+      } catch (error) {
+        return notSent(
+          `payment token file ${this.options.token.path} unreadable: ${describe(error)}`,
+        );
       }
-      return {
-        kind: "answer",
-        outcome: "REJECTED",
-        status,
-        chargeId: null,
-        error: `HTTP ${status}: ${errorMessage(text)}`,
-      };
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      const reason =
-        code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT"
-          ? `no answer within ${this.options.timeoutMs} ms`
-          : describe(error);
-      return { kind: "unknown", status: null, error: reason, retryAfterMs: undefined };
     }
+    const sent = await post(this.pool, this.url.pathname + this.url.search, headers, body, {
+      deadlineMs: this.options.timeoutMs,
+      maxBytes: MAX_ANSWER_BYTES,
+    });
+    if (sent.kind === "failed") {
+      const reason = sent.expired
+        ? sent.written
+          ? `no answer within ${this.options.timeoutMs} ms`
+          : `not sent within ${this.options.timeoutMs} ms (no connection)`
+        : sent.tooLarge
+          ? `answer larger than ${MAX_ANSWER_BYTES} bytes`
+          : describe(sent.error);
+      return sent.written ? unknown(null, reason) : notSent(reason);
+    }
+    const { status } = sent;
+    let text: string;
+    try {
+      text = decodeBody(sent.bytes, sent.headers["content-encoding"]);
+    } catch (error) {
+      return unknown(status, `answer could not be decoded: ${describe(error)}`);
+    }
+    if (status >= 200 && status < 300) return parseAnswer(status, text);
+    if (status === 429 || status >= 500) {
+      return unknown(
+        status,
+        `HTTP ${status}: ${errorMessage(text)}`,
+        retryAfter(sent.headers["retry-after"]),
+      );
+    }
+    return {
+      kind: "answer",
+      outcome: "REJECTED",
+      status,
+      chargeId: null,
+      error: `HTTP ${status}: ${errorMessage(text)}`,
+    };
   }
 }
 
-/** Providers written for the original challenge send `result` as a boolean or as "true"/"false". */
-function parseAnswer(status: number, text: string): CallResult {
-  let body: { result?: unknown; charge_id?: unknown };
-  try {
-    body = JSON.parse(text) as typeof body;
-  } catch {
-    return { kind: "unknown", status, error: "answer is not JSON", retryAfterMs: undefined };
-  }
-  const result = body?.result;
-  const paid =
-    result === true || result === "true"
-      ? true
-      : result === false || result === "false"
-        ? false
-        : undefined;
-  if (paid === undefined) {
-    return {
-      kind: "unknown",
-      status,
-      error: "answer has no boolean result",
-      retryAfterMs: undefined,
+type Posted =
+  | { kind: "response"; status: number; headers: Record<string, string>; bytes: Buffer }
+  | {
+      kind: "failed";
+      /** The whole request was handed to the socket: the provider may have acted on it. */
+      written: boolean;
+      expired: boolean;
+      tooLarge: boolean;
+      error: unknown;
     };
+
+/**
+ * One POST with a hard deadline from the moment it is dispatched: waiting for a connection,
+ * connecting, writing, the headers and the whole body all count. undici's own timeouts bound only
+ * idle gaps, so a provider trickling its answer would otherwise hold the charge (and its lease)
+ * forever. It also says whether the request was written at all (undici's onRequestSent): a
+ * failure before that cannot have charged anything.
+ */
+function post(
+  pool: Pool,
+  path: string,
+  headers: Record<string, string>,
+  body: string,
+  limits: { deadlineMs: number; maxBytes: number },
+): Promise<Posted> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let written = false;
+    let expired = false;
+    let tooLarge = false;
+    let abort: ((error: Error) => void) | undefined;
+    let status = 0;
+    const answerHeaders: Record<string, string> = {};
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (result: Posted) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(result);
+    };
+    const fail = (error: unknown) => finish({ kind: "failed", written, expired, tooLarge, error });
+    const timer = setTimeout(() => {
+      expired = true;
+      const error = new Error("deadline");
+      // Not yet on a connection: it is stopped before a byte is written (onConnect below).
+      if (abort) abort(error);
+      else fail(error);
+    }, limits.deadlineMs);
+    pool.dispatch({ method: "POST", path, headers, body, headersTimeout: 0, bodyTimeout: 0 }, {
+      onConnect(abortRequest: (error: Error) => void) {
+        abort = abortRequest;
+        if (expired) abortRequest(new Error("deadline"));
+      },
+      onRequestSent() {
+        written = true;
+      },
+      onHeaders(statusCode: number, raw: Buffer[] | string[] | null) {
+        status = statusCode;
+        for (let i = 0; raw && i + 1 < raw.length; i += 2) {
+          answerHeaders[String(raw[i]).toLowerCase()] = String(raw[i + 1]);
+        }
+        return true;
+      },
+      onData(chunk: Buffer) {
+        size += chunk.length;
+        if (size > limits.maxBytes) {
+          tooLarge = true;
+          abort?.(new Error("answer too large"));
+          return false;
+        }
+        chunks.push(chunk);
+        return true;
+      },
+      onComplete() {
+        finish({
+          kind: "response",
+          status,
+          headers: answerHeaders,
+          bytes: Buffer.concat(chunks),
+        });
+      },
+      onError: fail,
+      // The legacy handler interface, which undici 7 still drives and which alone reports
+      // onRequestSent; its published types list only the newer one.
+    } as unknown as Dispatcher.DispatchHandler);
+  });
+}
+
+const unknown = (status: number | null, error: string, retryAfterMs?: number): CallResult => ({
+  kind: "unknown",
+  status,
+  error,
+  retryAfterMs,
+});
+const notSent = (error: string): CallResult => ({
+  kind: "not-sent",
+  status: null,
+  error,
+  retryAfterMs: undefined,
+});
+
+/** A 2xx: `result` as the original's client reads it (answer.ts); anything else is unknown. */
+function parseAnswer(status: number, text: string): CallResult {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return unknown(status, "answer is not JSON");
   }
-  const chargeId = typeof body.charge_id === "string" ? body.charge_id.slice(0, 200) : null;
+  const fields = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
+  const paid = getBoolean(fields.result);
+  if (paid === undefined) return unknown(status, "answer has no boolean result");
+  const chargeId = typeof fields.charge_id === "string" ? fields.charge_id.slice(0, 200) : null;
   return { kind: "answer", outcome: paid ? "PAID" : "DECLINED", status, chargeId, error: null };
 }
 

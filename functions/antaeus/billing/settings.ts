@@ -1,7 +1,21 @@
+/**
+ * How a charge request looks on the wire. `v1`: payment's contract (docs/payment-contract.md):
+ * invoice id, currency code, an Idempotency-Key and the workload token. `original`: byte for byte
+ * what the original challenge's Antaeus sent (provider-dialect.ts), for providers built for it.
+ */
+export const DIALECTS = ["v1", "original"] as const;
+export type Dialect = (typeof DIALECTS)[number];
+
 /** How billing behaves; parsed from the environment in config.ts. */
 export interface BillingSettings {
   /** Full URL of the provider's charge route. */
   providerEndpoint: string;
+  dialect: Dialect;
+  /**
+   * Whether the provider answers a repeated Idempotency-Key with the first outcome. Only then is
+   * a call whose outcome is unknown asked again; otherwise the invoice waits for a person.
+   */
+  idempotent: boolean;
   /** Projected service-account token presented to the provider, re-read when it rotates. */
   tokenFile: string | undefined;
   timeoutMs: number;
@@ -23,6 +37,9 @@ export interface BillingSettings {
 export const MAX_RETRY_AFTER_MS = 5_000;
 export const MAX_BACKOFF_MS = 2_000;
 
-/** The longest one invoice can stay with a worker: every try timing out, every wait at its cap. */
+/**
+ * The longest one invoice can stay with a worker: every try running into its deadline (a hard
+ * bound per attempt: connect, headers and body), every wait at its cap.
+ */
 export const worstCaseChargeMs = (timeoutMs: number, retries: number) =>
   (retries + 1) * timeoutMs + retries * MAX_RETRY_AFTER_MS;

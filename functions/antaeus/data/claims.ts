@@ -97,6 +97,7 @@ const COUNTERS: Record<Outcome, string> = {
   DECLINED: "declined",
   REJECTED: "rejected",
   NETWORK_ERROR: "network_error",
+  OUTCOME_UNKNOWN: "outcome_unknown",
   CURRENCY_MISMATCH: "currency_mismatch",
   CUSTOMER_NOT_FOUND: "customer_not_found",
 };

@@ -67,7 +67,8 @@ export async function startOrJoinRun(
     const [run] = await sql<[BillingRun]>`
       select id, trigger, status, due_through as "dueThrough", started_at as "startedAt",
              finished_at as "finishedAt", total, paid, declined, rejected,
-             network_error as "networkError", currency_mismatch as "currencyMismatch",
+             network_error as "networkError", outcome_unknown as "outcomeUnknown",
+             currency_mismatch as "currencyMismatch",
              customer_not_found as "customerNotFound"
       from billing_runs where id = ${started.runId}`;
     return { run, created: started.created };

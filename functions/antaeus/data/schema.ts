@@ -84,6 +84,7 @@ export const billingRuns = pgTable(
     declined: integer().notNull().default(0),
     rejected: integer().notNull().default(0),
     networkError: integer("network_error").notNull().default(0),
+    outcomeUnknown: integer("outcome_unknown").notNull().default(0),
     currencyMismatch: integer("currency_mismatch").notNull().default(0),
     customerNotFound: integer("customer_not_found").notNull().default(0),
   },

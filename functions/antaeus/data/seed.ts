@@ -78,7 +78,7 @@ export async function seedIfEmpty(db: Db, options: SeedOptions, logger: Logger):
 }
 
 /** A small, well-known seeded PRNG: the same seed gives the same data on every machine. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

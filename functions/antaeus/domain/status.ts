@@ -9,6 +9,7 @@ export const INVOICE_STATUSES = [
   "DECLINED",
   "REJECTED",
   "NETWORK_ERROR",
+  "OUTCOME_UNKNOWN",
   "CURRENCY_MISMATCH",
   "CUSTOMER_NOT_FOUND",
 ] as const;
@@ -27,5 +28,7 @@ export const OUTCOMES = INVOICE_STATUSES.filter(
  * The next run charges these again: the provider said no (DECLINED), refused the request
  * (REJECTED) or never answered for sure (NETWORK_ERROR). The mismatch and missing-customer
  * outcomes are data problems a person must fix; charging again would only repeat them.
+ * OUTCOME_UNKNOWN waits for a person too: the provider ignores Idempotency-Key, so asking again
+ * could charge twice.
  */
 export const RETRIED_BY_NEXT_RUN = ["PENDING", "DECLINED", "REJECTED", "NETWORK_ERROR"] as const;

@@ -16,6 +16,7 @@ export function runJson(run: BillingRun) {
     DECLINED: run.declined,
     REJECTED: run.rejected,
     NETWORK_ERROR: run.networkError,
+    OUTCOME_UNKNOWN: run.outcomeUnknown,
     CURRENCY_MISMATCH: run.currencyMismatch,
     CUSTOMER_NOT_FOUND: run.customerNotFound,
   };

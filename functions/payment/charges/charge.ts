@@ -15,7 +15,8 @@ export interface Charge {
   requestHash: string;
   invoiceId: number | null;
   customerId: number;
-  currency: Currency;
+  /** null: not stated by the caller. */
+  currency: Currency | null;
   amountMinor: bigint;
   status: ChargeStatus;
   reason: DeclineReason | null;

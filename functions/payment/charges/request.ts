@@ -7,7 +7,8 @@ import { parseAmount } from "./amount.js";
 export interface ChargeRequest {
   customerId: number;
   invoiceId: number | null;
-  currency: Currency;
+  /** null: the caller did not state one (the original challenge's client sends `{}`). */
+  currency: Currency | null;
   amountMinor: bigint;
 }
 
@@ -27,6 +28,19 @@ function parseId(body: Record<string, unknown>, field: string): number | undefin
 }
 
 /**
+ * The original challenge's client serialises its Currency enum with org.json, which writes an
+ * object without getters as `{}`: the currency is not stated. Only that exact shape means so;
+ * anything else that is not a code is refused.
+ */
+function parseCurrency(value: unknown): Currency | null {
+  if (isCurrency(value)) return value;
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    if (Object.keys(value).length === 0) return null;
+  }
+  throw invalid(`currency must be one of ${CURRENCIES.join(", ")} (or {}: not stated)`);
+}
+
+/**
  * Validates a parsed JSON body. Only customer_id, currency and value are required, as the
  * original challenge's clients send; unknown fields are ignored.
  */
@@ -39,14 +53,12 @@ export function parseChargeRequest(body: unknown): ChargeRequest {
   if (customerId === undefined) throw missing("customer_id");
   const invoiceId = parseId(fields, "invoice_id") ?? null;
   if (fields.currency === undefined || fields.currency === null) throw missing("currency");
-  if (!isCurrency(fields.currency)) {
-    throw invalid(`currency must be one of ${CURRENCIES.join(", ")}`);
-  }
+  const currency = parseCurrency(fields.currency);
   if (fields.value === undefined || fields.value === null) throw missing("value");
   return {
     customerId,
     invoiceId,
-    currency: fields.currency,
+    currency,
     amountMinor: parseAmount(fields.value),
   };
 }

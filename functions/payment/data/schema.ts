@@ -34,7 +34,8 @@ export const charges = payment.table(
     requestHash: text("request_hash").notNull(),
     invoiceId: integer("invoice_id"),
     customerId: integer("customer_id").notNull(),
-    currency: text().$type<Currency>().notNull(),
+    // NULL: the caller did not state one (the original challenge's `"currency":{}`).
+    currency: text().$type<Currency>(),
     amountMinor: bigint("amount_minor", { mode: "bigint" }).notNull(),
     status: text().$type<ChargeStatus>().notNull(),
     reason: text().$type<DeclineReason>(),

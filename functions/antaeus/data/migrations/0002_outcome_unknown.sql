@@ -1,0 +1,3 @@
+ALTER TABLE "invoices" DROP CONSTRAINT "invoices_status_check";--> statement-breakpoint
+ALTER TABLE "billing_runs" ADD COLUMN "outcome_unknown" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "invoices" ADD CONSTRAINT "invoices_status_check" CHECK (status in ('PENDING', 'PROCESSING', 'PAID', 'DECLINED', 'REJECTED', 'NETWORK_ERROR', 'OUTCOME_UNKNOWN', 'CURRENCY_MISMATCH', 'CUSTOMER_NOT_FOUND'));

@@ -1,0 +1,1 @@
+ALTER TABLE "payment"."charges" ALTER COLUMN "currency" DROP NOT NULL;
