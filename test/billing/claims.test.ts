@@ -1,25 +1,16 @@
 import { hostname } from "node:os";
 import { describe, expect, it } from "vitest";
-import { AnswerGate, forward, startStandIn } from "../support/stand-in.js";
-import { exactlyOnceViolations, pay, startSystem, statusCounts } from "../support/system.js";
+import { exactlyOnceViolations, pay, startFrontedSystem, statusCounts } from "../support/system.js";
 
 describe("claiming invoices", () => {
   it("goes around an invoice another transaction holds locked (SKIP LOCKED): the rest of the run is charged meanwhile", async () => {
     // The first answers are held, so the run is certainly under way, with most of its invoices
     // still queued, when another transaction locks the last of them.
-    const gate = new AnswerGate();
-    gate.shut();
-    let payment = "";
-    const front = await startStandIn((call) => gate.pass(forward(payment, call)));
-    const system = await startSystem({
-      antaeus: {
-        SEED_CUSTOMERS: "5",
-        SEED_INVOICES_PER_CUSTOMER: "10",
-        BILLING_CONCURRENCY: "4",
-        PAYMENT_PROVIDER_ENDPOINT: `${front.url}/v1/charges`,
-      },
+    const system = await startFrontedSystem({
+      antaeus: { SEED_CUSTOMERS: "5", SEED_INVOICES_PER_CUSTOMER: "10", BILLING_CONCURRENCY: "4" },
     });
-    payment = system.payment.url;
+    const { gate } = system;
+    gate.shut();
     let unlock = () => {};
     try {
       const paying = pay(system.antaeus[0]!.url);
@@ -60,29 +51,19 @@ describe("claiming invoices", () => {
       expect(await exactlyOnceViolations(system)).toEqual([]);
     } finally {
       unlock();
-      gate.release();
       await system.stop();
-      await front.close();
     }
   });
 
   it("is shared by replicas: two charge one run side by side, as their attempts' worker ids show", async () => {
     // Answers are held until both replicas have every slot busy: 4 charges each at most, so 8
     // held at once can only be both of them charging at the same time.
-    const gate = new AnswerGate();
-    gate.shut();
-    let payment = "";
-    const front = await startStandIn((call) => gate.pass(forward(payment, call)));
-    const system = await startSystem({
+    const system = await startFrontedSystem({
       replicas: 2,
-      antaeus: {
-        SEED_CUSTOMERS: "10",
-        SEED_INVOICES_PER_CUSTOMER: "10",
-        BILLING_CONCURRENCY: "4",
-        PAYMENT_PROVIDER_ENDPOINT: `${front.url}/v1/charges`,
-      },
+      antaeus: { SEED_CUSTOMERS: "10", SEED_INVOICES_PER_CUSTOMER: "10", BILLING_CONCURRENCY: "4" },
     });
-    payment = system.payment.url;
+    const { gate } = system;
+    gate.shut();
     try {
       const calls = system.antaeus.map((replica) => pay(replica.url));
       await expect.poll(() => gate.held, { timeout: 30_000, interval: 50 }).toBe(8);
@@ -104,9 +85,7 @@ describe("claiming invoices", () => {
       expect(all).toEqual({ workers: 2, attempts: 100 });
       expect(await exactlyOnceViolations(system)).toEqual([]);
     } finally {
-      gate.release();
       await system.stop();
-      await front.close();
     }
   });
 });

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { startFunction } from "../support/processes.js";
-import { AnswerGate, forward, type StandIn, startStandIn } from "../support/stand-in.js";
 import {
   exactlyOnceViolations,
+  type FrontedSystem,
   pay,
+  startFrontedSystem,
   startSystem,
   statusCounts,
   waitForRun,
@@ -13,38 +14,12 @@ import {
 const FAST_RECOVERY = { PAYMENT_TIMEOUT_MS: "500", PAYMENT_RETRIES: "0", BILLING_LEASE_MS: "1500" };
 
 /**
- * Our payment behind a front that can hold its answers back (stand-in.ts): every request is
- * charged, but after `holdAfter` requests the caller hears nothing more until the gate opens.
- */
-async function frontedSystem(antaeus: Record<string, string>, payment: Record<string, string>) {
-  const gate = new AnswerGate();
-  const control = { holdAfter: Number.POSITIVE_INFINITY, requests: 0 };
-  let target = "";
-  const front: StandIn = await startStandIn((call) => {
-    if (++control.requests > control.holdAfter) gate.shut();
-    return gate.pass(forward(target, call));
-  });
-  const system = await startSystem({
-    antaeus: { ...antaeus, PAYMENT_PROVIDER_ENDPOINT: `${front.url}/v1/charges` },
-    payment,
-  });
-  target = system.payment.url;
-  const stop = async () => {
-    gate.release();
-    await system.stop();
-    await front.close();
-  };
-  return { system, gate, control, front, stop };
-}
-
-type Fronted = Awaited<ReturnType<typeof frontedSystem>>;
-
-/**
  * SIGKILLs the only replica with every charge slot taken by a call the provider has charged
  * and not yet answered (after 50 answers the front holds the rest), then starts a successor.
  * Returns it and the invoices the dead replica held (PROCESSING) when it died.
  */
-async function killMidRun({ system, gate, control }: Fronted, slots: number) {
+async function killMidRun(system: FrontedSystem, slots: number) {
+  const { gate, control } = system;
   const doomed = system.antaeus[0]!;
   control.holdAfter = 50;
   void pay(doomed.url).catch(() => undefined);
@@ -73,8 +48,9 @@ describe("every due invoice is charged at most once", () => {
       expect(calls.every((call) => call.status === 200 && call.body.status === "COMPLETED")).toBe(
         true,
       );
-      const counts = await statusCounts(system);
-      expect((counts.PAID ?? 0) + (counts.DECLINED ?? 0)).toBe(1000);
+      // Every invoice has its verdict (on a busy machine some may be NETWORK_ERROR: unknown,
+      // their keys kept for the next run), and none is charged twice.
+      expect(calls.every((call) => call.body.done === 1000)).toBe(true);
       expect(await exactlyOnceViolations(system)).toEqual([]);
     } finally {
       await system.stop();
@@ -82,28 +58,28 @@ describe("every due invoice is charged at most once", () => {
   });
 
   it("when a replica is killed (SIGKILL) mid-run, with charges made and unanswered, and a new one finishes the run", async () => {
-    const fronted = await frontedSystem({ ...FAST_RECOVERY, BILLING_CONCURRENCY: "8" }, {});
+    const system = await startFrontedSystem({
+      antaeus: { ...FAST_RECOVERY, BILLING_CONCURRENCY: "8" },
+    });
     try {
-      const { successor, held } = await killMidRun(fronted, 8);
+      const { successor, held } = await killMidRun(system, 8);
       // The eight charges in the air, and the batch claimed ahead of them.
       expect(held.length).toBeGreaterThanOrEqual(8);
       const { status, body } = await pay(successor.url);
       expect(status).toBe(200);
       expect(body).toMatchObject({ status: "COMPLETED", created: false, total: 1000, done: 1000 });
-      expect(await exactlyOnceViolations(fronted.system)).toEqual([]);
+      expect(await exactlyOnceViolations(system)).toEqual([]);
     } finally {
-      await fronted.stop();
+      await system.stop();
     }
   });
 
   it("with a provider that ignores keys, when a replica is SIGKILLed mid-run: it held only the charges in flight, they end OUTCOME_UNKNOWN, none is sent again", async () => {
-    const fronted = await frontedSystem(
-      { ...FAST_RECOVERY, BILLING_CONCURRENCY: "8", PAYMENT_PROVIDER_IDEMPOTENT: "false" },
-      {},
-    );
+    const system = await startFrontedSystem({
+      antaeus: { ...FAST_RECOVERY, BILLING_CONCURRENCY: "8", PAYMENT_PROVIDER_IDEMPOTENT: "false" },
+    });
     try {
-      const { system, front } = fronted;
-      const { successor, held } = await killMidRun(fronted, 8);
+      const { successor, held } = await killMidRun(system, 8);
       // No claiming ahead for such a provider: what a dead worker leaves is what was in the air.
       expect(held).toHaveLength(8);
       const { body } = await pay(successor.url);
@@ -113,7 +89,7 @@ describe("every due invoice is charged at most once", () => {
       expect(new Set(after.map((r) => r.status))).toEqual(new Set(["OUTCOME_UNKNOWN"]));
       // Counted where the requests arrive: one per invoice, the held ones included.
       const perInvoice = new Map<number, number>();
-      for (const call of front.calls) {
+      for (const call of system.front.calls) {
         perInvoice.set(call.invoice, (perInvoice.get(call.invoice) ?? 0) + 1);
       }
       expect(perInvoice.size).toBe(1000);
@@ -125,7 +101,7 @@ describe("every due invoice is charged at most once", () => {
       expect(charged.n).toBeGreaterThanOrEqual(counts.PAID ?? 0);
       expect(charged.n).toBeLessThanOrEqual((counts.PAID ?? 0) + (counts.OUTCOME_UNKNOWN ?? 0));
     } finally {
-      await fronted.stop();
+      await system.stop();
     }
   });
 
@@ -209,8 +185,10 @@ describe("every due invoice is charged at most once", () => {
   });
 
   it("when Antaeus's database connections are dropped mid-run, three times, with charges in the air", async () => {
-    const fronted = await frontedSystem({ ...FAST_RECOVERY, BILLING_CONCURRENCY: "8" }, {});
-    const { system, gate, control } = fronted;
+    const system = await startFrontedSystem({
+      antaeus: { ...FAST_RECOVERY, BILLING_CONCURRENCY: "8" },
+    });
+    const { gate, control } = system;
     try {
       const url = system.antaeus[0]!.url;
       const [{ datname }] = await system.antaeusDb<
@@ -218,14 +196,17 @@ describe("every due invoice is charged at most once", () => {
       >`select current_database() as datname`;
       const statuses: number[] = [];
       let calling: Promise<void> | undefined;
-      for (let round = 0; round < 3; round++) {
-        // A pay call that ended (a 503: its database went away) is followed by another.
+      // A pay call that ended (a 503: its database went away) is followed by another.
+      const keepPaying = () => {
         calling ??= pay(url).then(({ status }) => {
           statuses.push(status);
           calling = undefined;
         });
+        return gate.held;
+      };
+      for (let round = 0; round < 3; round++) {
         control.holdAfter = control.requests + 50;
-        await expect.poll(() => gate.held, { timeout: 30_000, interval: 20 }).toBe(8);
+        await expect.poll(keepPaying, { timeout: 30_000, interval: 20 }).toBe(8);
         await system.antaeusDb`
           select pg_terminate_backend(pid) from pg_stat_activity
           where datname = ${datname} and pid <> pg_backend_pid()`;
@@ -244,7 +225,7 @@ describe("every due invoice is charged at most once", () => {
       expect(run.done).toBe(run.total);
       expect(await exactlyOnceViolations(system)).toEqual([]);
     } finally {
-      await fronted.stop();
+      await system.stop();
     }
   });
 });
