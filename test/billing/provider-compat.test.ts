@@ -173,6 +173,20 @@ describe("Antaeus with providers written for the original challenge", () => {
     },
   );
 
+  it("waits at most 5 s for a Retry-After that asks for more, so the lease still covers the charge", async () => {
+    answer = (_, nth) =>
+      nth === 1
+        ? { status: 503, headers: { "retry-after": "3600" } }
+        : { status: 200, body: { result: true } };
+    // Waiting the hour asked for would outlast this test: that the run is answered shows the cap.
+    const run = await payRun();
+    expect(run.counts.PAID).toBe(8);
+    for (let id = 1; id <= 8; id++) {
+      const [first, second] = calls.filter((c) => c.body.invoice_id === id);
+      expect(second!.at - first!.at).toBeGreaterThanOrEqual(4_950);
+    }
+  });
+
   it("gives up after the configured retries of a provider that never answers: NETWORK_ERROR, one key", async () => {
     answer = () => "hang";
     const run = await payRun();
