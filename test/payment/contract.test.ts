@@ -161,8 +161,10 @@ describe("bad requests get a 4xx JSON error naming the field", () => {
     [{ customer_id: 1, currency: "EUR", value: { amount: 1 } }, "invalid_field", "value"],
     [[1, 2], "invalid_body", "JSON object"],
     ["null", "invalid_body", "JSON object"],
-  ])("%j → 400 %s", async (body, code, mentions) => {
+  ])("%j → 400 %s, and nothing written", async (body, code, mentions) => {
+    const before = (await payment.ledger()).length;
     await expectError(await charge(body), 400, code, mentions);
+    expect(await payment.ledger()).toHaveLength(before);
   });
 
   it("400s a body that is not JSON", async () => {
