@@ -53,7 +53,9 @@ describe("a caller that hangs up mid-run", () => {
       other.control.holdAfter = 20;
       const caller = new AbortController();
       const call = pay(url, { signal: caller.signal }).catch(() => undefined);
-      await expect.poll(() => other.gate.held, { timeout: 30_000, interval: 20 }).toBe(8);
+      await expect
+        .poll(() => other.gate.held, { timeout: 30_000, interval: 20 })
+        .toBeGreaterThanOrEqual(8);
       caller.abort();
       await call;
       other.control.holdAfter = Number.POSITIVE_INFINITY;
@@ -90,7 +92,9 @@ describe("a replica stopped mid-run (Knative scaling it in)", () => {
       // After 20 charges the answers are held: the run is certainly under way, every slot busy.
       other.control.holdAfter = 20;
       const answer = pay(leaving.url);
-      await expect.poll(() => other.gate.held, { timeout: 30_000, interval: 20 }).toBe(8);
+      await expect
+        .poll(() => other.gate.held, { timeout: 30_000, interval: 20 })
+        .toBeGreaterThanOrEqual(8);
       leaving.child.kill("SIGTERM");
       await expect
         .poll(() => leaving.logs.some((l) => l.msg === "shutting down: no new connections"))
@@ -117,9 +121,9 @@ describe("a replica stopped mid-run (Knative scaling it in)", () => {
 describe("the hourly watchdog", () => {
   it("finishes a run whose worker was killed outright, and starts no run of its own", async () => {
     const env = {
-      PAYMENT_TIMEOUT_MS: "500",
+      PAYMENT_TIMEOUT_MS: "3000",
       PAYMENT_RETRIES: "0",
-      BILLING_LEASE_MS: "1500",
+      BILLING_LEASE_MS: "3500",
       BILLING_CONCURRENCY: "8",
     };
     const stalled = await startFrontedSystem({ antaeus: env });
@@ -128,7 +132,9 @@ describe("the hourly watchdog", () => {
       const killed = stalled.antaeus[0]!;
       stalled.control.holdAfter = 30;
       void pay(killed.url).catch(() => undefined);
-      await expect.poll(() => stalled.gate.held, { timeout: 30_000, interval: 20 }).toBe(8);
+      await expect
+        .poll(() => stalled.gate.held, { timeout: 30_000, interval: 20 })
+        .toBeGreaterThanOrEqual(8);
       await killed.stop("SIGKILL");
       stalled.control.holdAfter = Number.POSITIVE_INFINITY;
       stalled.gate.release();

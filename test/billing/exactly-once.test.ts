@@ -10,8 +10,13 @@ import {
   waitForRun,
 } from "../support/system.js";
 
-// Short timeouts and leases so a crashed worker's invoices are taken over within seconds.
-const FAST_RECOVERY = { PAYMENT_TIMEOUT_MS: "500", PAYMENT_RETRIES: "0", BILLING_LEASE_MS: "1500" };
+// Short leases, so a killed worker's invoices are taken over within seconds; a deadline long
+// enough that no charge held at the front is given up (and its slot refilled) before the kill.
+const FAST_RECOVERY = {
+  PAYMENT_TIMEOUT_MS: "3000",
+  PAYMENT_RETRIES: "0",
+  BILLING_LEASE_MS: "3500",
+};
 
 /**
  * SIGKILLs the only replica with every charge slot taken by a call the provider has charged
@@ -23,7 +28,9 @@ async function killMidRun(system: FrontedSystem, slots: number) {
   const doomed = system.antaeus[0]!;
   control.holdAfter = 50;
   void pay(doomed.url).catch(() => undefined);
-  await expect.poll(() => gate.held, { timeout: 30_000, interval: 20 }).toBe(slots);
+  await expect
+    .poll(() => gate.held, { timeout: 30_000, interval: 20 })
+    .toBeGreaterThanOrEqual(slots);
   await doomed.stop("SIGKILL");
   const held = await system.antaeusDb<Array<{ id: number }>>`
     select id from invoices where status = 'PROCESSING' order by id`;
@@ -74,14 +81,17 @@ describe("every due invoice is charged at most once", () => {
     }
   });
 
-  it("with a provider that ignores keys, when a replica is SIGKILLed mid-run: it held only the charges in flight, they end OUTCOME_UNKNOWN, none is sent again", async () => {
+  it("with a provider that ignores keys, when a replica is SIGKILLed mid-run: it held only invoices it had sent, they end OUTCOME_UNKNOWN, none is sent again", async () => {
     const system = await startFrontedSystem({
       antaeus: { ...FAST_RECOVERY, BILLING_CONCURRENCY: "8", PAYMENT_PROVIDER_IDEMPOTENT: "false" },
     });
     try {
       const { successor, held } = await killMidRun(system, 8);
-      // No claiming ahead for such a provider: what a dead worker leaves is what was in the air.
-      expect(held).toHaveLength(8);
+      // No claiming ahead for such a provider: every invoice the dead worker held had been sent
+      // (its charge in the air, or answered and its verdict not yet written), none was waiting.
+      expect(held.length).toBeGreaterThanOrEqual(8);
+      const sent = new Set(system.front.calls.map((call) => call.invoice));
+      expect(held.filter((id) => !sent.has(id))).toEqual([]);
       const { body } = await pay(successor.url);
       expect(body).toMatchObject({ status: "COMPLETED", total: 1000, done: 1000 });
       const after = await system.antaeusDb<Array<{ status: string }>>`
@@ -206,7 +216,7 @@ describe("every due invoice is charged at most once", () => {
       };
       for (let round = 0; round < 3; round++) {
         control.holdAfter = control.requests + 50;
-        await expect.poll(keepPaying, { timeout: 30_000, interval: 20 }).toBe(8);
+        await expect.poll(keepPaying, { timeout: 30_000, interval: 20 }).toBeGreaterThanOrEqual(8);
         await system.antaeusDb`
           select pg_terminate_backend(pid) from pg_stat_activity
           where datname = ${datname} and pid <> pg_backend_pid()`;
