@@ -1,10 +1,13 @@
 import { randomUUID } from "node:crypto";
+import type { HttpBindings } from "@hono/node-server";
 import { Hono, type MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { methodNotAllowed, onError, onNotFound } from "./errors.js";
 import type { Logger } from "./logger.js";
 
 export type AppEnv = {
+  /** The Node request and response; absent when the app is called in-process (app.request). */
+  Bindings: Partial<HttpBindings>;
   Variables: {
     requestId: string;
     log: Logger;
