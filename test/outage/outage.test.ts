@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pingDelivery } from "../support/cloudevents.js";
+import { createDatabase } from "../support/database.js";
+import { type PrivatePostgres, privatePostgres } from "../support/postgres-server.js";
+import { type FunctionProcess, startFunction } from "../support/processes.js";
+
+/**
+ * Each function with its own PostgreSQL server, stopped while the function runs: every route
+ * that needs the database answers 503 with Retry-After (a PingSource and a client retry that),
+ * the process stays alive for Knative's liveness probe, and it serves again once the database
+ * is back, without a restart.
+ */
+
+type Call = [label: string, path: string, init?: RequestInit];
+
+async function expectUnavailable(fn: FunctionProcess, [label, path, init]: Call) {
+  const response = await fetch(`${fn.url}${path}`, init);
+  const body = await response.text();
+  expect({ label, status: response.status }).toEqual({ label, status: 503 });
+  expect(response.headers.get("retry-after"), label).toMatch(/^\d+$/);
+  expect(response.headers.get("x-request-id"), label).toBeTruthy();
+  expect(JSON.parse(body), label).toEqual({
+    error: { code: "database_unavailable", message: expect.any(String) },
+  });
+}
+
+const unhandled = (fn: FunctionProcess) =>
+  fn.logs.filter((line) => line.level === "error" || line.level === "fatal");
+
+describe("antaeus while its database is down", () => {
+  let database: PrivatePostgres;
+  let payment: FunctionProcess;
+  let antaeus: FunctionProcess;
+
+  beforeAll(async () => {
+    database = await privatePostgres();
+    payment = await startFunction("payment", {
+      DATABASE_URL: await createDatabase("outage_ledger"),
+      PAYMENT_AUTH: "off",
+      PAYMENT_SEED: "1",
+    });
+    antaeus = await startFunction("antaeus", {
+      DATABASE_URL: await database.database("antaeus"),
+      PAYMENT_PROVIDER_ENDPOINT: `${payment.url}/v1/charges`,
+      SEED_CUSTOMERS: "20",
+      SEED_LAST_PERIOD: "2026-10",
+    });
+    // One run before the outage, so run and attempt routes have something to find.
+    expect((await fetch(`${antaeus.url}/rest/v1/invoices/pay`, { method: "POST" })).status).toBe(
+      200,
+    );
+  });
+  afterAll(async () => {
+    await antaeus?.stop();
+    await payment?.stop();
+    await database?.remove();
+  });
+
+  const calls: Call[] = [
+    ["list invoices", "/rest/v1/invoices"],
+    ["list invoices by status", "/rest/v1/invoices?status=PAID"],
+    ["one invoice", "/rest/v1/invoices/1"],
+    ["an invoice's attempts", "/rest/v1/invoices/1/attempts"],
+    ["list customers", "/rest/v1/customers"],
+    ["one customer", "/rest/v1/customers/1"],
+    ["a customer's invoices", "/rest/v1/customers/1/invoices"],
+    ["pay", "/rest/v1/invoices/pay", { method: "POST" }],
+    [
+      "pay, from the PingSource",
+      "/rest/v1/invoices/pay",
+      pingDelivery({ source: "antaeus/monthly-billing", id: "outage-1" }),
+    ],
+    ["list runs", "/rest/v1/billing/runs"],
+    ["one run", "/rest/v1/billing/runs/1"],
+    ["continue a run", "/rest/v1/billing/runs/1/continue", { method: "POST" }],
+    [
+      "resume, from the watchdog",
+      "/rest/v1/billing/resume",
+      pingDelivery({ source: "antaeus/billing-watchdog", id: "outage-2" }),
+    ],
+  ];
+
+  it("answers 503 with Retry-After on every database route, and is alive but not ready", async () => {
+    await database.stop();
+    for (const call of calls) await expectUnavailable(antaeus, call);
+    expect((await fetch(`${antaeus.url}/readyz`)).status).toBe(503);
+    // What does not need the database still answers: Knative must not restart the pod for it.
+    for (const path of ["/healthz", "/", "/rest/health", "/metrics"]) {
+      expect((await fetch(`${antaeus.url}${path}`)).status, path).toBe(200);
+    }
+    expect(unhandled(antaeus)).toEqual([]);
+    expect(antaeus.child.exitCode).toBeNull();
+  });
+
+  it("serves again once the database is back, without a restart", async () => {
+    await database.start();
+    await expect
+      .poll(async () => (await fetch(`${antaeus.url}/readyz`)).status, { timeout: 30_000 })
+      .toBe(200);
+    for (const [label, path, init] of calls) {
+      const response = await fetch(`${antaeus.url}${path}`, init);
+      await response.arrayBuffer();
+      expect({ label, status: response.status }).toEqual({
+        label,
+        status: expect.toSatisfy((status: number) => status === 200 || status === 202),
+      });
+    }
+    expect(unhandled(antaeus)).toEqual([]);
+  });
+});
+
+describe("payment while its database is down", () => {
+  let database: PrivatePostgres;
+  let payment: FunctionProcess;
+  const charge = (key: string): RequestInit => ({
+    method: "POST",
+    headers: { "content-type": "application/json", "idempotency-key": key },
+    body: JSON.stringify({ customer_id: 1, invoice_id: 1, currency: "EUR", value: "12.50" }),
+  });
+
+  beforeAll(async () => {
+    database = await privatePostgres();
+    payment = await startFunction("payment", {
+      DATABASE_URL: await database.database("payment"),
+      PAYMENT_AUTH: "off",
+      PAYMENT_SEED: "1",
+    });
+  });
+  afterAll(async () => {
+    await payment?.stop();
+    await database?.remove();
+  });
+
+  const calls: Call[] = [
+    ["charge", "/v1/charges", charge("9b0b7f4e-0d6a-4f59-a2a4-8d3f2f1b6c01")],
+    ["look a charge up by key", "/v1/charges?idempotency_key=9b0b7f4e-0d6a-4f59-a2a4-8d3f2f1b6c01"],
+    ["list an invoice's charges", "/v1/charges?invoice_id=1"],
+  ];
+
+  it("answers 503 with Retry-After on every database route, and is alive but not ready", async () => {
+    await database.stop();
+    for (const call of calls) await expectUnavailable(payment, call);
+    expect((await fetch(`${payment.url}/readyz`)).status).toBe(503);
+    for (const path of ["/healthz", "/metrics"]) {
+      expect((await fetch(`${payment.url}${path}`)).status, path).toBe(200);
+    }
+    expect(unhandled(payment)).toEqual([]);
+    expect(payment.child.exitCode).toBeNull();
+  });
+
+  it("serves again once the database is back, without a restart", async () => {
+    await database.start();
+    await expect
+      .poll(async () => (await fetch(`${payment.url}/readyz`)).status, { timeout: 30_000 })
+      .toBe(200);
+    for (const [label, path, init] of calls) {
+      const response = await fetch(`${payment.url}${path}`, init);
+      await response.arrayBuffer();
+      expect({ label, status: response.status }).toEqual({ label, status: 200 });
+    }
+    expect(unhandled(payment)).toEqual([]);
+  });
+});
