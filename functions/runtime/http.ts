@@ -3,6 +3,7 @@ import type { HttpBindings } from "@hono/node-server";
 import { Hono, type MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { methodNotAllowed, onError, onNotFound } from "./errors.js";
+import { jsonBodyLimit } from "./json-body.js";
 import type { Logger } from "./logger.js";
 
 export type AppEnv = {
@@ -50,12 +51,17 @@ export interface Probes {
 }
 
 /**
- * The shell both functions share: logging, JSON errors, 404/405, and the Knative probes.
- * /healthz says the process serves; /readyz says its dependencies answer.
+ * The shell both functions share: logging, JSON errors, 404/405, a cap on every request body,
+ * and the Knative probes. /healthz says the process serves; /readyz says its dependencies answer.
  */
-export function createApp(logger: Logger, probes: Probes): Hono<AppEnv> {
+export function createApp(
+  logger: Logger,
+  probes: Probes,
+  options: { bodyLimitBytes: number },
+): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(requestLog(logger));
+  app.use(jsonBodyLimit(options.bodyLimitBytes));
   app.onError(onError(logger));
   app.notFound(onNotFound);
   app.get("/healthz", (c) => c.json({ status: "ok" }));

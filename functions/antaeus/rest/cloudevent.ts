@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { badRequest } from "../../runtime/errors.js";
+import { readText } from "../../runtime/json-body.js";
 import type { Trigger } from "../data/runs.js";
 
 const PING_TYPE = "dev.knative.sources.ping";
@@ -137,7 +138,7 @@ export async function triggerOf(c: Context): Promise<Trigger> {
   if (time !== undefined && !eventTime) {
     throw badRequest("invalid_cloudevent", "ce-time must be an RFC 3339 timestamp");
   }
-  const body = await c.req.text();
+  const body = await readText(c.req.raw);
   if (body.trim().length > 0 && JSON_DATA.test(contentType)) {
     try {
       JSON.parse(body);
