@@ -31,7 +31,7 @@ export function antaeusApp(deps: {
   const db = createDb(deps.sql);
   const app = createApp(
     deps.logger,
-    { ready: () => checkSchemaCurrent(deps.sql, migrations) },
+    { database: () => checkSchemaCurrent(deps.sql, migrations) },
     { bodyLimitBytes: BODY_LIMIT_BYTES },
   );
   app.use(deps.metrics.observe);

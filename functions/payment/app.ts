@@ -34,7 +34,7 @@ export function paymentApp(deps: {
 
   const app = createApp(
     logger,
-    { ready: () => checkSchemaCurrent(deps.sql, migrations) },
+    { database: () => checkSchemaCurrent(deps.sql, migrations) },
     { bodyLimitBytes: config.bodyLimitBytes },
   );
   app.use(metrics.observe);

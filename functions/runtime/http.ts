@@ -45,10 +45,11 @@ export function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
   };
 }
 
-export interface Probes {
-  /** Resolves when the service can do its work; throws with the reason when it cannot. */
-  ready: () => Promise<void>;
-}
+/**
+ * What /readyz checks, under the name it reports: each resolves when that dependency can serve,
+ * and throws, with the detail for the log, when it cannot.
+ */
+export type ReadinessChecks = Record<string, () => Promise<void>>;
 
 /**
  * The shell both functions share: logging, JSON errors, 404/405, a cap on every request body,
@@ -56,7 +57,7 @@ export interface Probes {
  */
 export function createApp(
   logger: Logger,
-  probes: Probes,
+  readiness: ReadinessChecks,
   options: { bodyLimitBytes: number },
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -66,15 +67,22 @@ export function createApp(
   app.notFound(onNotFound);
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.all("/healthz", methodNotAllowed(["GET"]));
+  // Says which dependency is not ready, never its address or error text: the probe is public.
   app.get("/readyz", async (c) => {
-    try {
-      await probes.ready();
-      return c.json({ status: "ready" });
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      c.get("log").warn({ reason }, "not ready");
-      return c.json({ status: "unavailable", reason }, 503);
-    }
+    const failing = await Promise.all(
+      Object.entries(readiness).map(([dependency, check]) =>
+        check().then(
+          () => undefined,
+          (error: unknown) => {
+            c.get("log").warn({ dependency, err: error }, "not ready");
+            return dependency;
+          },
+        ),
+      ),
+    );
+    const unavailable = failing.filter((dependency) => dependency !== undefined);
+    if (unavailable.length === 0) return c.json({ status: "ready" });
+    return c.json({ status: "unavailable", unavailable }, 503);
   });
   app.all("/readyz", methodNotAllowed(["GET"]));
   return app;

@@ -24,6 +24,16 @@ async function expectUnavailable(fn: FunctionProcess, [label, path, init]: Call)
   });
 }
 
+/** /readyz names the dependency that is down, and nothing about where it lives or why. */
+async function expectNotReady(fn: FunctionProcess) {
+  const response = await fetch(`${fn.url}/readyz`);
+  expect(response.status).toBe(503);
+  expect(await response.json()).toEqual({ status: "unavailable", unavailable: ["database"] });
+  // The log has the detail.
+  const detail = fn.logs.findLast((line) => line.msg === "not ready");
+  expect(detail).toMatchObject({ dependency: "database", err: { code: "ECONNREFUSED" } });
+}
+
 const unhandled = (fn: FunctionProcess) =>
   fn.logs.filter((line) => line.level === "error" || line.level === "fatal");
 
@@ -83,7 +93,7 @@ describe("antaeus while its database is down", () => {
   it("answers 503 with Retry-After on every database route, and is alive but not ready", async () => {
     await database.stop();
     for (const call of calls) await expectUnavailable(antaeus, call);
-    expect((await fetch(`${antaeus.url}/readyz`)).status).toBe(503);
+    await expectNotReady(antaeus);
     // What does not need the database still answers: Knative must not restart the pod for it.
     for (const path of ["/healthz", "/", "/rest/health", "/metrics"]) {
       expect((await fetch(`${antaeus.url}${path}`)).status, path).toBe(200);
@@ -140,7 +150,7 @@ describe("payment while its database is down", () => {
   it("answers 503 with Retry-After on every database route, and is alive but not ready", async () => {
     await database.stop();
     for (const call of calls) await expectUnavailable(payment, call);
-    expect((await fetch(`${payment.url}/readyz`)).status).toBe(503);
+    await expectNotReady(payment);
     for (const path of ["/healthz", "/metrics"]) {
       expect((await fetch(`${payment.url}${path}`)).status, path).toBe(200);
     }

@@ -7,7 +7,7 @@ import { memoryLogger } from "../support/memory-logger.js";
 /** An app whose only route streams `pages`, as the invoice list streams its pages. */
 function streamingApp(pages: () => AsyncIterable<string[]>) {
   const { logger, lines } = memoryLogger();
-  const app = createApp(logger, { ready: async () => {} }, { bodyLimitBytes: 1024 });
+  const app = createApp(logger, {}, { bodyLimitBytes: 1024 });
   app.get("/pages", (c) => jsonArrayResponse(c, pages()));
   return { app, logger, lines };
 }
