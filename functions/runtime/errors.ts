@@ -19,9 +19,12 @@ export class ApiError extends Error {
 export const badRequest = (code: string, message: string) => new ApiError(400, code, message);
 export const notFound = (what: string) => new ApiError(404, "not_found", `${what} not found`);
 
+/** The one error shape: `{"error":{"code":…,"message":…}}`. */
+export const errorBody = (code: string, message: string) => ({ error: { code, message } });
+
 export function errorResponse(c: Context, error: ApiError): Response {
   for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
-  return c.json({ error: { code: error.code, message: error.message } }, error.status);
+  return c.json(errorBody(error.code, error.message), error.status);
 }
 
 /** Anything that is not an ApiError is our fault: logged with its stack, answered without it. */

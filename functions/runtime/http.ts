@@ -19,11 +19,14 @@ export type AppEnv = {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/** The caller's X-Request-Id when it is sane, else a new one. */
+export const requestIdOf = (given: string | undefined): string =>
+  given && REQUEST_ID.test(given) ? given : randomUUID();
+
 /** One log line per request; the caller's X-Request-Id is kept when it is sane, else one is made. */
 export function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const given = c.req.header("x-request-id");
-    const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
+    const requestId = requestIdOf(c.req.header("x-request-id"));
     const log = logger.child({ requestId });
     c.set("requestId", requestId);
     c.set("log", log);
