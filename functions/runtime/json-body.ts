@@ -1,15 +1,22 @@
+import type { IncomingMessage } from "node:http";
 import type { MiddlewareHandler } from "hono";
 import { ApiError, badRequest } from "./errors.js";
+import type { AppEnv } from "./http.js";
+
+/** How much of a refused chunked body is read and thrown away so the connection stays usable. */
+const DISCARD_BYTES = 8 * 2 ** 20;
 
 /**
- * 413 for a body over `maxBytes`, before anyone reads it. A declared Content-Length is checked
- * from the header alone; a chunked body (the only other kind, RFC 9112 section 6.3) is counted
- * as it arrives and kept, at most `maxBytes` of it, for the handler. What lies beyond the cap is
- * never buffered: the server discards it after answering.
+ * 413 for a body over `maxBytes`, before any handler reads it. A declared Content-Length is
+ * checked from the header alone (the server discards the unread body after answering). A chunked
+ * body (the only other kind, RFC 9112 section 6.3) is counted as it arrives, and kept, at most
+ * `maxBytes` of it, for the handler; one over the cap is read to its end and thrown away, so that
+ * the client hears the 413 and may send its next request on the same connection. Past a further
+ * 8 MiB the connection is closed instead.
  */
-export function jsonBodyLimit(maxBytes: number): MiddlewareHandler {
-  const tooLarge = () =>
-    new ApiError(413, "payload_too_large", `the body exceeds ${maxBytes} bytes`);
+export function jsonBodyLimit(maxBytes: number): MiddlewareHandler<AppEnv> {
+  const tooLarge = (headers: Record<string, string> = {}) =>
+    new ApiError(413, "payload_too_large", `the body exceeds ${maxBytes} bytes`, headers);
   return async (c, next) => {
     const declared = c.req.header("content-length");
     if (declared !== undefined) {
@@ -18,23 +25,44 @@ export function jsonBodyLimit(maxBytes: number): MiddlewareHandler {
       if (Number(declared) > maxBytes) throw tooLarge();
       return next();
     }
-    if (c.req.header("transfer-encoding") === undefined) return next();
-    const reader = c.req.raw.body?.getReader();
-    if (!reader) return next();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for (;;) {
-      const chunk = await reader.read().catch((error: unknown) => {
-        throw incompleteBody(error);
-      });
-      if (chunk.done) break;
-      size += chunk.value.byteLength;
-      if (size > maxBytes) throw tooLarge();
-      chunks.push(chunk.value);
-    }
-    c.req.raw = new Request(c.req.raw, { body: Buffer.concat(chunks) });
+    // In-process requests (app.request) have no connection, and no chunked bodies.
+    const incoming = c.env?.incoming;
+    if (c.req.header("transfer-encoding") === undefined || !incoming) return next();
+    const body = await readUpTo(incoming, maxBytes);
+    if (body === "too large") throw tooLarge();
+    if (body === "far too large") throw tooLarge({ Connection: "close" });
+    c.req.raw = new Request(c.req.raw, { body });
     await next();
   };
+}
+
+/** The whole body when it fits in `maxBytes`; else how far over it went (the rest discarded). */
+function readUpTo(
+  incoming: IncomingMessage,
+  maxBytes: number,
+): Promise<Buffer | "too large" | "far too large"> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const settle = (outcome: () => void) => {
+      incoming
+        .off("data", onData)
+        .off("end", onEnd)
+        .off("error", onFailure)
+        .off("close", onFailure);
+      outcome();
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) chunks.push(chunk);
+      else if (size > maxBytes + DISCARD_BYTES) settle(() => resolve("far too large"));
+      else chunks.length = 0;
+    };
+    const onEnd = () =>
+      settle(() => resolve(size > maxBytes ? "too large" : Buffer.concat(chunks)));
+    const onFailure = (error?: Error) => settle(() => reject(incompleteBody(error)));
+    incoming.on("data", onData).on("end", onEnd).on("error", onFailure).on("close", onFailure);
+  });
 }
 
 /**

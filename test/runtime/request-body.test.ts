@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { Readable } from "node:stream";
+import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pingDelivery } from "../support/cloudevents.js";
 import { createDatabase } from "../support/database.js";
@@ -80,6 +82,26 @@ describe("Antaeus caps request bodies at 64 KiB on every route", () => {
       await expectTooLarge(response);
     },
   );
+
+  it("after refusing a chunked body, serves the next request on the same connection", async () => {
+    const oneConnection = new Agent({ connections: 1 });
+    try {
+      const megabyte = Buffer.alloc(2 ** 20, " ");
+      const refused = await request(`${antaeus.url}/rest/v1/billing/resume`, {
+        method: "POST",
+        headers: watchdogEvent("").headers,
+        body: Readable.from([megabyte, megabyte]),
+        dispatcher: oneConnection,
+      });
+      expect(refused.statusCode).toBe(413);
+      await refused.body.text();
+      const next = await request(`${antaeus.url}/healthz`, { dispatcher: oneConnection });
+      expect(next.statusCode).toBe(200);
+      await next.body.text();
+    } finally {
+      await oneConnection.close();
+    }
+  });
 
   it("takes a CloudEvent whose data is exactly 64 KiB, declared or chunked", async () => {
     const data = `{"reason":"resume"}`.padEnd(ANTAEUS_LIMIT, " ");
