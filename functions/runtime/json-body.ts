@@ -31,7 +31,12 @@ export function jsonBodyLimit(maxBytes: number): MiddlewareHandler<AppEnv> {
     const body = await readUpTo(incoming, maxBytes);
     if (body === "too large") throw tooLarge();
     if (body === "far too large") throw tooLarge({ Connection: "close" });
-    c.req.raw = new Request(c.req.raw, { body });
+    // From here on the body is in memory with its length declared, as a buffering proxy would
+    // pass it on; a second cap (a route's own) checks that length.
+    const headers = new Headers(c.req.raw.headers);
+    headers.delete("transfer-encoding");
+    headers.set("content-length", String(body.length));
+    c.req.raw = new Request(c.req.raw, { body, headers });
     await next();
   };
 }

@@ -115,6 +115,20 @@ describe("Antaeus caps request bodies at 64 KiB on every route", () => {
   });
 });
 
+describe("payment, whose charge route has a cap of its own besides the shell's", () => {
+  it("takes a chunked charge", async () => {
+    const charge = JSON.stringify({ customer_id: 1, currency: "EUR", value: "10.00" });
+    const response = await request(`${payment.url}/v1/charges`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: Readable.from([Buffer.from(charge)]),
+      headersTimeout: 10_000,
+    });
+    expect(response.statusCode).toBe(200);
+    expect(await response.body.json()).toMatchObject({ result: expect.any(Boolean) });
+  });
+});
+
 describe("a client that hangs up mid-body is the client's doing, not a database outage", () => {
   const cases: Array<[string, () => FunctionProcess, string, Record<string, string>]> = [
     ["antaeus pay", () => antaeus, "/rest/v1/invoices/pay", watchdogEvent("").headers],
