@@ -1,26 +1,21 @@
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe } from "vitest";
 import { CURRENCIES } from "../../functions/runtime/money.js";
 import { startPayment } from "../payment/support.js";
 import {
   body,
   contentType,
   type FuzzRequest,
-  fuzz,
+  fuzzTest,
   headerValue,
   idText,
   METHODS,
-  mib,
   query,
   segment,
 } from "./support.js";
 
 /** Payment's body cap (PAYMENT_BODY_LIMIT_BYTES, 16 KiB by default). */
 const LIMIT = 16 * 1024;
-const REQUESTS = 5_000;
-const BATCH = 8;
-/** The same bound as Antaeus's, and for the same reasons (see test/fuzz/antaeus.test.ts). */
-const RSS_GROWTH_BOUND = 64 * 2 ** 20;
 
 /** JSON values of every type, and the edges of each field the contract names. */
 const anyJson = fc.oneof(
@@ -137,18 +132,5 @@ beforeAll(async () => {
 afterAll(() => payment?.stop());
 
 describe("payment under generated requests", () => {
-  it(`answers ${REQUESTS} without a 5xx, each 4xx in the JSON error shape with a request id, and stays up within its memory bound`, {
-    timeout: 60_000,
-  }, async () => {
-    const run = await fuzz("payment", payment.url, request, {
-      requests: REQUESTS,
-      batch: BATCH,
-    });
-    expect([...run.tally.values()].reduce((a, b) => a + b, 0)).toBe(REQUESTS);
-    expect((await fetch(`${payment.url}/healthz`)).status).toBe(200);
-    expect(
-      run.after - run.before,
-      `RSS grew from ${mib(run.before)} to ${mib(run.after)} MiB (seed ${run.seed})`,
-    ).toBeLessThan(RSS_GROWTH_BOUND);
-  });
+  fuzzTest("payment", () => payment.url, request);
 });
