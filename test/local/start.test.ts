@@ -39,7 +39,8 @@ async function npmStart(cwd: string, env: Record<string, string>) {
   child.stderr.on("data", (chunk) => {
     output += chunk;
   });
-  const [code] = await once(child, "exit");
+  // "close", not "exit": the output is all read by then.
+  const [code] = await once(child, "close");
   return { code: code as number | null, output };
 }
 
@@ -128,9 +129,11 @@ describe("a function's embedded PostgreSQL", () => {
       { cwd, waitForListening: false },
     );
     expect(await second.exited).toEqual({ code: 1, signal: null });
-    expect(second.text.join("\n")).toContain(
-      `payment: the embedded PostgreSQL in ${join(cwd, ".data/payment-postgres")} belongs to another running process (pid ${first.child.pid})`,
-    );
+    await expect
+      .poll(() => second.text.join("\n"))
+      .toContain(
+        `payment: the embedded PostgreSQL in ${join(cwd, ".data/payment-postgres")} belongs to another running process (pid ${first.child.pid})`,
+      );
     expect((await fetch(`${first.url}/readyz`)).status).toBe(200);
   });
 

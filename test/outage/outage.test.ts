@@ -29,9 +29,10 @@ async function expectNotReady(fn: FunctionProcess) {
   const response = await fetch(`${fn.url}/readyz`);
   expect(response.status).toBe(503);
   expect(await response.json()).toEqual({ status: "unavailable", unavailable: ["database"] });
-  // The log has the detail.
-  const detail = fn.logs.findLast((line) => line.msg === "not ready");
-  expect(detail).toMatchObject({ dependency: "database", err: { code: "ECONNREFUSED" } });
+  // The log has the detail (its line arrives through a pipe, after the answer).
+  await expect
+    .poll(() => fn.logs.findLast((line) => line.msg === "not ready"))
+    .toMatchObject({ dependency: "database", err: { code: "ECONNREFUSED" } });
 }
 
 const unhandled = (fn: FunctionProcess) =>
