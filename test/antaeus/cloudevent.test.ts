@@ -97,6 +97,10 @@ describe("ce-time is RFC 3339, strictly", () => {
     "2026-12-01T00:00:00.1234567890Z",
     "2026-12-01 00:00:00Z",
     "2026-12-01T00:00:00",
+    // Instants outside the years 1 to 9999, which PostgreSQL's timestamps do not read back.
+    "0000-06-01T00:00:00Z",
+    "0001-01-01T00:00:00+01:00",
+    "9999-12-31T23:00:00-05:00",
   ])("refuses %s", async (time) => {
     await expectRefused(await deliver(event({ "ce-time": time })), "ce-time");
   });
@@ -106,12 +110,16 @@ describe("ce-time is RFC 3339, strictly", () => {
     ["2026-12-01t00:00:00.5z", "2026-12-01T00:00:00.500Z"],
     ["2026-12-01T01:00:00.123456789+01:00", "2026-12-01T00:00:00.123Z"],
     ["2026-11-30T18:30:00-05:30", "2026-12-01T00:00:00.000Z"],
+    ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000Z"],
+    ["9999-12-31T23:59:59.999Z", "9999-12-31T23:59:59.999Z"],
   ])("accepts %s as %s", async (time, instant) => {
     const id = `evt-time-${time}`;
     expect((await deliver(event({ "ce-time": time }, id))).status).toBe(200);
+    // As milliseconds: the client reads a timestamp of year 1 back as 2001.
     const [trigger] = await system.antaeusDb`
-      select event_time from billing_triggers where event_id = ${id}`;
-    expect(trigger?.event_time).toEqual(new Date(instant));
+      select (extract(epoch from event_time) * 1000)::float8 as ms
+      from billing_triggers where event_id = ${id}`;
+    expect(trigger?.ms).toBe(Date.parse(instant));
   });
 });
 

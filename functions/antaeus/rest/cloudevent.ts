@@ -31,7 +31,8 @@ const RFC3339 =
 
 /**
  * The instant an RFC 3339 timestamp names, or undefined when it is not one: every field in its
- * range and the day within its month (`Date.parse` rolls 2026-02-30 over to March 2). A leap
+ * range and the day within its month (`Date.parse` rolls 2026-02-30 over to March 2), the
+ * instant within the years 1 to 9999 UTC. A leap
  * second (:60) is refused: a JavaScript date cannot hold one, and Go's time package, which
  * writes Knative's timestamps, never produces one.
  */
@@ -55,8 +56,14 @@ export function parseRfc3339(text: string): Date | undefined {
     return undefined;
   }
   const offsetMs = (match[8] === "-" ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
-  return new Date(utc(year, month - 1, day, hour, minute, second, millis) - offsetMs);
+  const instant = utc(year, month - 1, day, hour, minute, second, millis) - offsetMs;
+  // PostgreSQL has no year 0, and an ISO string past 9999 has six digits: keep to what it stores.
+  if (instant < EARLIEST || instant > LATEST) return undefined;
+  return new Date(instant);
 }
+
+const EARLIEST = utc(1, 0, 1);
+const LATEST = utc(9999, 11, 31, 23, 59, 59, 999);
 
 /** Date.UTC, but years 0–99 stay themselves instead of becoming 1900–1999. */
 function utc(
