@@ -32,18 +32,21 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     for (const child of children) child.kill(signal);
   });
 }
+const running = new Set(children);
 for (const child of children) {
   child.on("exit", (code) => {
+    running.delete(child);
     // One function gone means the system is not whole: stop the other and report.
-    for (const other of children)
-      if (other !== child && other.exitCode === null) other.kill("SIGTERM");
-    process.exitCode = code ?? 1;
+    for (const other of running) other.kill("SIGTERM");
+    if (code !== 0) process.exitCode = code ?? 1;
+    // Once both are gone there is nothing left to wait for.
+    if (running.size === 0) process.exit();
   });
 }
 
 async function announce() {
   const base = `http://localhost:${ANTAEUS_PORT}`;
-  for (let i = 0; i < 600; i++) {
+  while (running.size === children.length) {
     const ready = await Promise.all(
       [`${base}/readyz`, `http://127.0.0.1:${PAYMENT_PORT}/readyz`].map((url) =>
         fetch(url).then(

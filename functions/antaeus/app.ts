@@ -11,6 +11,14 @@ import { customerRoutes } from "./rest/customers.js";
 import { invoiceRoutes } from "./rest/invoices.js";
 
 /**
+ * The largest body an Antaeus route takes: a CloudEvent's data (no other route reads a body).
+ * The CloudEvents spec asks consumers to accept events of at least 64 KiB, attributes and data
+ * together (cloudevents/spec, cloudevents/spec.md "Size Limits", v1.0.2); a PingSource's data
+ * is a few dozen bytes.
+ */
+const BODY_LIMIT_BYTES = 64 * 1024;
+
+/**
  * Antaeus's routes: the original REST API, billing, /metrics for Prometheus, and the Knative
  * probes from the shared shell.
  */
@@ -21,7 +29,11 @@ export function antaeusApp(deps: {
   metrics: HttpMetrics;
 }): Hono<AppEnv> {
   const db = createDb(deps.sql);
-  const app = createApp(deps.logger, { ready: () => checkSchemaCurrent(deps.sql, migrations) });
+  const app = createApp(
+    deps.logger,
+    { database: () => checkSchemaCurrent(deps.sql, migrations) },
+    { bodyLimitBytes: BODY_LIMIT_BYTES },
+  );
   app.use(deps.metrics.observe);
   app.get("/metrics", deps.metrics.expose);
   app.all("/metrics", methodNotAllowed(["GET"]));

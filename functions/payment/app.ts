@@ -32,7 +32,11 @@ export function paymentApp(deps: {
   );
   warnAboutFaults(config.faults, logger);
 
-  const app = createApp(logger, { ready: () => checkSchemaCurrent(deps.sql, migrations) });
+  const app = createApp(
+    logger,
+    { database: () => checkSchemaCurrent(deps.sql, migrations) },
+    { bodyLimitBytes: config.bodyLimitBytes },
+  );
   app.use(metrics.observe);
   app.get("/metrics", metrics.expose);
   app.all("/metrics", methodNotAllowed(["GET"]));

@@ -1,6 +1,9 @@
 import { z } from "zod";
 
-/** Thrown when the environment does not describe a runnable service; the message names each variable. */
+/**
+ * Thrown when the environment (its variables, or the files and permissions it gives) cannot run
+ * the service; the message names what to change.
+ */
 export class ConfigError extends Error {
   override name = "ConfigError";
 }

@@ -19,9 +19,12 @@ export class ApiError extends Error {
 export const badRequest = (code: string, message: string) => new ApiError(400, code, message);
 export const notFound = (what: string) => new ApiError(404, "not_found", `${what} not found`);
 
+/** The one error shape: `{"error":{"code":…,"message":…}}`. */
+export const errorBody = (code: string, message: string) => ({ error: { code, message } });
+
 export function errorResponse(c: Context, error: ApiError): Response {
   for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
-  return c.json({ error: { code: error.code, message: error.message } }, error.status);
+  return c.json(errorBody(error.code, error.message), error.status);
 }
 
 /** Anything that is not an ApiError is our fault: logged with its stack, answered without it. */
@@ -60,15 +63,43 @@ export function methodNotAllowed(allowed: readonly string[]) {
     );
 }
 
-/** Lost or refused connections (postgres.js codes, SQLSTATE classes 08 and 57P): not our bug, a 503. */
+/** SQLSTATE classes 08 (connection exception) and 57P (server shutting down or starting up). */
+const UNAVAILABLE_SQLSTATE = /^(08|57P)/;
+const UNAVAILABLE_CODES = new Set([
+  "53300", // too many connections
+  // postgres.js's own
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_DESTROYED",
+  "CONNECTION_ENDED",
+  // the socket's
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+
+/**
+ * A lost or refused database connection: not our bug, a 503. Only errors that came out of a
+ * query count (postgres.js marks each with the `query` it failed, and drizzle wraps them in a
+ * DrizzleQueryError with the driver's error as `cause`), so a client hanging up mid-body
+ * (also ECONNRESET) is never read as a database outage.
+ */
 function isDatabaseUnavailable(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return (
-    typeof code === "string" &&
-    (code.startsWith("08") ||
-      code.startsWith("57P") ||
-      code.startsWith("CONNECT") ||
-      code === "ECONNREFUSED" ||
-      code === "ECONNRESET")
-  );
+  for (let link = error, depth = 0; link instanceof Error && depth < 5; depth++) {
+    const code = (link as { code?: unknown }).code;
+    if (
+      "query" in link &&
+      typeof code === "string" &&
+      (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_CODES.has(code))
+    ) {
+      return true;
+    }
+    link = link.cause;
+  }
+  return false;
 }

@@ -1,10 +1,14 @@
 import { randomUUID } from "node:crypto";
+import type { HttpBindings } from "@hono/node-server";
 import { Hono, type MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { methodNotAllowed, onError, onNotFound } from "./errors.js";
+import { jsonBodyLimit } from "./json-body.js";
 import type { Logger } from "./logger.js";
 
 export type AppEnv = {
+  /** The Node request and response; absent when the app is called in-process (app.request). */
+  Bindings: Partial<HttpBindings>;
   Variables: {
     requestId: string;
     log: Logger;
@@ -15,11 +19,14 @@ export type AppEnv = {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/** The caller's X-Request-Id when it is sane, else a new one. */
+export const requestIdOf = (given: string | undefined): string =>
+  given && REQUEST_ID.test(given) ? given : randomUUID();
+
 /** One log line per request; the caller's X-Request-Id is kept when it is sane, else one is made. */
 export function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const given = c.req.header("x-request-id");
-    const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
+    const requestId = requestIdOf(c.req.header("x-request-id"));
     const log = logger.child({ requestId });
     c.set("requestId", requestId);
     c.set("log", log);
@@ -41,31 +48,44 @@ export function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
   };
 }
 
-export interface Probes {
-  /** Resolves when the service can do its work; throws with the reason when it cannot. */
-  ready: () => Promise<void>;
-}
+/**
+ * What /readyz checks, under the name it reports: each resolves when that dependency can serve,
+ * and throws, with the detail for the log, when it cannot.
+ */
+export type ReadinessChecks = Record<string, () => Promise<void>>;
 
 /**
- * The shell both functions share: logging, JSON errors, 404/405, and the Knative probes.
- * /healthz says the process serves; /readyz says its dependencies answer.
+ * The shell both functions share: logging, JSON errors, 404/405, a cap on every request body,
+ * and the Knative probes. /healthz says the process serves; /readyz says its dependencies answer.
  */
-export function createApp(logger: Logger, probes: Probes): Hono<AppEnv> {
+export function createApp(
+  logger: Logger,
+  readiness: ReadinessChecks,
+  options: { bodyLimitBytes: number },
+): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(requestLog(logger));
+  app.use(jsonBodyLimit(options.bodyLimitBytes));
   app.onError(onError(logger));
   app.notFound(onNotFound);
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.all("/healthz", methodNotAllowed(["GET"]));
+  // Says which dependency is not ready, never its address or error text: the probe is public.
   app.get("/readyz", async (c) => {
-    try {
-      await probes.ready();
-      return c.json({ status: "ready" });
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      c.get("log").warn({ reason }, "not ready");
-      return c.json({ status: "unavailable", reason }, 503);
-    }
+    const failing = await Promise.all(
+      Object.entries(readiness).map(([dependency, check]) =>
+        check().then(
+          () => undefined,
+          (error: unknown) => {
+            c.get("log").warn({ dependency, err: error }, "not ready");
+            return dependency;
+          },
+        ),
+      ),
+    );
+    const unavailable = failing.filter((dependency) => dependency !== undefined);
+    if (unavailable.length === 0) return c.json({ status: "ready" });
+    return c.json({ status: "unavailable", unavailable }, 503);
   });
   app.all("/readyz", methodNotAllowed(["GET"]));
   return app;

@@ -1,6 +1,9 @@
-import type { Server } from "node:http";
+import { createServer, type ServerResponse, STATUS_CODES } from "node:http";
 import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
+import type { Duplex } from "node:stream";
+import { getRequestListener, RequestError } from "@hono/node-server";
+import { errorBody } from "./errors.js";
+import { requestIdOf } from "./http.js";
 import { flushLogs, type Logger } from "./logger.js";
 
 /** What the server needs of a Hono app, whatever its env type. */
@@ -30,24 +33,45 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const { app, logger } = options;
   let inFlight = 0;
   let drained: (() => void) | undefined;
-  const server = await new Promise<Server>((resolve) => {
-    const s = serve(
-      {
-        fetch: async (request, env) => {
-          inFlight++;
-          try {
-            return await app.fetch(request, env as never);
-          } finally {
-            inFlight--;
-            if (inFlight === 0) drained?.();
-          }
-        },
-        port: options.port,
-        hostname: options.hostname ?? "0.0.0.0",
-      },
-      () => resolve(s as Server),
+  const refuse = refusals(logger);
+  const listener = getRequestListener(
+    async (request, env) => {
+      inFlight++;
+      try {
+        return await app.fetch(request, env as never);
+      } finally {
+        inFlight--;
+        if (inFlight === 0) drained?.();
+      }
+    },
+    {
+      hostname: options.hostname ?? "0.0.0.0",
+      // What the adapter cannot turn into a request (a Host or target URL it cannot parse).
+      errorHandler: (error) => refuse.response(error),
+    },
+  );
+  // Host is checked here, not by Node, so that its absence is answered like any other refusal.
+  const server = createServer({ requireHostHeader: false }, (request, response) => {
+    if (request.httpVersion === "1.1" && request.headers.host === undefined) {
+      refuse.answer(response, 400, "bad_request", "an HTTP/1.1 request needs a Host header");
+      return;
+    }
+    return listener(request, response);
+  });
+  server.on("checkExpectation", (request, response) => {
+    const requestId = requestIdOf(request.headers["x-request-id"] as string | undefined);
+    refuse.answer(
+      response,
+      417,
+      "expectation_failed",
+      "only Expect: 100-continue is understood",
+      requestId,
     );
   });
+  server.on("clientError", refuse.clientError);
+  await new Promise<void>((resolve) =>
+    server.listen(options.port, options.hostname ?? "0.0.0.0", resolve),
+  );
   const port = (server.address() as AddressInfo).port;
 
   let stopping: Promise<void> | undefined;
@@ -108,3 +132,80 @@ export function exitOnSignals(
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/**
+ * Answers to requests refused before the app runs (Node's parser, the adapter), in the JSON
+ * error shape, with a request id and a log line, like every answer the app gives.
+ */
+function refusals(logger: Logger) {
+  const log = (requestId: string, status: number, code: string, reason: string) =>
+    logger.warn({ requestId, status, code, reason }, "request refused before routing");
+
+  const answer = (
+    response: ServerResponse,
+    status: number,
+    code: string,
+    message: string,
+    requestId = requestIdOf(undefined),
+  ) => {
+    log(requestId, status, code, message);
+    const body = JSON.stringify(errorBody(code, message));
+    response.writeHead(status, {
+      "Content-Type": "application/json",
+      "Content-Length": Buffer.byteLength(body),
+      "X-Request-Id": requestId,
+      Connection: "close",
+    });
+    response.end(body);
+  };
+
+  return {
+    answer,
+    response(error: unknown): Response {
+      const requestId = requestIdOf(undefined);
+      const ours = !(error instanceof RequestError);
+      const [status, code, message] = ours
+        ? [500, "internal_error", "internal error"]
+        : [400, "bad_request", `the request cannot be read: ${error.message}`];
+      if (ours) logger.error({ err: error, requestId }, "unhandled error");
+      else log(requestId, status, code, error.message);
+      return new Response(JSON.stringify(errorBody(code, message)), {
+        status,
+        headers: { "Content-Type": "application/json", "X-Request-Id": requestId },
+      });
+    },
+    /** What Node's parser refuses; the status is the one Node itself would send. */
+    clientError(error: NodeJS.ErrnoException, socket: Duplex) {
+      // The client went away: there is no one to answer.
+      if (error.code === "ECONNRESET" || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const [status, code, message] =
+        error.code === "HPE_HEADER_OVERFLOW"
+          ? [431, "headers_too_large", "the request headers are too large"]
+          : error.code === "HPE_CHUNK_EXTENSIONS_OVERFLOW"
+            ? [413, "payload_too_large", "the chunk extensions are too large"]
+            : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+              ? [408, "request_timeout", "the request took too long to arrive"]
+              : [400, "bad_request", "the request is not valid HTTP"];
+      const requestId = requestIdOf(undefined);
+      log(requestId, status, code, `${error.code ?? "error"}: ${error.message}`);
+      // Node's own rule (lib/_http_server.js, socketOnError): never write into a response
+      // that has already begun on this connection.
+      const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+      if (!inFlight?.headersSent) {
+        const body = JSON.stringify(errorBody(code, message));
+        socket.write(
+          `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+            "Content-Type: application/json\r\n" +
+            `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+            `X-Request-Id: ${requestId}\r\n` +
+            "Connection: close\r\n\r\n" +
+            body,
+        );
+      }
+      socket.destroy();
+    },
+  };
+}

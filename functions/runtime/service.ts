@@ -33,14 +33,16 @@ export interface ServiceDefinition<C extends ServiceConfig> {
 export async function runService<C extends ServiceConfig>(
   definition: ServiceDefinition<C>,
 ): Promise<RunningServer> {
+  // A problem the operator must fix is one line naming it, not a stack trace.
+  const refuse = (error: ConfigError): never => {
+    process.stderr.write(`${definition.name}: ${error.message}\n`);
+    process.exit(1);
+  };
   let config: C;
   try {
     config = definition.loadConfig();
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${definition.name}: ${error.message}\n`);
-      process.exit(1);
-    }
+    if (error instanceof ConfigError) refuse(error);
     throw error;
   }
   const logger = createLogger(definition.name, config.logLevel, config.revision);
@@ -77,6 +79,7 @@ export async function runService<C extends ServiceConfig>(
     exitOnSignals(running, logger, config.shutdownTimeoutMs);
     return running;
   } catch (error) {
+    if (error instanceof ConfigError) refuse(error);
     logger.fatal({ err: error }, "failed to start");
     flushLogs(logger);
     process.exit(1);

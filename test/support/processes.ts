@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 
 export interface FunctionProcess {
   url: string;
@@ -22,7 +23,12 @@ process.once("exit", () => {
   for (const child of running) child.kill("SIGKILL");
 });
 
-const ENTRY = { antaeus: "functions/antaeus/main.ts", payment: "functions/payment/main.ts" };
+const ENTRY = {
+  antaeus: fileURLToPath(new URL("../../functions/antaeus/main.ts", import.meta.url)),
+  payment: fileURLToPath(new URL("../../functions/payment/main.ts", import.meta.url)),
+};
+/** tsx by location, so that a function may run from any directory. */
+export const TSX = import.meta.resolve("tsx");
 
 /**
  * Runs a function as its own Node process, as Knative would run the image: configured only by
@@ -31,14 +37,15 @@ const ENTRY = { antaeus: "functions/antaeus/main.ts", payment: "functions/paymen
 export async function startFunction(
   name: keyof typeof ENTRY,
   env: Record<string, string>,
-  options: { waitForListening?: boolean; nodeArgs?: string[] } = {},
+  options: { waitForListening?: boolean; nodeArgs?: string[]; cwd?: string } = {},
 ): Promise<FunctionProcess> {
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), "--import", "tsx", ENTRY[name]],
+    [...(options.nodeArgs ?? []), "--import", TSX, ENTRY[name]],
     {
       env: { PATH: process.env.PATH ?? "", PORT: "0", LOG_LEVEL: "info", ...env },
       stdio: ["ignore", "pipe", "pipe"],
+      ...(options.cwd ? { cwd: options.cwd } : {}),
     },
   );
   running.add(child);

@@ -29,7 +29,7 @@ export function customerRoutes(db: Db): Hono<AppEnv> {
     const id = parseId(c.req.param("id"), "customer id");
     const filter = { ...invoiceFilter(c), customerId: id };
     if (!(await findCustomer(db, id))) throw notFound(`customer ${id}`);
-    return jsonArrayResponse(invoicePages(db, filter));
+    return jsonArrayResponse(c, invoicePages(db, filter));
   });
   routes.all("/:id/invoices", methodNotAllowed(["GET"]));
   return routes;

@@ -23,7 +23,7 @@ export async function* invoicePages(db: Db, filter: InvoiceFilter): AsyncGenerat
 
 export function invoiceRoutes(db: Db): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
-  routes.get("/", (c) => jsonArrayResponse(invoicePages(db, invoiceFilter(c))));
+  routes.get("/", (c) => jsonArrayResponse(c, invoicePages(db, invoiceFilter(c))));
   routes.all("/", methodNotAllowed(["GET"]));
   routes.get("/:id", async (c) => {
     const id = parseId(c.req.param("id"), "invoice id");

@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDatabase } from "../support/database.js";
+import { type FunctionProcess, startFunction } from "../support/processes.js";
+import { parseResponse, rawRequest } from "../support/raw-http.js";
+
+/**
+ * Requests that Node's HTTP parser or the adapter refuse before the app sees them. They get
+ * the same JSON error shape, a request id and a log line as every other answer.
+ */
+let antaeus: FunctionProcess;
+let payment: FunctionProcess;
+beforeAll(async () => {
+  [antaeus, payment] = await Promise.all([
+    createDatabase("malformed_antaeus").then((url) =>
+      startFunction("antaeus", { DATABASE_URL: url, SEED_CUSTOMERS: "1" }),
+    ),
+    createDatabase("malformed_payment").then((url) =>
+      startFunction("payment", { DATABASE_URL: url, PAYMENT_AUTH: "off" }),
+    ),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([antaeus?.stop(), payment?.stop()]);
+});
+
+const cases: Array<[string, number, string]> = [
+  ["a malformed request line", 400, "GARBAGE\r\n\r\n"],
+  ["a request line with a bad version", 400, "GET / HTTP/9.9\r\nHost: x\r\n\r\n"],
+  ["a bad Host", 400, "GET /healthz HTTP/1.1\r\nHost: bad host[\r\n\r\n"],
+  ["no Host in HTTP/1.1", 400, "GET /healthz HTTP/1.1\r\n\r\n"],
+  [
+    "a bad chunk size",
+    400,
+    "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",
+  ],
+  [
+    "both Content-Length and chunked",
+    400,
+    "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+  ],
+  [
+    "a header over 16 KB",
+    431,
+    `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: ${"a".repeat(17 * 1024)}\r\n\r\n`,
+  ],
+  ["Expect: nonsense", 417, "GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: nonsense\r\n\r\n"],
+];
+
+describe.each([
+  ["antaeus", () => antaeus],
+  ["payment", () => payment],
+])("%s, refusing a request before routing", (_, fn) => {
+  it.each(cases)(
+    "%s: %i in the JSON error shape, with a request id and a log line",
+    async (_, status, bytes) => {
+      const response = parseResponse(await rawRequest(fn().port, bytes));
+      expect(response.status).toBe(status);
+      expect(response.headers["content-type"]).toMatch(/^application\/json/);
+      expect(JSON.parse(response.body)).toEqual({
+        error: { code: expect.any(String), message: expect.any(String) },
+      });
+      const requestId = response.headers["x-request-id"];
+      expect(requestId).toMatch(/^[\w.:-]{1,128}$/);
+      await expect
+        .poll(() => fn().logs.find((line) => line.requestId === requestId))
+        .toMatchObject({ status });
+    },
+  );
+
+  it("still serves afterwards", async () => {
+    expect((await fetch(`${fn().url}/healthz`)).status).toBe(200);
+  });
+});
