@@ -4,6 +4,7 @@ import type { Logger } from "../../runtime/logger.js";
 import type { AuthConfig } from "../config.js";
 import { remoteKeySet } from "./jwks.js";
 import { requireCaller } from "./middleware.js";
+import { rememberVerdicts } from "./verdict-cache.js";
 import { tokenVerifier } from "./verifier.js";
 
 /** What PAYMENT_AUTH asks for: verified callers only, or (said loudly at start) anyone. */
@@ -22,5 +23,5 @@ export function callerAuth(auth: AuthConfig, logger: Logger): MiddlewareHandler<
     caFile: auth.jwksCaFile,
     cooldownMs: auth.jwksCooldownMs,
   });
-  return requireCaller(tokenVerifier(keys, auth));
+  return requireCaller(rememberVerdicts(tokenVerifier(keys, auth), keys));
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from "jose";
+import { createRemoteJWKSet, customFetch, type RemoteJWKSet } from "jose";
 import { Agent, fetch as undiciFetch } from "undici";
 import { ConfigError } from "../../runtime/config.js";
 
@@ -13,15 +13,19 @@ export interface JwksSource {
   cooldownMs: number;
 }
 
+/** jose's key set, and how many times it has been fetched: a new fetch may have dropped a key. */
+export type IssuerKeys = RemoteJWKSet & { readonly fetches: number };
+
 /**
  * The issuer's signing keys, fetched on first use, cached, and fetched again when a token
  * names a key id the cache lacks (after the cooldown), which is how key rotation arrives.
  */
-export function remoteKeySet(source: JwksSource): JWTVerifyGetKey {
+export function remoteKeySet(source: JwksSource): IssuerKeys {
+  let fetches = 0;
   const dispatcher = source.caFile
     ? new Agent({ connect: { ca: readCa(source.caFile) } })
     : undefined;
-  return createRemoteJWKSet(new URL(source.url), {
+  const keys = createRemoteJWKSet(new URL(source.url), {
     cooldownDuration: source.cooldownMs,
     [customFetch]: async (url, options) => {
       const headers = Object.fromEntries(options.headers);
@@ -29,11 +33,13 @@ export function remoteKeySet(source: JwksSource): JWTVerifyGetKey {
         const token = (await readFile(source.tokenFile, "utf8")).trim();
         headers.authorization = `Bearer ${token}`;
       }
+      fetches++;
       const response = await undiciFetch(url, { ...options, headers, dispatcher });
       // undici's Response is the one Node's global fetch returns; jose reads status and json().
       return response as unknown as Response;
     },
   });
+  return Object.defineProperty(keys, "fetches", { get: () => fetches }) as IssuerKeys;
 }
 
 function readCa(file: string): string {
