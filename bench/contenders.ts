@@ -107,13 +107,24 @@ export async function identity() {
   };
 }
 
-export type Contender = { name: string; script: string; env: Record<string, string> };
+export type Contender = {
+  name: string;
+  script: string;
+  env: Record<string, string>;
+  /** Another Node binary than BENCH_NODE's for this contender alone. */
+  node?: string;
+};
 
 export interface Started {
   child: ChildProcess;
   url: string;
   /** Milliseconds from spawn to the first 200 from /readyz. */
   readyMs: number;
+  /**
+   * CPU time (user + system, every thread) the process spent up to that answer: what a busy
+   * machine distorts least, as waiting for a core is not counted.
+   */
+  cpuMs: number;
   stop: () => Promise<void>;
 }
 
@@ -123,7 +134,7 @@ export async function startContender(contender: Contender, nodeArgs: string[] = 
   const port = await freePort();
   const log = openSync(join(logDir, `${contender.name.replace(/\W+/g, "-")}.log`), "a");
   const started = performance.now();
-  const child = spawn(node, [...nodeArgs, contender.script], {
+  const child = spawn(contender.node ?? node, [...nodeArgs, contender.script], {
     env: { PATH: process.env.PATH ?? "", PORT: String(port), ...contender.env },
     stdio: ["ignore", log, log],
   });
@@ -137,10 +148,12 @@ export async function startContender(contender: Contender, nodeArgs: string[] = 
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
   const readyMs = performance.now() - started;
+  const cpuMs = await cpuTimeMs(child.pid!);
   return {
     child,
     url: `http://127.0.0.1:${port}`,
     readyMs,
+    cpuMs,
     stop: async () => {
       child.kill("SIGTERM");
       await exited;
@@ -156,6 +169,15 @@ function ready(port: number): Promise<boolean> {
     });
     request.on("error", () => resolve(false));
   });
+}
+
+/** User + system CPU time of a process and all its threads so far, from the kernel, in ms. */
+export async function cpuTimeMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces, so split after its closing paren):
+  // utime and stime are the 14th and 15th fields of the line, in clock ticks (USER_HZ = 100).
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Resident set size of a process, from the kernel, in MiB. */

@@ -1,9 +1,12 @@
 // Cold start and idle memory: the floor (bench/floor.ts) and both production bundles, spawned
 // in turn, round after round (so a busy moment on the machine hits all of them alike).
 // Cold start: spawn → first 200 from /readyz, against a local PostgreSQL, migrations on start.
-// Idle RSS: 2 s after ready. Prints medians, min–max and ratios to the floor.
+// CPU to ready: the process's own user + system time (all threads) at that moment, which a
+// loaded machine inflates far less than the wall clock. Idle RSS: 2 s after ready.
+// Prints medians, min–max and ratios to the floor.
 //   npm run bench:startup      (BENCH_ROUNDS=15; BENCH_NODE=/path/to/node for another Node)
 
+import { loadavg } from "node:os";
 import {
   buildContenders,
   type Contender,
@@ -50,7 +53,10 @@ const contenders: Contender[] = [
 ];
 
 const figures = new Map(
-  contenders.map((c) => [c.name, { ready: [] as number[], rss: [] as number[] }]),
+  contenders.map((c) => [
+    c.name,
+    { ready: [] as number[], cpu: [] as number[], rss: [] as number[] },
+  ]),
 );
 try {
   // One unmeasured start each: the first applies the migrations, later ones find them applied
@@ -62,8 +68,10 @@ try {
       await new Promise((resolve) => setTimeout(resolve, idleMs));
       const rss = await rssMiB(started.child.pid!);
       await started.stop();
-      figures.get(contender.name)!.ready.push(started.readyMs);
-      figures.get(contender.name)!.rss.push(rss);
+      const figure = figures.get(contender.name)!;
+      figure.ready.push(started.readyMs);
+      figure.cpu.push(started.cpuMs);
+      figure.rss.push(rss);
     }
     process.stderr.write(`round ${round + 1}/${rounds}\r`);
   }
@@ -74,18 +82,18 @@ try {
 process.stderr.write("\n");
 
 const floor = figures.get("floor")!;
-const [floorReady, floorRss] = [median(floor.ready), median(floor.rss)];
 const lines = [
-  `Node ${await nodeVersion()}, ${rounds} rounds, contenders interleaved`,
-  "| contender | cold start median (min–max) | × floor | idle RSS median (min–max) | × floor |",
-  "|---|---|---|---|---|",
+  `Node ${await nodeVersion()}, ${rounds} rounds, contenders interleaved, load average ${loadavg()[0]!.toFixed(1)}`,
+  "| contender | cold start median (min–max) | × floor | CPU to ready median (min–max) | × floor | idle RSS median (min–max) | × floor |",
+  "|---|---|---|---|---|---|---|",
 ];
-for (const [name, { ready, rss }] of figures) {
-  const range = (values: number[], digits: number) =>
-    `${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}`;
+const column = (values: number[], floorValues: number[], digits: number, unit: string) =>
+  `${median(values).toFixed(digits)} ${unit} (${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}) ` +
+  `| ${(median(values) / median(floorValues)).toFixed(2)}×`;
+for (const [name, { ready, cpu, rss }] of figures) {
   lines.push(
-    `| ${name} | ${median(ready).toFixed(0)} ms (${range(ready, 0)}) | ${(median(ready) / floorReady).toFixed(2)}× ` +
-      `| ${median(rss).toFixed(1)} MiB (${range(rss, 1)}) | ${(median(rss) / floorRss).toFixed(2)}× |`,
+    `| ${name} | ${column(ready, floor.ready, 0, "ms")} | ${column(cpu, floor.cpu, 0, "ms")} ` +
+      `| ${column(rss, floor.rss, 1, "MiB")} |`,
   );
 }
 process.stdout.write(`${lines.join("\n")}\n`);
