@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRemoteJWKSet, customFetch, type RemoteJWKSet } from "jose";
-import { Agent, fetch as undiciFetch } from "undici";
+import type { Agent } from "undici";
 import { ConfigError } from "../../runtime/config.js";
 
 export interface JwksSource {
@@ -22,9 +22,10 @@ export type IssuerKeys = RemoteJWKSet & { readonly fetches: number };
  */
 export function remoteKeySet(source: JwksSource): IssuerKeys {
   let fetches = 0;
-  const dispatcher = source.caFile
-    ? new Agent({ connect: { ca: readCa(source.caFile) } })
-    : undefined;
+  // Read now, so a missing CA file stops the start; undici itself is loaded by the first key
+  // fetch (the first token), not by every cold start: it is the largest module in the bundle.
+  const ca = source.caFile ? readCa(source.caFile) : undefined;
+  let dispatcher: Agent | undefined;
   const keys = createRemoteJWKSet(new URL(source.url), {
     cooldownDuration: source.cooldownMs,
     [customFetch]: async (url, options) => {
@@ -34,7 +35,9 @@ export function remoteKeySet(source: JwksSource): IssuerKeys {
         headers.authorization = `Bearer ${token}`;
       }
       fetches++;
-      const response = await undiciFetch(url, { ...options, headers, dispatcher });
+      const undici = await import("undici");
+      if (ca && !dispatcher) dispatcher = new undici.Agent({ connect: { ca } });
+      const response = await undici.fetch(url, { ...options, headers, dispatcher });
       // undici's Response is the one Node's global fetch returns; jose reads status and json().
       return response as unknown as Response;
     },
