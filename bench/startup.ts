@@ -3,16 +3,20 @@
 // Cold start: spawn → first 200 from /readyz, against a local PostgreSQL, migrations on start.
 // CPU to ready: the process's own user + system time (all threads) at that moment, which a
 // loaded machine inflates far less than the wall clock. Idle RSS: 2 s after ready.
+// On Node 22.1+ both functions also run with the V8 compile cache the images ship, filled the
+// same way (scripts/compile-cache.mjs) by the Node under test.
 // Prints medians, min–max and ratios to the floor.
 //   npm run bench:startup      (BENCH_ROUNDS=15; BENCH_NODE=/path/to/node for another Node)
 
 import { loadavg } from "node:os";
+import { fillCompileCache } from "../scripts/compile-cache.mjs";
 import {
   buildContenders,
   type Contender,
   identity,
   localPostgres,
   median,
+  node,
   nodeVersion,
   paymentSchema,
   rssMiB,
@@ -51,6 +55,19 @@ const contenders: Contender[] = [
     },
   },
 ];
+
+const [major, minor] = (await nodeVersion()).slice(1).split(".").map(Number) as [number, number];
+if (major > 22 || (major === 22 && minor >= 1)) {
+  for (const contender of contenders.slice(1)) {
+    const dir = contender.script.replace(/[^/]+$/, "compile-cache");
+    fillCompileCache(contender.script, dir, node);
+    contenders.push({
+      ...contender,
+      name: `${contender.name}, compile cache`,
+      env: { ...contender.env, NODE_COMPILE_CACHE: dir },
+    });
+  }
+}
 
 const figures = new Map(
   contenders.map((c) => [
