@@ -1,4 +1,3 @@
-import { request } from "undici";
 import type { Logger } from "../../runtime/logger.js";
 
 /**
@@ -25,7 +24,9 @@ export class Continuations {
   start(runId: number): void {
     const base = this.selfUrl ?? `http://127.0.0.1:${this.port}`;
     const url = new URL(`/rest/v1/billing/runs/${runId}/continue`, base);
-    const link = request(url, { method: "POST", headersTimeout: 0, bodyTimeout: 0 })
+    // undici is loaded when first needed (see provider.ts), here by the first hand-over.
+    const link = import("undici")
+      .then(({ request }) => request(url, { method: "POST", headersTimeout: 0, bodyTimeout: 0 }))
       .then(async (response) => {
         const text = await response.body.text();
         this.logger.debug(
