@@ -26,7 +26,9 @@ export class Continuations {
     const url = new URL(`/rest/v1/billing/runs/${runId}/continue`, base);
     // undici is loaded when first needed (see provider.ts), here by the first hand-over.
     const link = import("undici")
-      .then(({ request }) => request(url, { method: "POST", headersTimeout: 0, bodyTimeout: 0 }))
+      .then(({ default: { request } }) =>
+        request(url, { method: "POST", headersTimeout: 0, bodyTimeout: 0 }),
+      )
       .then(async (response) => {
         const text = await response.body.text();
         this.logger.debug(

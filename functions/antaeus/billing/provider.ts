@@ -59,8 +59,9 @@ export class PaymentProvider {
    * (several billing requests may share this replica).
    */
   private connections(): Promise<Pool> {
+    // undici is CommonJS: inside the bundle, import() holds its exports only under `default`.
     this.pool ??= import("undici").then(
-      ({ Pool }) => new Pool(this.url.origin, { keepAliveTimeout: 30_000 }),
+      ({ default: { Pool } }) => new Pool(this.url.origin, { keepAliveTimeout: 30_000 }),
     );
     return this.pool;
   }

@@ -35,7 +35,8 @@ export function remoteKeySet(source: JwksSource): IssuerKeys {
         headers.authorization = `Bearer ${token}`;
       }
       fetches++;
-      const undici = await import("undici");
+      // undici is CommonJS: inside the bundle, import() holds its exports only under `default`.
+      const { default: undici } = await import("undici");
       if (ca && !dispatcher) dispatcher = new undici.Agent({ connect: { ca } });
       const response = await undici.fetch(url, { ...options, headers, dispatcher });
       // undici's Response is the one Node's global fetch returns; jose reads status and json().
