@@ -205,8 +205,6 @@ describe("running as Knative runs them", () => {
   });
 });
 
-// Last: a pause before the first charge above would let the server's keep-alive timeout (5 s)
-// close the connection the readiness poll left open while the test's client reuses it.
 describe("the compile cache", () => {
   it.each(["antaeus", "payment"] as const)(
     "%s: a cold start on a read-only root reads the V8 compile cache the image ships",
