@@ -32,3 +32,11 @@ export const OUTCOMES = INVOICE_STATUSES.filter(
  * could charge twice.
  */
 export const RETRIED_BY_NEXT_RUN = ["PENDING", "DECLINED", "REJECTED", "NETWORK_ERROR"] as const;
+
+/**
+ * What a person must settle: every verdict the next run does not charge again, except PAID.
+ * The run page lists these invoices and an alert counts them.
+ */
+export const WAITING_FOR_PERSON = OUTCOMES.filter(
+  (status) => status !== "PAID" && !(RETRIED_BY_NEXT_RUN as readonly string[]).includes(status),
+);
