@@ -6,6 +6,7 @@ import type { Logger } from "../runtime/logger.js";
 import type { HttpMetrics } from "../runtime/metrics.js";
 import type { BillingEngine } from "./billing/engine.js";
 import { createDb, migrations } from "./data/database.js";
+import { runPages } from "./pages/routes.js";
 import { billingRoutes } from "./rest/billing.js";
 import { customerRoutes } from "./rest/customers.js";
 import { invoiceRoutes } from "./rest/invoices.js";
@@ -52,5 +53,7 @@ export function antaeusApp(deps: {
   app.route("/rest/v1/customers", customerRoutes(db));
   app.route("/rest/v1/billing/runs", billing.runs);
   app.route("/rest/v1/billing/resume", billing.resume);
+  // The run pages for people, over the same data as the billing routes.
+  app.route("/runs", runPages(db, deps.sql));
   return app;
 }
