@@ -61,6 +61,52 @@ function metricNamesIn(expr: string): { names: string[]; errors: number } {
   return { names, errors };
 }
 
+interface Selector {
+  name: string;
+  matchers: Array<{ label: string; op: string; value: string }>;
+}
+
+/** Each metric selector of an expression with its label matchers (`route="/v1/charges"`). */
+function selectorsIn(expr: string): Selector[] {
+  const selectors: Selector[] = [];
+  const text = (node: { from: number; to: number } | null) =>
+    node ? expr.slice(node.from, node.to) : "";
+  parser.parse(expr).iterate({
+    enter(node) {
+      if (node.name !== "VectorSelector") return;
+      const selector: Selector = { name: text(node.node.getChild("Identifier")), matchers: [] };
+      const matchers = node.node.getChild("LabelMatchers");
+      for (const matcher of matchers?.getChildren("UnquotedLabelMatcher") ?? []) {
+        selector.matchers.push({
+          label: text(matcher.getChild("LabelName")),
+          op: text(matcher.getChild("MatchOp")),
+          value: JSON.parse(text(matcher.getChild("StringLiteral"))) as string,
+        });
+      }
+      selectors.push(selector);
+    },
+  });
+  return selectors;
+}
+
+/** Labels Prometheus adds to every series of a PodMonitor's target, not the app's own. */
+const TARGET_LABELS = new Set(["namespace", "pod", "container", "job", "instance", "endpoint"]);
+
+/** Each series of an exposition: its name and labels. */
+const exposedSeries = (text: string): Array<{ name: string; labels: Record<string, string> }> =>
+  text
+    .split("\n")
+    .filter((line) => line !== "" && !line.startsWith("#"))
+    .map((line) => ({
+      name: /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)?.[0] ?? line,
+      labels: Object.fromEntries(
+        [...(/\{(.*)\}/.exec(line)?.[1] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [
+          m[1],
+          m[2],
+        ]),
+      ),
+    }));
+
 /**
  * Knative queue-proxy's request metrics in Prometheus, Serving 1.15 to 1.18 (OpenCensus; on
  * http-usermetric, 9091): knative/docs `docs/serving/services/service-metrics.md` @389810a3
@@ -79,13 +125,6 @@ const QUEUE_PROXY_METRICS = [
 function histogram(name: string): string[] {
   return [`${name}_bucket`, `${name}_sum`, `${name}_count`];
 }
-
-/** Metric names in a Prometheus text exposition: every sample line's name. */
-const exposedNames = (text: string): string[] =>
-  text
-    .split("\n")
-    .filter((line) => line !== "" && !line.startsWith("#"))
-    .map((line) => /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)?.[0] ?? line);
 
 const sample = (text: string, series: string): number | undefined => {
   const line = text.split("\n").find((l) => l.startsWith(`${series} `));
@@ -137,8 +176,8 @@ describe("observability manifests", () => {
   it("every metric the dashboard and the rules name is exported by a function, queue-proxy or a recording rule", () => {
     const recorded = rules.flatMap((r) => (r.record ? [r.record] : []));
     const exported = new Set([
-      ...exposedNames(antaeusMetrics),
-      ...exposedNames(paymentMetrics),
+      ...exposedSeries(antaeusMetrics).map((series) => series.name),
+      ...exposedSeries(paymentMetrics).map((series) => series.name),
       ...QUEUE_PROXY_METRICS,
       ...recorded,
     ]);
@@ -148,6 +187,25 @@ describe("observability manifests", () => {
         .map((name) => `${where}: ${name}`),
     );
     expect(unknown).toEqual([]);
+  });
+
+  it("every label the dashboard and the rules match on a function's metric is one it carries, and every exact value one it shows", () => {
+    const series = [...exposedSeries(antaeusMetrics), ...exposedSeries(paymentMetrics)];
+    const problems = expressions.flatMap(([where, expr]) =>
+      selectorsIn(expr).flatMap((selector) => {
+        const ours = series.filter((s) => s.name === selector.name);
+        if (ours.length === 0) return []; // queue-proxy's or a recording rule's
+        return selector.matchers
+          .filter((m) => !TARGET_LABELS.has(m.label))
+          .filter((m) =>
+            m.op === "="
+              ? !ours.some((s) => s.labels[m.label] === m.value)
+              : !ours.some((s) => m.label in s.labels),
+          )
+          .map((m) => `${where}: ${selector.name}{${m.label}${m.op}"${m.value}"}`);
+      }),
+    );
+    expect(problems).toEqual([]);
   });
 
   it("Antaeus's gauges tell the database's truth: no run in progress, the monthly run's start, the invoice waiting for a person", () => {
