@@ -75,7 +75,7 @@ describe("a caller that hangs up mid-run", () => {
     } finally {
       await other.stop();
     }
-  }, 120_000); // starts a system of its own, then waits on conditions, each bounded
+  });
 });
 
 describe("a replica stopped mid-run (Knative scaling it in)", () => {
@@ -115,7 +115,7 @@ describe("a replica stopped mid-run (Knative scaling it in)", () => {
     } finally {
       await other.stop();
     }
-  }, 120_000); // starts a system of its own, then waits on conditions, each bounded
+  });
 });
 
 describe("the hourly watchdog", () => {
@@ -166,5 +166,5 @@ describe("the hourly watchdog", () => {
     } finally {
       await stalled.stop();
     }
-  }, 120_000); // starts a system of its own, then waits on conditions, each bounded
+  });
 });
