@@ -1,5 +1,8 @@
+import { is } from "drizzle-orm";
+import { getTableConfig, PgTable } from "drizzle-orm/pg-core";
 import { afterAll, describe, expect, it } from "vitest";
 import { createDb, migrations } from "../../functions/antaeus/data/database.js";
+import * as schema from "../../functions/antaeus/data/schema.js";
 import { seedIfEmpty } from "../../functions/antaeus/data/seed.js";
 import { migrateUnderLock } from "../../functions/runtime/database.js";
 import { createLogger } from "../../functions/runtime/logger.js";
@@ -19,18 +22,27 @@ async function migratedDatabase(prefix: string) {
 }
 
 const options = { seed: 7, customers: 100, invoicesPerCustomer: 10, lastPeriod: "2026-10-01" };
+type Column = { table_name: string; column_name: string };
 const snapshot = (sql: ReturnType<typeof openSql>) =>
   sql`select c.id, c.currency, i.id as invoice, i.amount_minor, i.status, i.period
       from customers c join invoices i on i.customer_id = c.id order by i.id`;
 
 describe("migrations", () => {
-  it("build the schema from an empty database", async () => {
+  it("build, from an empty database, every table and column the code declares", async () => {
     const { sql } = await migratedDatabase("migrate");
-    const tables =
-      await sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`;
-    expect(tables.map((t) => t.table_name)).toEqual(
-      expect.arrayContaining(["customers", "invoices"]),
-    );
+    const byName = (a: Column, b: Column) =>
+      `${a.table_name}.${a.column_name}` < `${b.table_name}.${b.column_name}` ? -1 : 1;
+    const columns = await sql<Column[]>`
+      select table_name, column_name from information_schema.columns
+      where table_schema = 'public'`;
+    const declared = Object.values(schema)
+      .filter((table) => is(table, PgTable))
+      .flatMap((table) => {
+        const { name, columns } = getTableConfig(table as PgTable);
+        return columns.map((column) => ({ table_name: name, column_name: column.name }));
+      });
+    expect(declared.length).toBeGreaterThan(0);
+    expect([...columns].sort(byName)).toEqual(declared.sort(byName));
   });
 
   it("are a no-op the second time", async () => {

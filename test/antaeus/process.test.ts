@@ -28,26 +28,50 @@ describe("graceful shutdown", () => {
       SHUTDOWN_TIMEOUT_MS: "10000",
     });
     const sql = openSql(url);
+    let release = () => {};
     try {
       // Hold a lock the request must wait for: a slow request without any test hook in the app.
-      const locked = sql.begin(async (tx) => {
-        await tx`lock table invoices in access exclusive mode`;
-        await new Promise((resolve) => setTimeout(resolve, 1500));
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
       });
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      let locked = () => {};
+      const isLocked = new Promise<void>((resolve) => {
+        locked = resolve;
+      });
+      const holding = sql.begin(async (tx) => {
+        await tx`lock table invoices in access exclusive mode`;
+        locked();
+        await released;
+      });
+      await isLocked;
       const slow = fetch(`${antaeus.url}/rest/v1/invoices/1`);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The request is in, its query waiting for the lock: now the replica is told to stop.
+      await expect
+        .poll(
+          async () =>
+            (
+              await sql`select count(*)::int as n from pg_stat_activity
+                        where datname = current_database() and wait_event_type = 'Lock'`
+            )[0]?.n,
+          { timeout: 20_000, interval: 50 },
+        )
+        .toBe(1);
       antaeus.child.kill("SIGTERM");
+      await expect
+        .poll(() => antaeus.logs.some((l) => l.msg === "shutting down: no new connections"))
+        .toBe(true);
+      release();
+      await holding;
       const response = await slow;
       expect(response.status).toBe(200);
       expect(((await response.json()) as { id: number }).id).toBe(1);
-      await locked;
       expect(await antaeus.exited).toEqual({ code: 0, signal: null });
       const messages = antaeus.logs.map((l) => l.msg);
       expect(messages).toContain("shutting down: no new connections");
       expect(messages.at(-1)).toBe("stopped");
       await expect(fetch(`${antaeus.url}/healthz`)).rejects.toThrow();
     } finally {
+      release();
       await sql.end();
       await antaeus.stop();
     }

@@ -5,6 +5,7 @@ import {
   exactlyOnceViolations,
   pay,
   type System,
+  startFrontedSystem,
   startSystem,
   statusCounts,
   waitForRun,
@@ -25,13 +26,10 @@ afterAll(() => system?.stop());
 describe("a run longer than one request's budget", () => {
   it("20,000 invoices with a 1-second budget: the first call answers 202, and the run completes with nobody watching", async () => {
     const url = system.antaeus[0]!.url;
-    const started = performance.now();
     const { status, body } = await pay(url);
-    const answeredAfter = performance.now() - started;
     expect(status).toBe(202);
     expect(body).toMatchObject({ status: "RUNNING", total: 20_000 });
     expect(body.done).toBeLessThan(20_000);
-    expect(answeredAfter).toBeLessThan(1_000 + 3_000 * 4); // the budget, plus in-flight charges finishing
 
     // Only reads from here on: the run goes on by its own continuations.
     const run = await waitForRun(url, body.id, 180_000);
@@ -43,29 +41,66 @@ describe("a run longer than one request's budget", () => {
     const counts = await statusCounts(system);
     expect((counts.PAID ?? 0) + (counts.DECLINED ?? 0)).toBe(20_000);
     expect(await exactlyOnceViolations(system)).toEqual([]);
+  }, 240_000); // 20,000 charges: bounded by the wait on the run, not by the default timeout
+});
+
+describe("a caller that hangs up mid-run", () => {
+  it("has its work handed at once to a continuation request, which finishes the run", async () => {
+    const other = await startFrontedSystem({ antaeus: { BILLING_CONCURRENCY: "8" } });
+    try {
+      const url = other.antaeus[0]!.url;
+      // After 20 charges the answers are held: the caller hangs up with every slot busy.
+      other.control.holdAfter = 20;
+      const caller = new AbortController();
+      const call = pay(url, { signal: caller.signal }).catch(() => undefined);
+      await expect
+        .poll(() => other.gate.held, { timeout: 30_000, interval: 20 })
+        .toBeGreaterThanOrEqual(8);
+      caller.abort();
+      await call;
+      other.control.holdAfter = Number.POSITIVE_INFINITY;
+      other.gate.release();
+
+      const [{ id }] = await other.antaeusDb<
+        [{ id: number }]
+      >`select max(id) as id from billing_runs`;
+      const run = await waitForRun(url, id, 60_000);
+      expect(run.done).toBe(1000);
+      // The rest was done in a request of its own, which Knative can see and route.
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toMatch(
+        /http_request_duration_seconds_count\{method="POST",route="\/rest\/v1\/billing\/runs\/:id\/continue",status="20[02]"\} [1-9]/,
+      );
+      expect(await exactlyOnceViolations(other)).toEqual([]);
+    } finally {
+      await other.stop();
+    }
   });
 });
 
 describe("a replica stopped mid-run (Knative scaling it in)", () => {
   it("on SIGTERM stops claiming, finishes its charges, hands the run to a live replica and exits 0", async () => {
-    const other = await startSystem({
-      antaeus: { BILLING_CONCURRENCY: "8" },
-      payment: { PAYMENT_LATENCY_MS: "30" },
-    });
+    const other = await startFrontedSystem({ antaeus: { BILLING_CONCURRENCY: "8" } });
     try {
       const live = other.antaeus[0]!;
       // As on Knative, the continuation goes to the service's address, which reaches a live pod.
       const leaving = await startFunction("antaeus", {
         ...other.antaeusEnv,
-        BILLING_CONCURRENCY: "8",
         BILLING_SELF_URL: live.url,
       });
       other.antaeus.push(leaving);
+      // After 20 charges the answers are held: the run is certainly under way, every slot busy.
+      other.control.holdAfter = 20;
       const answer = pay(leaving.url);
       await expect
-        .poll(async () => (await statusCounts(other)).PAID ?? 0, { timeout: 20_000, interval: 50 })
-        .toBeGreaterThan(20);
+        .poll(() => other.gate.held, { timeout: 30_000, interval: 20 })
+        .toBeGreaterThanOrEqual(8);
       leaving.child.kill("SIGTERM");
+      await expect
+        .poll(() => leaving.logs.some((l) => l.msg === "shutting down: no new connections"))
+        .toBe(true);
+      other.control.holdAfter = Number.POSITIVE_INFINITY;
+      other.gate.release();
       const { status, body } = await answer;
       expect(status).toBe(202);
       expect(body.status).toBe("RUNNING");
@@ -86,22 +121,23 @@ describe("a replica stopped mid-run (Knative scaling it in)", () => {
 describe("the hourly watchdog", () => {
   it("finishes a run whose worker was killed outright, and starts no run of its own", async () => {
     const env = {
-      PAYMENT_TIMEOUT_MS: "500",
+      PAYMENT_TIMEOUT_MS: "3000",
       PAYMENT_RETRIES: "0",
-      BILLING_LEASE_MS: "1500",
+      BILLING_LEASE_MS: "3500",
       BILLING_CONCURRENCY: "8",
     };
-    const stalled = await startSystem({ antaeus: env, payment: { PAYMENT_LATENCY_MS: "20" } });
+    const stalled = await startFrontedSystem({ antaeus: env });
     try {
+      // Killed with every slot busy: after 30 charges the answers are held.
       const killed = stalled.antaeus[0]!;
+      stalled.control.holdAfter = 30;
       void pay(killed.url).catch(() => undefined);
       await expect
-        .poll(async () => (await statusCounts(stalled)).PAID ?? 0, {
-          timeout: 20_000,
-          interval: 50,
-        })
-        .toBeGreaterThan(30);
+        .poll(() => stalled.gate.held, { timeout: 30_000, interval: 20 })
+        .toBeGreaterThanOrEqual(8);
       await killed.stop("SIGKILL");
+      stalled.control.holdAfter = Number.POSITIVE_INFINITY;
+      stalled.gate.release();
 
       const fresh = await startFunction("antaeus", stalled.antaeusEnv);
       stalled.antaeus.push(fresh);

@@ -2,35 +2,48 @@ import { describe, expect, it } from "vitest";
 import { startFunction } from "../support/processes.js";
 import {
   exactlyOnceViolations,
+  type FrontedSystem,
   pay,
-  type System,
+  startFrontedSystem,
   startSystem,
   statusCounts,
   waitForRun,
 } from "../support/system.js";
 
-// Short timeouts and leases so a crashed worker's invoices are taken over within seconds.
-const FAST_RECOVERY = { PAYMENT_TIMEOUT_MS: "500", PAYMENT_RETRIES: "0", BILLING_LEASE_MS: "1500" };
+// Short leases, so a killed worker's invoices are taken over within seconds; a deadline long
+// enough that no charge held at the front is given up (and its slot refilled) before the kill.
+const FAST_RECOVERY = {
+  PAYMENT_TIMEOUT_MS: "3000",
+  PAYMENT_RETRIES: "0",
+  BILLING_LEASE_MS: "3500",
+};
 
 /**
- * SIGKILLs the only replica once it has paid 50 invoices, then starts a successor. Returns the
- * successor and how many invoices the dead replica held (PROCESSING) when it died.
+ * SIGKILLs the only replica with every charge slot taken by a call the provider has charged
+ * and not yet answered (after 50 answers the front holds the rest), then starts a successor.
+ * Returns it and the invoices the dead replica held (PROCESSING) when it died.
  */
-async function killMidRun(system: System) {
+async function killMidRun(system: FrontedSystem, slots: number) {
+  const { gate, control } = system;
   const doomed = system.antaeus[0]!;
+  control.holdAfter = 50;
   void pay(doomed.url).catch(() => undefined);
   await expect
-    .poll(async () => (await statusCounts(system)).PAID ?? 0, { timeout: 20_000, interval: 50 })
-    .toBeGreaterThan(50);
+    .poll(() => gate.held, { timeout: 30_000, interval: 20 })
+    .toBeGreaterThanOrEqual(slots);
   await doomed.stop("SIGKILL");
-  const held = (await statusCounts(system)).PROCESSING ?? 0;
+  const held = await system.antaeusDb<Array<{ id: number }>>`
+    select id from invoices where status = 'PROCESSING' order by id`;
+  control.holdAfter = Number.POSITIVE_INFINITY;
+  gate.release();
   const successor = await startFunction("antaeus", system.antaeusEnv);
   system.antaeus.push(successor);
-  return { successor, held };
+  return { successor, held: held.map((row) => row.id) };
 }
 
 describe("every due invoice is charged at most once", () => {
-  it("with 3 Antaeus replicas and 5 concurrent pay calls", async () => {
+  it("with 3 Antaeus replicas and 5 concurrent pay calls: all join one run", async () => {
+    // That replicas charge one run side by side is shown in claims.test.ts, deterministically.
     const system = await startSystem({ replicas: 3, payment: { PAYMENT_LATENCY_MS: "2-10" } });
     try {
       const calls = await Promise.all(
@@ -42,27 +55,23 @@ describe("every due invoice is charged at most once", () => {
       expect(calls.every((call) => call.status === 200 && call.body.status === "COMPLETED")).toBe(
         true,
       );
-      const counts = await statusCounts(system);
-      expect((counts.PAID ?? 0) + (counts.DECLINED ?? 0)).toBe(1000);
+      // Every invoice has its verdict (on a busy machine some may be NETWORK_ERROR: unknown,
+      // their keys kept for the next run), and none is charged twice.
+      expect(calls.every((call) => call.body.done === 1000)).toBe(true);
       expect(await exactlyOnceViolations(system)).toEqual([]);
-      // The replicas shared the run: more than one of them charged invoices.
-      const workers = system.antaeus.filter((a) =>
-        a.logs.some((l) => l.msg === "billing run completed" || l.msg === "joined billing run"),
-      );
-      expect(workers.length).toBeGreaterThan(1);
     } finally {
       await system.stop();
     }
   });
 
-  it("when a replica is killed (SIGKILL) mid-run and a new one finishes the run", async () => {
-    const system = await startSystem({
+  it("when a replica is killed (SIGKILL) mid-run, with charges made and unanswered, and a new one finishes the run", async () => {
+    const system = await startFrontedSystem({
       antaeus: { ...FAST_RECOVERY, BILLING_CONCURRENCY: "8" },
-      payment: { PAYMENT_LATENCY_MS: "20" },
     });
     try {
-      const { successor, held } = await killMidRun(system);
-      expect(held).toBeGreaterThan(0); // killed with charges in the air
+      const { successor, held } = await killMidRun(system, 8);
+      // The eight charges in the air, and the batch claimed ahead of them.
+      expect(held.length).toBeGreaterThanOrEqual(8);
       const { status, body } = await pay(successor.url);
       expect(status).toBe(200);
       expect(body).toMatchObject({ status: "COMPLETED", created: false, total: 1000, done: 1000 });
@@ -72,64 +81,81 @@ describe("every due invoice is charged at most once", () => {
     }
   });
 
-  it("with a provider that ignores keys, when a replica is SIGKILLed mid-run: its charges in flight end OUTCOME_UNKNOWN, none is sent again", async () => {
-    const system = await startSystem({
+  it("with a provider that ignores keys, when a replica is SIGKILLed mid-run: it held only invoices it had sent, they end OUTCOME_UNKNOWN, none is sent again", async () => {
+    const system = await startFrontedSystem({
       antaeus: { ...FAST_RECOVERY, BILLING_CONCURRENCY: "8", PAYMENT_PROVIDER_IDEMPOTENT: "false" },
-      payment: { PAYMENT_LATENCY_MS: "20" },
     });
     try {
-      // Held by the dead worker: charges in flight, and answers whose verdicts were not written.
-      const { successor, held } = await killMidRun(system);
-      const heldIds = await system.antaeusDb<Array<{ id: number }>>`
-        select id from invoices where status = 'PROCESSING'`;
-      expect(heldIds).toHaveLength(held);
+      const { successor, held } = await killMidRun(system, 8);
+      // No claiming ahead for such a provider: every invoice the dead worker held had been sent
+      // (its charge in the air, or answered and its verdict not yet written), none was waiting.
+      expect(held.length).toBeGreaterThanOrEqual(8);
+      const sent = new Set(system.front.calls.map((call) => call.invoice));
+      expect(held.filter((id) => !sent.has(id))).toEqual([]);
       const { body } = await pay(successor.url);
       expect(body).toMatchObject({ status: "COMPLETED", total: 1000, done: 1000 });
-      expect(held).toBeGreaterThan(0);
       const after = await system.antaeusDb<Array<{ status: string }>>`
-        select status from invoices where id in ${system.antaeusDb(heldIds.map((r) => r.id))}`;
+        select status from invoices where id in ${system.antaeusDb(held)}`;
       expect(new Set(after.map((r) => r.status))).toEqual(new Set(["OUTCOME_UNKNOWN"]));
-      const resent = await system.ledgerDb`
-        select invoice_id from payment.charges group by invoice_id having count(*) > 1`;
-      expect(resent).toEqual([]);
-      const [mismatch] = await system.ledgerDb<[{ n: number }]>`
+      // Counted where the requests arrive: one per invoice, the held ones included.
+      const perInvoice = new Map<number, number>();
+      for (const call of system.front.calls) {
+        perInvoice.set(call.invoice, (perInvoice.get(call.invoice) ?? 0) + 1);
+      }
+      expect(perInvoice.size).toBe(1000);
+      expect(Math.max(...perInvoice.values())).toBe(1);
+      const [charged] = await system.ledgerDb<[{ n: number }]>`
         select count(*)::int as n from payment.charges where status = 'succeeded'`;
       const counts = await statusCounts(system);
       // Every successful charge is PAID, or among the invoices a person must look at.
-      expect(mismatch.n).toBeGreaterThanOrEqual(counts.PAID ?? 0);
-      expect(mismatch.n).toBeLessThanOrEqual((counts.PAID ?? 0) + (counts.OUTCOME_UNKNOWN ?? 0));
+      expect(charged.n).toBeGreaterThanOrEqual(counts.PAID ?? 0);
+      expect(charged.n).toBeLessThanOrEqual((counts.PAID ?? 0) + (counts.OUTCOME_UNKNOWN ?? 0));
     } finally {
       await system.stop();
     }
   });
 
-  it("when the provider charges and answers after the caller's timeout", async () => {
+  it("when the provider charges and answers after the caller's timeout: asked again under the same key, each invoice is charged once", async () => {
+    // Every charge succeeds, so every invoice is charged exactly once when all is done; a fifth
+    // of them are answered 1.5 s late, long after the deadline.
     const system = await startSystem({
-      // The deadline counts everything from dispatch, payment's warm-up burst included: 600 ms
-      // leaves room for it on a busy machine; late answers come well after.
-      antaeus: { PAYMENT_TIMEOUT_MS: "600", PAYMENT_RETRIES: "2", BILLING_LEASE_MS: "15000" },
-      payment: { PAYMENT_LATE_REPLY_MS: "1500", PAYMENT_LATE_REPLY_RATE: "0.2" },
+      antaeus: {
+        SEED_CUSTOMERS: "20",
+        BILLING_CONCURRENCY: "16",
+        PAYMENT_TIMEOUT_MS: "600",
+        PAYMENT_RETRIES: "2",
+        BILLING_LEASE_MS: "15000",
+      },
+      payment: {
+        PAYMENT_SUCCESS_RATE: "1",
+        PAYMENT_LATE_REPLY_MS: "1500",
+        PAYMENT_LATE_REPLY_RATE: "0.2",
+      },
     });
     try {
-      const { body } = await pay(system.antaeus[0]!.url);
-      expect(body.status).toBe("COMPLETED");
+      const url = system.antaeus[0]!.url;
+      const unresolved = async () => (await statusCounts(system)).NETWORK_ERROR ?? 0;
+      // On a busy machine a retry's deadline can pass as well: what is still unknown after the
+      // retries keeps its key, and the next run asks under it. Runs until nothing is unknown.
+      expect((await pay(url)).body.status).toBe("COMPLETED");
+      for (let run = 0; run < 5 && (await unresolved()) > 0; run++) await pay(url);
+      expect(await statusCounts(system)).toEqual({ PAID: 200 });
       expect(await exactlyOnceViolations(system)).toEqual([]);
-      // Timed-out calls were asked again under the same key and got the recorded outcome.
+
+      // Timed-out calls were asked again, under the same key, and got the recorded charge.
       const retried = await system.antaeusDb<
-        Array<{ invoice_id: number; keys: number; unknown: number; final: string }>
+        Array<{ invoice_id: number; keys: number; final: string }>
       >`
         select invoice_id, count(distinct idempotency_key)::int as keys,
-               count(*) filter (where outcome = 'UNKNOWN')::int as unknown,
-               (array_agg(outcome order by attempt_number desc))[1] as final
-        from payment_attempts group by invoice_id having count(*) > 1`;
-      expect(retried.length).toBeGreaterThan(100);
-      for (const invoice of retried) {
-        expect(invoice.keys).toBe(1);
-        expect(invoice.unknown).toBeGreaterThan(0);
-        expect(["PAID", "DECLINED"]).toContain(invoice.final);
-      }
-      const [ledger] = await system.ledgerDb`select count(*)::int as n from payment.charges`;
-      expect(ledger?.n).toBe(1000); // one ledger row per invoice, however often it was asked
+               (array_agg(outcome order by id desc))[1] as final
+        from payment_attempts group by invoice_id
+        having count(*) filter (where outcome = 'UNKNOWN') > 0`;
+      expect(retried.length).toBeGreaterThan(10);
+      for (const invoice of retried) expect(invoice).toMatchObject({ keys: 1, final: "PAID" });
+      const [ledger] = await system.ledgerDb`
+        select count(*)::int as rows, count(distinct invoice_id)::int as invoices
+        from payment.charges`;
+      expect(ledger).toEqual({ rows: 200, invoices: 200 }); // however often each was asked
     } finally {
       await system.stop();
     }
@@ -168,27 +194,39 @@ describe("every due invoice is charged at most once", () => {
     }
   });
 
-  it("when Antaeus's database connections are dropped mid-run", async () => {
-    const system = await startSystem({
+  it("when Antaeus's database connections are dropped mid-run, three times, with charges in the air", async () => {
+    const system = await startFrontedSystem({
       antaeus: { ...FAST_RECOVERY, BILLING_CONCURRENCY: "8" },
-      payment: { PAYMENT_LATENCY_MS: "10" },
     });
+    const { gate, control } = system;
     try {
       const url = system.antaeus[0]!.url;
-      const running = pay(url);
       const [{ datname }] = await system.antaeusDb<
         [{ datname: string }]
       >`select current_database() as datname`;
-      for (let i = 0; i < 3; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 300));
+      const statuses: number[] = [];
+      let calling: Promise<void> | undefined;
+      // A pay call that ended (a 503: its database went away) is followed by another.
+      const keepPaying = () => {
+        calling ??= pay(url).then(({ status }) => {
+          statuses.push(status);
+          calling = undefined;
+        });
+        return gate.held;
+      };
+      for (let round = 0; round < 3; round++) {
+        control.holdAfter = control.requests + 50;
+        await expect.poll(keepPaying, { timeout: 30_000, interval: 20 }).toBeGreaterThanOrEqual(8);
         await system.antaeusDb`
           select pg_terminate_backend(pid) from pg_stat_activity
           where datname = ${datname} and pid <> pg_backend_pid()`;
+        control.holdAfter = Number.POSITIVE_INFINITY;
+        gate.release();
       }
-      const first = await running;
-      expect([200, 202, 503]).toContain(first.status);
-      // Whatever the first call saw, pay calls finish the run without a double charge.
-      let last = first;
+      await calling;
+      for (const status of statuses) expect([200, 202, 503]).toContain(status);
+      // Whatever the calls saw, pay calls finish the run without a double charge.
+      let last = await pay(url);
       for (let i = 0; i < 10 && last.body.status !== "COMPLETED"; i++) last = await pay(url);
       const run = await waitForRun(
         url,

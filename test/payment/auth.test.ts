@@ -78,6 +78,9 @@ describe("only Antaeus may charge", () => {
     ["expired", { exp: Math.floor(Date.now() / 1000) - 60 }],
     ["for another audience", { aud: "https://kubernetes.default.svc" }],
     ["from another issuer", { iss: "https://issuer.example" }],
+    // A token without exp never expires: a leaked one would work for ever.
+    ["without exp", { exp: undefined }],
+    ["without sub", { sub: undefined }],
   ])("401s a token %s", async (_, claims) => {
     await expectUnauthenticated(
       await postCharge(payment.url, aCharge, withToken(await token(rsa, claims))),

@@ -10,7 +10,7 @@ beforeAll(async () => {
     startPayment({ PAYMENT_ERROR_RATE: "1" }),
     startPayment({ PAYMENT_LATENCY_MS: "300-400" }),
     // A short drain bound: the late answer still sleeping at the end need not hold up the stop.
-    startPayment({ PAYMENT_LATE_REPLY_MS: "3000", SHUTDOWN_TIMEOUT_MS: "200" }),
+    startPayment({ PAYMENT_LATE_REPLY_MS: "600000", SHUTDOWN_TIMEOUT_MS: "200" }),
   ]);
 });
 afterAll(async () => {
@@ -35,33 +35,35 @@ describe("fault injection", () => {
     expect(warned(failing, "503")).toBe(true);
   });
 
-  it("PAYMENT_LATENCY_MS delays each charge by a time in its range", async () => {
-    const started = performance.now();
-    const response = await postCharge(slow.url, aCharge);
-    const elapsed = performance.now() - started;
-    expect(response.status).toBe(200);
-    expect(elapsed).toBeGreaterThanOrEqual(300);
+  it("PAYMENT_LATENCY_MS holds every charge for at least the range's lower bound", async () => {
+    // A wait is never shorter than asked, however busy the machine; how much longer is a
+    // question for a benchmark, not a test.
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now();
+      const response = await postCharge(slow.url, aCharge);
+      expect(response.status).toBe(200);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(300);
+    }
     expect(warned(slow, "delaying")).toBe(true);
   });
 
-  it("PAYMENT_LATE_REPLY_MS charges, then answers after the caller gave up; a retry gets the charge", async () => {
+  it("PAYMENT_LATE_REPLY_MS charges, then answers after the caller gave up; a retry gets the charge at once", async () => {
     const key = "late-key";
-    const timedOut = postCharge(late.url, aCharge, { key, signal: AbortSignal.timeout(500) });
+    const timedOut = postCharge(late.url, aCharge, { key, signal: AbortSignal.timeout(5_000) });
     await expect(timedOut).rejects.toThrow(/timeout|aborted/i);
 
     // The caller never heard, yet the ledger holds the charge, committed before the wait.
+    await expect.poll(() => late.ledger(), { timeout: 10_000 }).toHaveLength(1);
     const rows = await late.ledger();
-    expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ idempotency_key: key, invoice_id: 9 });
     const lookup = (await (
       await fetch(`${late.url}/v1/charges?idempotency_key=${key}`)
     ).json()) as { charges: ChargeBody[] };
     expect(lookup.charges.map((c) => c.charge_id)).toEqual([rows[0]?.id]);
 
-    // Retrying with the same key answers at once with that charge: replays are never late.
-    const started = performance.now();
+    // Late answers here take ten minutes, longer than this test may run: that the retry is
+    // answered at all shows a replay is never late.
     const retry = await postCharge(late.url, aCharge, { key });
-    expect(performance.now() - started).toBeLessThan(1500);
     expect(retry.headers.get("idempotent-replayed")).toBe("true");
     expect(((await retry.json()) as ChargeBody).charge_id).toBe(rows[0]?.id);
     expect(await late.ledger()).toHaveLength(1);

@@ -33,6 +33,8 @@ export class BillingEngine {
       continuations: Continuations;
       settings: BillingSettings;
       logger: Logger;
+      /** Who signs the attempts this replica records. */
+      worker: string;
       countVerdict: (outcome: Verdict["status"]) => void;
     },
   ) {}
@@ -80,7 +82,7 @@ export class BillingEngine {
    */
   private async drain(runId: number, deadline: number, stop: AbortSignal): Promise<boolean> {
     const { sql, settings } = this.deps;
-    const writer = new VerdictWriter(sql, runId, this.deps.logger);
+    const writer = new VerdictWriter(sql, runId, this.deps.worker, this.deps.logger);
     const inFlight = new Set<Promise<void>>();
     const ready: ClaimedInvoice[] = [];
     // A claim costs a round trip whatever its size: claim a slot-full at a time, and the next

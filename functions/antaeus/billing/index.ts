@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import type { Registry } from "prom-client";
 import type { Sql } from "../../runtime/database.js";
 import type { Logger } from "../../runtime/logger.js";
@@ -38,6 +39,8 @@ export function createBilling(
     continuations,
     settings,
     logger,
+    // On Kubernetes the host name is the pod's name; the process id tells local replicas apart.
+    worker: `${hostname()}/${process.pid}`,
     countVerdict: verdictCounter(registry),
   });
   return { engine, continuations, close: () => provider.close() };

@@ -21,6 +21,7 @@ export class VerdictWriter {
   constructor(
     private readonly sql: Sql,
     private readonly runId: number,
+    private readonly worker: string,
     private readonly logger: Logger,
   ) {}
 
@@ -43,7 +44,7 @@ export class VerdictWriter {
   private async write(batch: Verdict[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const applied = await recordVerdicts(this.sql, this.runId, batch);
+        const applied = await recordVerdicts(this.sql, this.runId, batch, this.worker);
         if (applied < batch.length) {
           this.logger.info(
             { runId: this.runId, stale: batch.length - applied },

@@ -104,13 +104,14 @@ const COUNTERS: Record<Outcome, string> = {
 
 /**
  * Writes a batch of verdicts in one statement: invoice statuses (only where this worker still
- * holds the claim), the run's counters (only for what was applied), and every attempt row.
- * Returns how many verdicts took effect.
+ * holds the claim), the run's counters (only for what was applied), and every attempt row, signed
+ * by the worker that made it. Returns how many verdicts took effect.
  */
 export async function recordVerdicts(
   sql: Sql,
   runId: number,
   verdicts: Verdict[],
+  worker: string,
 ): Promise<number> {
   if (verdicts.length === 0) return 0;
   const attempts = verdicts.flatMap((verdict) => verdict.attempts);
@@ -145,9 +146,9 @@ export async function recordVerdicts(
       returning id
     ), audit as (
       insert into payment_attempts
-        (invoice_id, run_id, attempt_number, idempotency_key, outcome, http_status, latency_ms, charge_id, error, attempted_at)
+        (invoice_id, run_id, attempt_number, idempotency_key, outcome, http_status, latency_ms, charge_id, error, attempted_at, worker)
       select a.invoice_id, ${runId}, a.attempt_number, a.idempotency_key, a.outcome, a.http_status,
-             a.latency_ms, a.charge_id, a.error, a.attempted_at
+             a.latency_ms, a.charge_id, a.error, a.attempted_at, ${worker}
       from unnest(
         ${sql.array(column((a) => a.invoiceId))}::int[],
         ${sql.array(column((a) => a.attemptNumber))}::int[],

@@ -129,6 +129,8 @@ export const paymentAttempts = pgTable(
     error: text(),
     /** When the call began (verdicts are written in batches, later). */
     attemptedAt: timestamp("attempted_at", { withTimezone: true }).notNull(),
+    /** The replica that made it: host name (on Kubernetes, the pod's name) and process id. */
+    worker: text(),
   },
   (table) => [index("payment_attempts_invoice_idx").on(table.invoiceId, table.attemptNumber)],
 );

@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { pingDelivery } from "../support/cloudevents.js";
+import { pay, startSystem } from "../support/system.js";
+
+/**
+ * CloudEvents identify an event by `source` and `id` together (CloudEvents v1.0.2,
+ * `cloudevents/spec.md`, attribute `id`:
+ * "Producers MUST ensure that source + id is unique for each distinct event"), and Knative's
+ * data-plane contract says a recipient that detects duplicates must use both
+ * (knative/specs `specs/eventing/data-plane.md`).
+ */
+describe("a repeated PingSource event", () => {
+  it("is known by its source and id together: another PingSource's event with the same ce-id starts its own run, and each redelivery gets its own event's run", async () => {
+    const system = await startSystem({
+      antaeus: { SEED_CUSTOMERS: "5", SEED_INVOICES_PER_CUSTOMER: "2" },
+    });
+    try {
+      const url = system.antaeus[0]!.url;
+      const tick = (source: string) => pingDelivery({ source, id: "tick-1" });
+      const monthly = await pay(url, tick("antaeus/monthly-billing"));
+      expect(monthly.body).toMatchObject({ created: true, status: "COMPLETED" });
+
+      const other = await pay(url, tick("antaeus/catch-up-billing"));
+      expect(other.body).toMatchObject({ created: true, status: "COMPLETED" });
+      expect(other.body.id).not.toBe(monthly.body.id);
+
+      const redelivered = await Promise.all([
+        pay(url, tick("antaeus/catch-up-billing")),
+        pay(url, tick("antaeus/monthly-billing")),
+      ]);
+      expect(redelivered.map(({ body }) => [body.id, body.created])).toEqual([
+        [other.body.id, false],
+        [monthly.body.id, false],
+      ]);
+      const [runs] = await system.antaeusDb`select count(*)::int as n from billing_runs`;
+      expect(runs?.n).toBe(2);
+    } finally {
+      await system.stop();
+    }
+  });
+});
