@@ -6,20 +6,17 @@ import { attemptsOf } from "../data/attempts.js";
 import type { Db } from "../data/database.js";
 import { findInvoice } from "../data/invoices.js";
 import { type BillingRun, findRun, findRunningRun, listRuns } from "../data/runs.js";
-import { parseId } from "../domain/ids.js";
+import { COMPLETED, RUNNING } from "../domain/run.js";
+import { OUTCOMES, type Outcome } from "../domain/status.js";
 import { triggerOf } from "./cloudevent.js";
+import { parseId } from "./ids.js";
 
 /** A run as clients read it: progress is `done` of `total`, with counts by outcome. */
 export function runJson(run: BillingRun) {
-  const counts = {
-    PAID: run.paid,
-    DECLINED: run.declined,
-    REJECTED: run.rejected,
-    NETWORK_ERROR: run.networkError,
-    OUTCOME_UNKNOWN: run.outcomeUnknown,
-    CURRENCY_MISMATCH: run.currencyMismatch,
-    CUSTOMER_NOT_FOUND: run.customerNotFound,
-  };
+  const counts = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, run[outcome]])) as Record<
+    Outcome,
+    number
+  >;
   return {
     id: run.id,
     trigger: run.trigger,
@@ -43,7 +40,7 @@ export function billingRoutes(
     if (!run) throw notFound(`billing run ${runId}`);
     return {
       body: { ...runJson(run), ...extra },
-      status: run.status === "COMPLETED" ? (200 as const) : (202 as const),
+      status: run.status === COMPLETED ? (200 as const) : (202 as const),
     };
   };
 
@@ -89,7 +86,7 @@ export function billingRoutes(
     const id = parseId(c.req.param("id"), "run id");
     const run = await findRun(db, id);
     if (!run) throw notFound(`billing run ${id}`);
-    if (run.status === "RUNNING") await engine.work(id, c.req.raw.signal);
+    if (run.status === RUNNING) await engine.work(id, c.req.raw.signal);
     const { body, status } = await answer(id, {});
     return c.json(body, status);
   });

@@ -4,9 +4,9 @@ import type { AppEnv } from "../../runtime/http.js";
 import { jsonArrayResponse } from "../../runtime/json-stream.js";
 import { findCustomer, listCustomers } from "../data/customers.js";
 import type { Db } from "../data/database.js";
-import { parseId } from "../domain/ids.js";
-import { customerJson } from "../domain/invoice.js";
+import { parseId } from "./ids.js";
 import { invoicePages } from "./invoices.js";
+import { customerJson } from "./json.js";
 import { invoiceFilter } from "./params.js";
 
 export function customerRoutes(db: Db): Hono<AppEnv> {

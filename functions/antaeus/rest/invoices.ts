@@ -4,8 +4,8 @@ import type { AppEnv } from "../../runtime/http.js";
 import { jsonArrayResponse } from "../../runtime/json-stream.js";
 import type { Db } from "../data/database.js";
 import { findInvoice, type InvoiceFilter, invoicePage } from "../data/invoices.js";
-import { parseId } from "../domain/ids.js";
-import { invoiceJson } from "../domain/invoice.js";
+import { parseId } from "./ids.js";
+import { invoiceJson } from "./json.js";
 import { invoiceFilter } from "./params.js";
 
 const PAGE_SIZE = 1_000;

@@ -1,8 +1,8 @@
 import type { Context } from "hono";
 import { badRequest } from "../../runtime/errors.js";
 import type { InvoiceFilter } from "../data/invoices.js";
-import { parseId } from "../domain/ids.js";
 import { INVOICE_STATUSES, isInvoiceStatus } from "../domain/status.js";
+import { parseId } from "./ids.js";
 
 /** A query parameter given at most once; repeating a filter is ambiguous, so it is refused. */
 function single(c: Context, name: string): string | undefined {

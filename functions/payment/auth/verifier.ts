@@ -15,7 +15,6 @@ export class CallerRefused extends ApiError {
     readonly reason: string,
   ) {
     super(
-      status,
       status === 401 ? "unauthenticated" : "forbidden",
       message,
       status === 401 ? { "WWW-Authenticate": 'Bearer realm="payment"' } : {},

@@ -4,10 +4,10 @@ import type { AppEnv } from "../../runtime/http.js";
 import { jsonBodyLimit, readJson } from "../../runtime/json-body.js";
 import { listCharges } from "../data/charges.js";
 import type { Db } from "../data/database.js";
-import { chargeJson, chargeListJson } from "./charge.js";
 import type { ChargeService } from "./charge-service.js";
 import type { FaultInjector } from "./faults.js";
 import { parseIdempotencyKey } from "./idempotency-key.js";
+import { chargeJson, chargeListJson } from "./json.js";
 import { ledgerQuery } from "./ledger-query.js";
 import type { ChargeMetricOutcome } from "./metrics.js";
 import { parseChargeRequest } from "./request.js";
@@ -47,7 +47,7 @@ function chargeHandler(deps: ChargeRouteDeps) {
       // The simulated outage comes first: nothing is read, validated or charged.
       if (deps.faults.unavailable()) {
         deps.count("unavailable");
-        throw new ApiError(503, "unavailable", "payment provider unavailable; retry later", {
+        throw new ApiError("unavailable", "payment provider unavailable; retry later", {
           "Retry-After": "1",
         });
       }
