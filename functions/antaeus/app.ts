@@ -1,9 +1,12 @@
 import type { Hono } from "hono";
-import { checkSchemaCurrent, type Sql } from "../runtime/database.js";
-import { methodNotAllowed } from "../runtime/errors.js";
-import { type AppEnv, createApp } from "../runtime/http.js";
-import type { Logger } from "../runtime/logger.js";
-import type { HttpMetrics } from "../runtime/metrics.js";
+import type { HttpMetrics, Logger } from "../runtime/index.js";
+import {
+  type AppEnv,
+  checkSchemaCurrent,
+  createApp,
+  methodNotAllowed,
+  type Sql,
+} from "../runtime/index.js";
 import type { BillingEngine } from "./billing/engine.js";
 import { createDb, migrations } from "./data/database.js";
 import { billingRoutes } from "./rest/billing.js";

@@ -1,9 +1,13 @@
 import type { Hono } from "hono";
-import { checkSchemaCurrent, type Sql } from "../runtime/database.js";
-import { methodNotAllowed } from "../runtime/errors.js";
-import { type AppEnv, createApp } from "../runtime/http.js";
-import type { Logger } from "../runtime/logger.js";
-import { createHttpMetrics } from "../runtime/metrics.js";
+import type { Logger } from "../runtime/index.js";
+import {
+  type AppEnv,
+  checkSchemaCurrent,
+  createApp,
+  createHttpMetrics,
+  methodNotAllowed,
+  type Sql,
+} from "../runtime/index.js";
 import { callerAuth } from "./auth/caller-auth.js";
 import { chargeService } from "./charges/charge-service.js";
 import { faultInjector, warnAboutFaults } from "./charges/faults.js";

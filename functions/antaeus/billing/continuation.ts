@@ -1,5 +1,5 @@
 import { request } from "undici";
-import type { Logger } from "../../runtime/logger.js";
+import type { Logger } from "../../runtime/index.js";
 
 /**
  * Knative only lets a pod work while a request is open, and ends each request at the service's

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Sql } from "../../runtime/database.js";
-import type { Logger } from "../../runtime/logger.js";
+import type { Logger, Sql } from "../../runtime/index.js";
 import { recordVerdicts } from "../data/claims.js";
 import type { Verdict } from "../domain/attempt.js";
 

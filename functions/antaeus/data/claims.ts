@@ -1,5 +1,5 @@
 import type { Currency } from "../../kernel/money.js";
-import type { Sql } from "../../runtime/database.js";
+import type { Sql } from "../../runtime/index.js";
 import type { AttemptRecord, Verdict } from "../domain/attempt.js";
 import type { ClaimedInvoice } from "../domain/claim.js";
 import { CLAIMED, OUTCOME_COUNTERS } from "../domain/status.js";

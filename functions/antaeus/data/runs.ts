@@ -1,5 +1,5 @@
 import { desc, eq } from "drizzle-orm";
-import type { Sql } from "../../runtime/database.js";
+import type { Sql } from "../../runtime/index.js";
 import type { Period } from "../domain/period.js";
 import { COMPLETED, RUNNING, type Trigger } from "../domain/run.js";
 import { RETRIED_BY_NEXT_RUN } from "../domain/status.js";

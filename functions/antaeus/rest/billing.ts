@@ -1,6 +1,6 @@
 import { Hono } from "hono";
-import { badRequest, methodNotAllowed, notFound } from "../../runtime/errors.js";
-import type { AppEnv } from "../../runtime/http.js";
+import type { AppEnv } from "../../runtime/index.js";
+import { badRequest, methodNotAllowed, notFound } from "../../runtime/index.js";
 import type { BillingEngine } from "../billing/engine.js";
 import { attemptsOf } from "../data/attempts.js";
 import type { Db } from "../data/database.js";

@@ -1,7 +1,6 @@
 import { Hono } from "hono";
-import { methodNotAllowed, notFound } from "../../runtime/errors.js";
-import type { AppEnv } from "../../runtime/http.js";
-import { jsonArrayResponse } from "../../runtime/json-stream.js";
+import type { AppEnv } from "../../runtime/index.js";
+import { jsonArrayResponse, methodNotAllowed, notFound } from "../../runtime/index.js";
 import { findCustomer, listCustomers } from "../data/customers.js";
 import type { Db } from "../data/database.js";
 import { parseId } from "./ids.js";

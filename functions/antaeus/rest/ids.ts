@@ -1,4 +1,4 @@
-import { badRequest } from "../../runtime/errors.js";
+import { badRequest } from "../../runtime/index.js";
 
 /** PostgreSQL `serial` ids: 1 … 2^31-1. */
 const MAX_ID = 2_147_483_647;

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { badRequest } from "../../runtime/errors.js";
+import { badRequest } from "../../runtime/index.js";
 import type { InvoiceFilter } from "../data/invoices.js";
 import { INVOICE_STATUSES, isInvoiceStatus } from "../domain/status.js";
 import { parseId } from "./ids.js";

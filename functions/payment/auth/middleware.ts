@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
-import { ApiError } from "../../runtime/errors.js";
-import type { AppEnv } from "../../runtime/http.js";
+import type { AppEnv } from "../../runtime/index.js";
+import { ApiError } from "../../runtime/index.js";
 import { CallerRefused, type TokenVerifier, unauthenticated } from "./verifier.js";
 
 const BEARER = /^Bearer +([\w.~+/-]+=*)$/i;

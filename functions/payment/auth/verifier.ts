@@ -1,5 +1,5 @@
 import { errors, type JWTVerifyGetKey, jwtVerify } from "jose";
-import { ApiError } from "../../runtime/errors.js";
+import { ApiError } from "../../runtime/index.js";
 
 export interface TokenPolicy {
   issuer: string;

@@ -1,5 +1,5 @@
 import { formatDecimal, parseDecimal } from "../../kernel/money.js";
-import { ApiError } from "../../runtime/errors.js";
+import { ApiError } from "../../runtime/index.js";
 
 /**
  * 9,999,999,999,999.99: fifteen significant digits, the most a JSON number (an IEEE double)

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { ApiError } from "../../runtime/errors.js";
+import { ApiError } from "../../runtime/index.js";
 import { findChargeByKey } from "../data/charges.js";
 import type { Db } from "../data/database.js";
 import { LedgerWriter } from "../data/ledger-writer.js";

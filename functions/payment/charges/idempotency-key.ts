@@ -1,4 +1,4 @@
-import { badRequest } from "../../runtime/errors.js";
+import { badRequest } from "../../runtime/index.js";
 
 /** Printable ASCII (space included), 1 to 255 characters: fits an index and any log line. */
 const KEY = /^[\x20-\x7e]{1,255}$/;

@@ -1,4 +1,4 @@
-import { badRequest } from "../../runtime/errors.js";
+import { badRequest } from "../../runtime/index.js";
 import type { ChargeFilter } from "../data/charges.js";
 import { parseIdempotencyKey } from "./idempotency-key.js";
 

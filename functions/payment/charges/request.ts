@@ -1,5 +1,5 @@
 import { CURRENCIES, type Currency, isCurrency } from "../../kernel/money.js";
-import { ApiError, badRequest } from "../../runtime/errors.js";
+import { ApiError, badRequest } from "../../runtime/index.js";
 import type { ChargeRequest } from "../domain/charge.js";
 import { parseAmount } from "./amount.js";
 

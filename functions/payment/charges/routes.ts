@@ -1,7 +1,6 @@
 import { type Context, Hono } from "hono";
-import { ApiError, methodNotAllowed } from "../../runtime/errors.js";
-import type { AppEnv } from "../../runtime/http.js";
-import { jsonBodyLimit, readJson } from "../../runtime/json-body.js";
+import type { AppEnv } from "../../runtime/index.js";
+import { ApiError, jsonBodyLimit, methodNotAllowed, readJson } from "../../runtime/index.js";
 import { listCharges } from "../data/charges.js";
 import type { Db } from "../data/database.js";
 import type { ChargeService } from "./charge-service.js";

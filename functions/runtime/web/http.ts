@@ -2,9 +2,9 @@ import { randomUUID } from "node:crypto";
 import type { HttpBindings } from "@hono/node-server";
 import { Hono, type MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
+import type { Logger } from "../process/logger.js";
 import { methodNotAllowed, onError, onNotFound } from "./errors.js";
 import { jsonBodyLimit } from "./json-body.js";
-import type { Logger } from "./logger.js";
 
 export type AppEnv = {
   /** The Node request and response; absent when the app is called in-process (app.request). */

@@ -1,7 +1,7 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { Logger } from "./logger.js";
+import type { Logger } from "../process/logger.js";
 
 /**
  * Every error code either function answers with, and its status: the closed set clients can

@@ -2,8 +2,8 @@ import { createServer, type ServerResponse, STATUS_CODES } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { getRequestListener, RequestError } from "@hono/node-server";
-import { ERROR_STATUS, type ErrorCode, errorBody } from "./errors.js";
-import { requestIdOf } from "./http.js";
+import { ERROR_STATUS, type ErrorCode, errorBody } from "../web/errors.js";
+import { requestIdOf } from "../web/http.js";
 import { flushLogs, type Logger } from "./logger.js";
 
 /** What the server needs of a Hono app, whatever its env type. */
