@@ -23,3 +23,4 @@ export * from "./web/http.js";
 export * from "./web/json-body.js";
 export * from "./web/json-stream.js";
 export * from "./web/metrics.js";
+export * from "./web/openapi.js";

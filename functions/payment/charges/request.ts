@@ -3,8 +3,7 @@ import { ApiError, badRequest } from "../../runtime/index.js";
 import type { ChargeRequest } from "../domain/charge.js";
 import { parseAmount } from "./amount.js";
 
-/** Ids are PostgreSQL `integer`s, as Antaeus's are. */
-const MAX_ID = 2_147_483_647;
+import { MAX_ID } from "./schemas.js";
 
 const missing = (field: string) => new ApiError("missing_field", `${field} is required`);
 const invalid = (message: string) => new ApiError("invalid_field", message);

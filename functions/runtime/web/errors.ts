@@ -100,18 +100,6 @@ export function onError(logger: Logger): ErrorHandler {
 export const onNotFound: NotFoundHandler = (c) =>
   errorResponse(c, new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`));
 
-/** Register after a path's handlers: every other method on it gets 405 with Allow. */
-export function methodNotAllowed(allowed: readonly string[]) {
-  const allow = [...allowed, ...(allowed.includes("GET") ? ["HEAD"] : [])].join(", ");
-  return (c: Context): Response =>
-    errorResponse(
-      c,
-      new ApiError("method_not_allowed", `${c.req.method} is not allowed here; use ${allow}`, {
-        Allow: allow,
-      }),
-    );
-}
-
 /** SQLSTATE classes 08 (connection exception) and 57P (server shutting down or starting up). */
 const UNAVAILABLE_SQLSTATE = /^(08|57P)/;
 const UNAVAILABLE_CODES = new Set([
