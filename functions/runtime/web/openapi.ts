@@ -1,5 +1,4 @@
 import { type Hook, OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
-import { Scalar } from "@scalar/hono-api-reference";
 import { ApiError, badRequest, ERROR_STATUS, type ErrorCode, errorResponse } from "./errors.js";
 import type { AppEnv } from "./http.js";
 
@@ -89,8 +88,7 @@ export function declare<R extends RouteConfig>(
   });
 }
 
-/** GET /openapi.json (OpenAPI 3.1, built from the declarations) and GET /docs, the reference page. */
+/** GET /openapi.json: the OpenAPI 3.1 document, built from the declarations. */
 export function serveDocs(app: Router, info: { title: string; description: string }) {
   app.doc31("/openapi.json", { openapi: "3.1.0", info: { ...info, version: "1" } });
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: info.title }));
 }
