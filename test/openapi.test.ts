@@ -1,7 +1,7 @@
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type System, startSystem } from "./support/system.js";
+import { pay, type System, startSystem } from "./support/system.js";
 
 /**
  * The documents each function serves, validated by a real OpenAPI validator, and the answers
@@ -77,6 +77,40 @@ async function expectDeclared(
 }
 
 describe("answers match their declarations", () => {
+  it("Antaeus: the original API, its errors and 404s", async () => {
+    await expectDeclared("antaeus", "get", "/");
+    await expectDeclared("antaeus", "get", "/rest/health");
+    await expectDeclared("antaeus", "get", "/rest/v1/invoices");
+    await expectDeclared("antaeus", "get", "/rest/v1/invoices?status=PENDING&customerId=1");
+    await expectDeclared("antaeus", "get", "/rest/v1/invoices/1");
+    await expectDeclared("antaeus", "get", "/rest/v1/invoices/abc");
+    await expectDeclared("antaeus", "get", "/rest/v1/invoices/2147483647");
+    await expectDeclared("antaeus", "get", "/rest/v1/invoices?status=LOST");
+    await expectDeclared("antaeus", "get", "/rest/v1/customers");
+    await expectDeclared("antaeus", "get", "/rest/v1/customers/1");
+    await expectDeclared("antaeus", "get", "/rest/v1/customers/1/invoices?status=PAID");
+    await expectDeclared("antaeus", "get", "/rest/v1/customers/999/invoices");
+    await expectDeclared("antaeus", "get", "/healthz");
+    await expectDeclared("antaeus", "get", "/readyz");
+    await expectDeclared("antaeus", "get", "/metrics");
+  });
+
+  it("Antaeus: billing runs, attempts and the watchdog", async () => {
+    const { status, body } = await pay(system.antaeus[0]?.url ?? "");
+    expect([200, 202]).toContain(status);
+    await expectDeclared("antaeus", "post", "/rest/v1/invoices/pay");
+    await expectDeclared("antaeus", "get", "/rest/v1/billing/runs");
+    await expectDeclared("antaeus", "get", "/rest/v1/billing/runs?limit=0");
+    await expectDeclared("antaeus", "get", `/rest/v1/billing/runs/${body.id}`);
+    await expectDeclared("antaeus", "get", "/rest/v1/billing/runs/99999");
+    await expectDeclared("antaeus", "post", `/rest/v1/billing/runs/${body.id}/continue`);
+    await expectDeclared("antaeus", "get", "/rest/v1/invoices/1/attempts");
+    await expectDeclared("antaeus", "post", "/rest/v1/billing/resume");
+    await expectDeclared("antaeus", "post", "/rest/v1/invoices/pay", {
+      headers: { "ce-specversion": "0.3" },
+    });
+  });
+
   it("payment: charges, replays, the ledger and its refusals", async () => {
     const charge = (key: string, body: unknown) =>
       expectDeclared("payment", "post", "/v1/charges", {
