@@ -1,6 +1,5 @@
 import { Gauge, type Registry } from "prom-client";
-import type { Sql } from "../../runtime/database.js";
-import type { Logger } from "../../runtime/logger.js";
+import type { Logger, Sql } from "../../runtime/index.js";
 import { billingOverview } from "../data/overview.js";
 import { WAITING_FOR_PERSON } from "../domain/status.js";
 

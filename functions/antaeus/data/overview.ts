@@ -1,4 +1,4 @@
-import type { Sql } from "../../runtime/database.js";
+import type { Sql } from "../../runtime/index.js";
 import { type InvoiceStatus, WAITING_FOR_PERSON } from "../domain/status.js";
 
 /** What an operator watches, read from the database so every replica reports the same truth. */

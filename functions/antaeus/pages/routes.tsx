@@ -1,12 +1,11 @@
-import { Hono } from "hono";
-import type { Sql } from "../../runtime/database.js";
-import { methodNotAllowed, notFound } from "../../runtime/errors.js";
-import type { AppEnv } from "../../runtime/http.js";
+import { createRoute, z } from "@hono/zod-openapi";
+import { declare, notFound, type Router, type Sql } from "../../runtime/index.js";
 import type { Db } from "../data/database.js";
 import { waitingInvoicesOfRun } from "../data/overview.js";
 import { findRun, listRuns } from "../data/runs.js";
-import { parseId } from "../domain/ids.js";
 import { runJson } from "../rest/billing.js";
+import { idParams } from "../rest/params.js";
+import { invalid, notFoundContent } from "../rest/schemas.js";
 import { LIVE_SCRIPT_HASH } from "./live.js";
 import { RunPage } from "./run.js";
 import { RunsPage } from "./runs.js";
@@ -24,16 +23,41 @@ const PAGE_HEADERS = {
   "Referrer-Policy": "no-referrer",
 };
 
-/** The run pages: /runs (every run) and /runs/:id (one run, live while it runs). */
-export function runPages(db: Db, sql: Sql): Hono<AppEnv> {
-  const pages = new Hono<AppEnv>();
-  pages.get("/", async (c) => {
+const html = (description: string) => ({
+  description,
+  content: { "text/html": { schema: z.string() } },
+});
+
+const runsPage = createRoute({
+  method: "get",
+  path: "/runs",
+  tags: ["pages"],
+  summary: "The run page for people: every run, newest first (HTML)",
+  responses: { 200: html("the latest 50 runs") },
+});
+
+const runPage = createRoute({
+  method: "get",
+  path: "/runs/{id}",
+  tags: ["pages"],
+  summary: "One run for people: progress, counts, invoices left for a person (HTML)",
+  description:
+    "While the run goes on, its script polls GET /rest/v1/billing/runs/{id}; errors are the API's JSON.",
+  request: { params: idParams("run id") },
+  responses: { 200: html("the run"), 400: invalid, 404: notFoundContent },
+});
+
+/**
+ * The run pages: /runs (every run) and /runs/:id (one run, live while it runs). An outer layer
+ * like rest/: they read through the same functions and the same run JSON as the billing routes.
+ */
+export function runPages(app: Router, db: Db, sql: Sql): void {
+  declare(app, runsPage, async (c) => {
     const runs = (await listRuns(db, 50)).map(runJson);
     return c.html(<RunsPage runs={runs} />, 200, PAGE_HEADERS);
   });
-  pages.all("/", methodNotAllowed(["GET"]));
-  pages.get("/:id", async (c) => {
-    const id = parseId(c.req.param("id"), "run id");
+  declare(app, runPage, async (c) => {
+    const { id } = c.req.valid("param");
     const run = await findRun(db, id);
     if (!run) throw notFound(`billing run ${id}`);
     const waiting = await waitingInvoicesOfRun(sql, id, WAITING_SHOWN);
@@ -50,6 +74,4 @@ export function runPages(db: Db, sql: Sql): Hono<AppEnv> {
       PAGE_HEADERS,
     );
   });
-  pages.all("/:id", methodNotAllowed(["GET"]));
-  return pages;
 }
