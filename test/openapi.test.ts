@@ -111,6 +111,14 @@ describe("answers match their declarations", () => {
     });
   });
 
+  it("Antaeus: the run pages, HTML for people and the API's errors", async () => {
+    const { body } = await pay(system.antaeus[0]?.url ?? "");
+    expect(await expectDeclared("antaeus", "get", "/runs")).toBe(200);
+    expect(await expectDeclared("antaeus", "get", `/runs/${body.id}`)).toBe(200);
+    expect(await expectDeclared("antaeus", "get", "/runs/abc")).toBe(400);
+    expect(await expectDeclared("antaeus", "get", "/runs/99999")).toBe(404);
+  });
+
   it("payment: charges, replays, the ledger and its refusals", async () => {
     const charge = (key: string, body: unknown) =>
       expectDeclared("payment", "post", "/v1/charges", {

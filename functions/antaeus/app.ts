@@ -13,6 +13,7 @@ import {
 } from "../runtime/index.js";
 import type { BillingEngine } from "./billing/engine.js";
 import { createDb, migrations } from "./data/database.js";
+import { runPages } from "./pages/routes.js";
 import { billingRoutes, payRoute } from "./rest/billing.js";
 import { customerRoutes } from "./rest/customers.js";
 import { invoiceRoutes } from "./rest/invoices.js";
@@ -26,7 +27,7 @@ import { invoiceRoutes } from "./rest/invoices.js";
 const BODY_LIMIT_BYTES = 64 * 1024;
 
 /**
- * Antaeus's routes: the original REST API, billing, /metrics for Prometheus, and the Knative
+ * Antaeus's routes: the original REST API, billing, the run pages, /metrics for Prometheus, and the Knative
  * probes from the shared shell.
  */
 export function antaeusApp(deps: {
@@ -52,6 +53,8 @@ export function antaeusApp(deps: {
   billingRoutes(app, db, deps.engine);
   invoiceRoutes(app, db);
   customerRoutes(app, db);
+  // The run pages for people, over the same data as the billing routes.
+  runPages(app, db, deps.sql);
   serveDocs(app, {
     title: "Antaeus",
     description:

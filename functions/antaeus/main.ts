@@ -1,6 +1,7 @@
 import { createHttpMetrics, runService } from "../runtime/index.js";
 import { antaeusApp } from "./app.js";
 import { createBilling } from "./billing/index.js";
+import { registerOverviewMetrics } from "./billing/overview-metrics.js";
 import { loadAntaeusConfig } from "./config.js";
 import { createDb, migrations } from "./data/database.js";
 import { seedIfEmpty } from "./data/seed.js";
@@ -13,6 +14,7 @@ await runService({
     if (config.seed.enabled) await seedIfEmpty(createDb(sql), config.seed, logger);
     const metrics = createHttpMetrics();
     const billing = createBilling(sql, config.billing, logger, metrics.registry);
+    registerOverviewMetrics(metrics.registry, sql, logger);
     logger.info(
       { provider: config.billing.providerEndpoint, tokenFile: config.billing.tokenFile ?? null },
       "billing through the payment provider",
