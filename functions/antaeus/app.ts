@@ -4,11 +4,14 @@ import { methodNotAllowed } from "../runtime/errors.js";
 import { type AppEnv, createApp } from "../runtime/http.js";
 import type { Logger } from "../runtime/logger.js";
 import type { HttpMetrics } from "../runtime/metrics.js";
+import { accessGuard } from "./auth/guard.js";
+import type { AuthSettings } from "./auth/settings.js";
 import type { BillingEngine } from "./billing/engine.js";
 import { createDb, migrations } from "./data/database.js";
 import { billingRoutes } from "./rest/billing.js";
 import { customerRoutes } from "./rest/customers.js";
 import { invoiceRoutes } from "./rest/invoices.js";
+import { operatorActionRoutes } from "./rest/operator-actions.js";
 
 /**
  * The largest body an Antaeus route takes: a CloudEvent's data (no other route reads a body).
@@ -27,6 +30,7 @@ export function antaeusApp(deps: {
   logger: Logger;
   engine: BillingEngine;
   metrics: HttpMetrics;
+  auth: AuthSettings;
 }): Hono<AppEnv> {
   const db = createDb(deps.sql);
   const app = createApp(
@@ -35,6 +39,7 @@ export function antaeusApp(deps: {
     { bodyLimitBytes: BODY_LIMIT_BYTES },
   );
   app.use(deps.metrics.observe);
+  app.use(accessGuard(deps.auth, deps.logger));
   app.get("/metrics", deps.metrics.expose);
   app.all("/metrics", methodNotAllowed(["GET"]));
 
@@ -47,6 +52,7 @@ export function antaeusApp(deps: {
   const billing = billingRoutes(db, deps.engine);
   // Before the invoice routes, so "pay" is not read as an invoice id.
   app.route("/rest/v1/invoices/pay", billing.pay);
+  app.route("/rest/v1", operatorActionRoutes(deps.sql));
   app.route("/rest/v1/invoices", billing.attempts);
   app.route("/rest/v1/invoices", invoiceRoutes(db));
   app.route("/rest/v1/customers", customerRoutes(db));

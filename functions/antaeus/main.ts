@@ -19,7 +19,7 @@ await runService({
       "billing through the payment provider",
     );
     return {
-      app: antaeusApp({ sql, logger, engine: billing.engine, metrics }),
+      app: antaeusApp({ sql, logger, engine: billing.engine, metrics, auth: config.auth }),
       onListening: (port) => billing.continuations.listeningOn(port),
       onShutdown: () => billing.engine.stop(),
       cleanups: [billing.close],

@@ -14,6 +14,10 @@ export type AppEnv = {
     log: Logger;
     /** What a handler wants on this request's log line (one line per request, not two). */
     logFields?: Record<string, unknown>;
+    /** The verified caller and its roles, where the function authenticates. */
+    caller?: { subject: string; roles: readonly string[] };
+    /** Set when the function runs with authentication off (local use): every caller may. */
+    authOff?: boolean;
   };
 };
 
