@@ -46,6 +46,7 @@ const schema = z
     BILLING_LEASE_MS: integer({ min: 100, max: 3_600_000, default: 60_000 }),
     BILLING_SELF_URL: httpUrl.optional(),
     BILLING_SELF_TOKEN_FILE: z.string().optional(),
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     ...authEnv,
   })
   .superRefine(requireDatabaseInProduction)
@@ -118,6 +119,8 @@ export interface AntaeusConfig extends ServiceConfig {
   };
   billing: BillingSettings;
   auth: AuthSettings;
+  /** Where /metrics is also served alone, without a token; unset: only on the API's port. */
+  metricsPort: number | undefined;
 }
 
 export function loadAntaeusConfig(
@@ -148,5 +151,6 @@ export function loadAntaeusConfig(
       selfTokenFile: parsed.BILLING_SELF_TOKEN_FILE,
     },
     auth: authSettings(parsed),
+    metricsPort: parsed.METRICS_PORT,
   };
 }

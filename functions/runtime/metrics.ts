@@ -1,6 +1,8 @@
-import type { Handler, MiddlewareHandler } from "hono";
+import { type Handler, Hono, type MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import type { Logger } from "./logger.js";
+import { startServer } from "./server.js";
 
 export interface HttpMetrics {
   /** The function's own registry: add its counters here so /metrics shows them. */
@@ -31,4 +33,20 @@ export function createHttpMetrics(): HttpMetrics {
     expose: async (c) =>
       c.body(await registry.metrics(), 200, { "Content-Type": registry.contentType }),
   };
+}
+
+/**
+ * /metrics alone on a port of its own, without the app's authentication: the NetworkPolicy that
+ * admits only the monitoring namespace to this port is its guard. Resolves to its shutdown.
+ */
+export async function serveMetricsAlone(
+  metrics: HttpMetrics,
+  port: number,
+  logger: Logger,
+): Promise<() => Promise<void>> {
+  const app = new Hono();
+  app.get("/metrics", metrics.expose);
+  const server = await startServer({ app, port, logger, shutdownTimeoutMs: 1_000 });
+  logger.info({ port: server.port }, "metrics alone on their own port");
+  return () => server.shutdown("metrics port closing");
 }

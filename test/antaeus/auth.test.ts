@@ -316,6 +316,7 @@ describe("the challenge profile (ANTAEUS_AUTH_OPEN_ROUTES=original)", () => {
     open = await startFunction("antaeus", {
       ...system.antaeusEnv,
       ANTAEUS_AUTH_OPEN_ROUTES: "original",
+      METRICS_PORT: "0",
     });
   });
   afterAll(() => open?.stop());
@@ -343,6 +344,14 @@ describe("the challenge profile (ANTAEUS_AUTH_OPEN_ROUTES=original)", () => {
     );
     const event = pingDelivery({ source: "antaeus/monthly-billing", id: "open-1" });
     expect([200, 202]).toContain((await fetch(`${open.url}/rest/v1/invoices/pay`, event)).status);
+  });
+
+  it("serves /metrics without a token on METRICS_PORT, and nothing else there", async () => {
+    const port = open.logs.find((line) => line.msg === "metrics alone on their own port")?.port;
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain("http_request_duration_seconds");
+    expect((await fetch(`http://127.0.0.1:${port}/rest/v1/invoices`)).status).toBe(404);
   });
 
   it("still asks for a token everywhere else", async () => {
