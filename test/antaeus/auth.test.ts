@@ -232,7 +232,7 @@ describe("the production profile: who may call Antaeus", () => {
     expect(first.status).toBe(200);
     const again = await post("/rest/v1/invoices/5/requeue", operator, { reason: "twice" });
     expect(await again.json()).toMatchObject({
-      requeued: false,
+      performed: false,
       action: { reason: "customer imported" },
     });
     const watcher = bearer(await companyToken("carol@example.com", ["billing"]));
@@ -288,7 +288,17 @@ describe("continuations", () => {
       BILLING_CONCURRENCY: "1",
     });
     try {
-      await system.antaeusDb`update invoices set status = 'PENDING', run_id = null where status <> 'PAID'`;
+      // A new run, not one joined: wait for any earlier run to finish, then queue everything.
+      await expect
+        .poll(
+          async () =>
+            (
+              await system.antaeusDb`select count(*)::int as n from billing_runs where status = 'RUNNING'`
+            )[0]!.n,
+          { timeout: 20_000 },
+        )
+        .toBe(0);
+      await system.antaeusDb`update invoices set status = 'PENDING', run_id = null, attempt_key = null`;
       const pay = await fetch(`${slow.url}/rest/v1/invoices/pay`, {
         method: "POST",
         headers: bearer(await companyToken("dave@example.com", ["billing"])),

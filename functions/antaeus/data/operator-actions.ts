@@ -23,10 +23,10 @@ export interface OperatorAction {
 const COLUMNS = `id::int as id, action, invoice_id as "invoiceId", run_id as "runId", actor,
   reason, previous_status as "previousStatus", invoices_unqueued as "invoicesUnqueued", at`;
 
-export type RequeueResult =
-  | { kind: "requeued"; action: OperatorAction }
-  | { kind: "already"; action: OperatorAction }
-  | { kind: "not_waiting"; status: InvoiceStatus }
+/** What an operator action came to: done now, done before (nothing left to do), or refused. */
+export type ActionResult =
+  | { kind: "done" | "already"; action: OperatorAction }
+  | { kind: "conflict"; code: string; message: string }
   | { kind: "not_found" };
 
 /**
@@ -40,7 +40,7 @@ export async function requeueInvoice(
   invoiceId: number,
   actor: string,
   reason: string,
-): Promise<RequeueResult> {
+): Promise<ActionResult> {
   return sql.begin(async (tx) => {
     const [invoice] = await tx<[{ status: InvoiceStatus; run_id: number | null }?]>`
       select status, run_id from invoices where id = ${invoiceId} for update`;
@@ -51,7 +51,11 @@ export async function requeueInvoice(
         where action = 'requeue_invoice' and invoice_id = ${invoiceId}
         order by id desc limit 1`;
       if (last && invoice.status === "PENDING") return { kind: "already", action: last } as const;
-      return { kind: "not_waiting", status: invoice.status } as const;
+      return {
+        kind: "conflict",
+        code: "invoice_not_waiting",
+        message: `invoice ${invoiceId} is ${invoice.status}; only ${WAITING_FOR_A_PERSON.join(", ")} can be requeued`,
+      } as const;
     }
     await tx`
       update invoices set status = 'PENDING', attempt_key = null, lease_expires_at = null
@@ -60,15 +64,9 @@ export async function requeueInvoice(
       insert into operator_actions (action, invoice_id, actor, reason, previous_status)
       values ('requeue_invoice', ${invoiceId}, ${actor}, ${reason}, ${invoice.status})
       returning ${tx.unsafe(COLUMNS)}`;
-    return { kind: "requeued", action } as const;
+    return { kind: "done", action } as const;
   });
 }
-
-export type CancelResult =
-  | { kind: "cancelled"; action: OperatorAction }
-  | { kind: "already"; action: OperatorAction }
-  | { kind: "finished" }
-  | { kind: "not_found" };
 
 /**
  * Stops a run from charging anything more: the invoices it has queued but not claimed leave it
@@ -81,7 +79,7 @@ export async function cancelRun(
   runId: number,
   actor: string,
   reason: string,
-): Promise<CancelResult> {
+): Promise<ActionResult> {
   return sql.begin(async (tx) => {
     const [run] = await tx<[{ status: string }?]>`
       select status from billing_runs where id = ${runId} for update`;
@@ -90,7 +88,10 @@ export async function cancelRun(
       select ${tx.unsafe(COLUMNS)} from operator_actions
       where action = 'cancel_run' and run_id = ${runId} order by id limit 1`;
     if (earlier) return { kind: "already", action: earlier } as const;
-    if (run.status !== "RUNNING") return { kind: "finished" } as const;
+    if (run.status !== "RUNNING") {
+      const message = `billing run ${runId} has already completed`;
+      return { kind: "conflict", code: "run_finished", message } as const;
+    }
     const unqueued = await tx`
       update invoices set run_id = null
       where run_id = ${runId} and status <> 'PROCESSING'`;
@@ -99,7 +100,7 @@ export async function cancelRun(
       insert into operator_actions (action, run_id, actor, reason, invoices_unqueued)
       values ('cancel_run', ${runId}, ${actor}, ${reason}, ${unqueued.count})
       returning ${tx.unsafe(COLUMNS)}`;
-    return { kind: "cancelled", action } as const;
+    return { kind: "done", action } as const;
   });
 }
 

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { Sql } from "../../runtime/database.js";
 import { ApiError, badRequest, methodNotAllowed, notFound } from "../../runtime/errors.js";
@@ -10,7 +10,6 @@ import {
   actionsOnRun,
   cancelRun,
   requeueInvoice,
-  WAITING_FOR_A_PERSON,
 } from "../data/operator-actions.js";
 import { parseId } from "../domain/ids.js";
 
@@ -36,40 +35,26 @@ export function operatorActionRoutes(sql: Sql): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
   const actor = (c: Parameters<typeof callerOf>[0]) => callerOf(c)?.subject ?? "anonymous";
 
-  routes.post("/invoices/:id/requeue", async (c) => {
-    const id = parseId(c.req.param("id"), "invoice id");
-    const reason = await reasonOf(c.req.raw);
-    const result = await requeueInvoice(sql, id, actor(c), reason);
-    switch (result.kind) {
-      case "not_found":
-        throw notFound(`invoice ${id}`);
-      case "not_waiting":
-        throw new ApiError(
-          409,
-          "invoice_not_waiting",
-          `invoice ${id} is ${result.status}; only ${WAITING_FOR_A_PERSON.join(", ")} can be requeued`,
-        );
-      default:
-        c.get("log").info({ invoiceId: id, kind: result.kind }, "invoice requeue");
-        return c.json({ requeued: result.kind === "requeued", action: result.action });
-    }
-  });
-  routes.all("/invoices/:id/requeue", methodNotAllowed(["POST"]));
+  /** One operator action: id and reason in, done (or done before) out, 404 or 409 otherwise. */
+  const action =
+    (target: "invoice" | "billing run", idName: string, perform: typeof requeueInvoice) =>
+    async (c: Context<AppEnv>) => {
+      const id = parseId(c.req.param("id") ?? "", idName);
+      const reason = await reasonOf(c.req.raw);
+      const result = await perform(sql, id, actor(c), reason);
+      if (result.kind === "not_found") throw notFound(`${target} ${id}`);
+      if (result.kind === "conflict") throw new ApiError(409, result.code, result.message);
+      const { action } = result;
+      c.get("log").info(
+        { action: action.action, id, performed: result.kind === "done" },
+        "operator action",
+      );
+      return c.json({ performed: result.kind === "done", action });
+    };
 
-  routes.post("/billing/runs/:id/cancel", async (c) => {
-    const id = parseId(c.req.param("id"), "run id");
-    const reason = await reasonOf(c.req.raw);
-    const result = await cancelRun(sql, id, actor(c), reason);
-    switch (result.kind) {
-      case "not_found":
-        throw notFound(`billing run ${id}`);
-      case "finished":
-        throw new ApiError(409, "run_finished", `billing run ${id} has already completed`);
-      default:
-        c.get("log").info({ runId: id, kind: result.kind }, "billing run cancel");
-        return c.json({ cancelled: result.kind === "cancelled", action: result.action });
-    }
-  });
+  routes.post("/invoices/:id/requeue", action("invoice", "invoice id", requeueInvoice));
+  routes.all("/invoices/:id/requeue", methodNotAllowed(["POST"]));
+  routes.post("/billing/runs/:id/cancel", action("billing run", "run id", cancelRun));
   routes.all("/billing/runs/:id/cancel", methodNotAllowed(["POST"]));
 
   routes.get("/invoices/:id/actions", async (c) => {
