@@ -219,7 +219,7 @@ describe("running as Knative runs them", () => {
       }),
     ],
   ] as const)(
-    "the judged scenario, %s profile: pay, fetch all invoices, 40-60%% PAID, none PROCESSING",
+    "the judged scenario, %s profile: pay, fetch all invoices, 40 to 60 percent PAID, none PROCESSING",
     async (profile, container, credentials) => {
       showLogsOnFailure();
       const base = container().url;
