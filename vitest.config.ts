@@ -5,7 +5,9 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     exclude: ["test/containers/**"],
     globalSetup: ["test/support/global-setup.ts"],
-    testTimeout: 60_000,
+    // A ceiling against a hang, not a speed check: tests wait on conditions, and a loaded
+    // machine makes a billing test several times slower than a quiet one.
+    testTimeout: 180_000,
     hookTimeout: 120_000,
     // Tests start real servers and processes; two files at a time fits a 2-core machine.
     maxWorkers: 2,
