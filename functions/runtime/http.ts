@@ -16,8 +16,6 @@ export type AppEnv = {
     logFields?: Record<string, unknown>;
     /** The verified caller and its roles, where the function authenticates. */
     caller?: { subject: string; roles: readonly string[] };
-    /** Set when the function runs with authentication off (local use): every caller may. */
-    authOff?: boolean;
   };
 };
 

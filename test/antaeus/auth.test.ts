@@ -268,9 +268,10 @@ describe("the production profile: who may call Antaeus", () => {
       200,
     );
     const logs = system.antaeus[0]!.logs;
-    expect(
-      logs.some((line) => line.subject === READER && line.path === "/rest/v1/customers/1"),
-    ).toBe(true);
+    // The request's line is written asynchronously, after the answer.
+    await expect
+      .poll(() => logs.some((l) => l.subject === READER && l.path === "/rest/v1/customers/1"))
+      .toBe(true);
     expect(JSON.stringify(logs)).not.toContain(reader.split(".")[2]);
   });
 
