@@ -8,7 +8,7 @@ import {
   serviceConfig,
   serviceEnv,
   url,
-} from "../runtime/config.js";
+} from "../runtime/index.js";
 import {
   type AuthSettings,
   authEnv,

@@ -40,6 +40,7 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { method: "GET", path: "/rest/v1/billing/runs/:id", roles: WATCH },
   { method: "GET", path: "/rest/v1/billing/runs/:id/actions", roles: WATCH },
   { method: "GET", path: "/metrics", roles: WATCH },
+  { method: "GET", path: "/openapi.json", roles: READ },
   { method: "POST", path: "/rest/v1/billing/runs/:id/continue", roles: CONTINUE },
   { method: "POST", path: "/rest/v1/billing/resume", roles: CONTINUE },
   { method: "POST", path: "/rest/v1/invoices/:id/requeue", roles: OPERATE },

@@ -1,16 +1,16 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { TrieRouter } from "hono/router/trie-router";
 import { decodeJwt, type JWTVerifyGetKey } from "jose";
-import { verifiedCaller } from "../../runtime/auth/bearer.js";
-import { remoteKeySet } from "../../runtime/auth/jwks.js";
 import {
+  type AppEnv,
   type Challenge,
   forbidden,
+  type Logger,
+  remoteKeySet,
   unauthenticated,
+  verifiedCaller,
   verifyToken,
-} from "../../runtime/auth/token.js";
-import type { AppEnv } from "../../runtime/http.js";
-import type { Logger } from "../../runtime/logger.js";
+} from "../../runtime/index.js";
 import { PROBES, ROUTE_ACCESS, type RouteAccess } from "./access.js";
 import { type Role, rolesOf } from "./roles.js";
 import type { AuthFile, AuthSettings, IssuerSettings } from "./settings.js";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { ConfigError, integer, url } from "../../runtime/config.js";
+import { ConfigError, integer, url } from "../../runtime/index.js";
 import { ROLES } from "./roles.js";
 
 const httpUrl = url(["http", "https"]);

@@ -1,4 +1,4 @@
-import type { Sql } from "../../runtime/database.js";
+import type { Sql } from "../../runtime/index.js";
 import type { InvoiceStatus } from "../domain/status.js";
 
 /** Statuses that wait for a person: billing never charges them again by itself. */
@@ -26,7 +26,7 @@ const COLUMNS = `id::int as id, action, invoice_id as "invoiceId", run_id as "ru
 /** What an operator action came to: done now, done before (nothing left to do), or refused. */
 export type ActionResult =
   | { kind: "done" | "already"; action: OperatorAction }
-  | { kind: "conflict"; code: string; message: string }
+  | { kind: "conflict"; code: "invoice_not_waiting" | "run_finished"; message: string }
   | { kind: "not_found" };
 
 /**

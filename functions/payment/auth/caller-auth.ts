@@ -1,9 +1,13 @@
 import type { MiddlewareHandler } from "hono";
-import { requireCaller } from "../../runtime/auth/bearer.js";
-import { remoteKeySet } from "../../runtime/auth/jwks.js";
-import { type Challenge, forbidden, verifyToken } from "../../runtime/auth/token.js";
-import type { AppEnv } from "../../runtime/http.js";
-import type { Logger } from "../../runtime/logger.js";
+import {
+  type AppEnv,
+  type Challenge,
+  forbidden,
+  type Logger,
+  remoteKeySet,
+  requireCaller,
+  verifyToken,
+} from "../../runtime/index.js";
 import type { AuthConfig } from "../config.js";
 
 const CHALLENGE: Challenge = { realm: "payment", message: "a valid bearer token is required" };

@@ -1,8 +1,8 @@
-import { type Handler, Hono, type MiddlewareHandler } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context, MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
-import type { Logger } from "./logger.js";
-import { startServer } from "./server.js";
+import { declare, type Router } from "./openapi.js";
 
 export interface HttpMetrics {
   /** The function's own registry: add its counters here so /metrics shows them. */
@@ -10,7 +10,7 @@ export interface HttpMetrics {
   /** Times every request that passes through it, labelled by route pattern, not raw path. */
   observe: MiddlewareHandler;
   /** GET /metrics in Prometheus text format. */
-  expose: Handler;
+  expose: (c: Context) => Promise<Response>;
 }
 
 export function createHttpMetrics(): HttpMetrics {
@@ -35,18 +35,25 @@ export function createHttpMetrics(): HttpMetrics {
   };
 }
 
+const metricsRoute = createRoute({
+  method: "get",
+  path: "/metrics",
+  tags: ["operations"],
+  summary: "Prometheus metrics",
+  responses: {
+    200: {
+      description: "Prometheus text format",
+      content: { "text/plain": { schema: z.string() } },
+    },
+  },
+});
+
 /**
- * /metrics alone on a port of its own, without the app's authentication: the NetworkPolicy that
- * admits only the monitoring namespace to this port is its guard. Resolves to its shutdown.
+ * Times every request from here on and declares GET /metrics. A `guard` (authentication) runs
+ * after the timer, so its refusals are timed too, and before /metrics, which it then covers.
  */
-export async function serveMetricsAlone(
-  metrics: HttpMetrics,
-  port: number,
-  logger: Logger,
-): Promise<() => Promise<void>> {
-  const app = new Hono();
-  app.get("/metrics", metrics.expose);
-  const server = await startServer({ app, port, logger, shutdownTimeoutMs: 1_000 });
-  logger.info({ port: server.port }, "metrics alone on their own port");
-  return () => server.shutdown("metrics port closing");
+export function serveMetrics(app: Router, metrics: HttpMetrics, guard?: MiddlewareHandler): void {
+  app.use(metrics.observe);
+  if (guard) app.use(guard);
+  declare(app, metricsRoute, metrics.expose);
 }

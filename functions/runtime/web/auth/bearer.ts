@@ -33,7 +33,7 @@ export async function verifiedCaller<I extends Identity>(
     }
     // Our failure, not the caller's: a 401 would tell the caller its identity is wrong.
     log.error({ err: error }, "cannot verify the caller");
-    throw new ApiError(503, "unavailable", "cannot verify tokens right now; retry later", {
+    throw new ApiError("unavailable", "cannot verify tokens right now; retry later", {
       "Retry-After": "1",
     });
   }

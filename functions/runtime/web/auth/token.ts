@@ -16,7 +16,6 @@ export class CallerRefused extends ApiError {
     realm: string,
   ) {
     super(
-      status,
       status === 401 ? "unauthenticated" : "forbidden",
       message,
       status === 401 ? { "WWW-Authenticate": `Bearer realm="${realm}"` } : {},
