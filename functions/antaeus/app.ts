@@ -19,6 +19,7 @@ import { billingRoutes, payRoute } from "./rest/billing.js";
 import { customerRoutes } from "./rest/customers.js";
 import { invoiceRoutes } from "./rest/invoices.js";
 import { operatorActionRoutes } from "./rest/operator-actions.js";
+import { refusals } from "./rest/schemas.js";
 
 /**
  * The largest body an Antaeus route takes: a CloudEvent's data (the only other body is an
@@ -75,7 +76,7 @@ const welcome = createRoute({
   path: "/",
   tags: ["original"],
   summary: "The original's greeting",
-  responses: { 200: text("a welcome line") },
+  responses: { 200: text("a welcome line"), ...refusals },
 });
 
 const health = createRoute({
@@ -83,5 +84,5 @@ const health = createRoute({
   path: "/rest/health",
   tags: ["original"],
   summary: "The original's health check",
-  responses: { 200: jsonContent(z.literal("ok"), '"ok"') },
+  responses: { 200: jsonContent(z.literal("ok"), '"ok"'), ...refusals },
 });
