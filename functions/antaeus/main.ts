@@ -1,4 +1,4 @@
-import { createHttpMetrics, runService } from "../runtime/index.js";
+import { createHttpMetrics, runService, serveMetricsAlone } from "../runtime/index.js";
 import { antaeusApp } from "./app.js";
 import { createBilling } from "./billing/index.js";
 import { registerOverviewMetrics } from "./billing/overview-metrics.js";
@@ -19,11 +19,15 @@ await runService({
       { provider: config.billing.providerEndpoint, tokenFile: config.billing.tokenFile ?? null },
       "billing through the payment provider",
     );
+    const closeMetrics =
+      config.metricsPort === undefined
+        ? undefined
+        : await serveMetricsAlone(metrics, config.metricsPort, logger);
     return {
-      app: antaeusApp({ sql, logger, engine: billing.engine, metrics }),
+      app: antaeusApp({ sql, logger, engine: billing.engine, metrics, auth: config.auth }),
       onListening: (port) => billing.continuations.listeningOn(port),
       onShutdown: () => billing.engine.stop(),
-      cleanups: [billing.close],
+      cleanups: [billing.close, ...(closeMetrics ? [closeMetrics] : [])],
     };
   },
 });

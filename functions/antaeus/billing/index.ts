@@ -31,7 +31,8 @@ export function createBilling(
     retries: settings.retries,
     token,
   });
-  const continuations = new Continuations(settings.selfUrl, logger);
+  const selfToken = settings.selfTokenFile ? new TokenFile(settings.selfTokenFile) : undefined;
+  const continuations = new Continuations(settings.selfUrl, logger, selfToken);
   const engine = new BillingEngine({
     sql,
     provider,

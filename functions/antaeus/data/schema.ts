@@ -146,3 +146,6 @@ export const paymentAttempts = pgTable(
   },
   (table) => [index("payment_attempts_invoice_idx").on(table.invoiceId, table.attemptNumber)],
 );
+
+// Operator actions (requeue, cancel) and who did them: their own file, one table.
+export * from "./audit-schema.js";
