@@ -8,7 +8,13 @@ import {
   serviceConfig,
   serviceEnv,
   url,
-} from "../runtime/config.js";
+} from "../runtime/index.js";
+import {
+  type AuthSettings,
+  authEnv,
+  authSettings,
+  requireExplicitAccess,
+} from "./auth/settings.js";
 import { type BillingSettings, DIALECTS, worstCaseChargeMs } from "./billing/settings.js";
 import { isPeriod, type Period, periodOf } from "./domain/period.js";
 
@@ -39,8 +45,25 @@ const schema = z
     BILLING_REQUEST_BUDGET_MS: integer({ min: 100, max: 590_000, default: 240_000 }),
     BILLING_LEASE_MS: integer({ min: 100, max: 3_600_000, default: 60_000 }),
     BILLING_SELF_URL: httpUrl.optional(),
+    BILLING_SELF_TOKEN_FILE: z.string().optional(),
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    ...authEnv,
   })
   .superRefine(requireDatabaseInProduction)
+  .superRefine(requireExplicitAccess)
+  .superRefine((env, ctx) => {
+    // With auth on, a continuation without Antaeus's own token would be refused: the run would
+    // stall until the watchdog.
+    const authOn =
+      env.ANTAEUS_AUTH === "on" || (env.NODE_ENV === "production" && !env.ANTAEUS_AUTH);
+    if (authOn && !env.BILLING_SELF_TOKEN_FILE) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["BILLING_SELF_TOKEN_FILE"],
+        message: "is required when auth is on: continuations present Antaeus's own token",
+      });
+    }
+  })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
     for (const name of ["PAYMENT_PROVIDER_ENDPOINT", "BILLING_SELF_URL"] as const) {
@@ -95,6 +118,9 @@ export interface AntaeusConfig extends ServiceConfig {
     lastPeriod: Period;
   };
   billing: BillingSettings;
+  auth: AuthSettings;
+  /** Where /metrics is also served alone, without a token; unset: only on the API's port. */
+  metricsPort: number | undefined;
 }
 
 export function loadAntaeusConfig(
@@ -122,6 +148,9 @@ export function loadAntaeusConfig(
       requestBudgetMs: parsed.BILLING_REQUEST_BUDGET_MS,
       leaseMs: parsed.BILLING_LEASE_MS,
       selfUrl: parsed.BILLING_SELF_URL,
+      selfTokenFile: parsed.BILLING_SELF_TOKEN_FILE,
     },
+    auth: authSettings(parsed),
+    metricsPort: parsed.METRICS_PORT,
   };
 }

@@ -7,7 +7,7 @@ import {
   type ServiceConfig,
   serviceConfig,
   serviceEnv,
-} from "../runtime/config.js";
+} from "../runtime/index.js";
 
 const MAX_DELAY_MS = 600_000;
 

@@ -6,8 +6,7 @@ import { loadAntaeusConfig } from "../../functions/antaeus/config.js";
 import { migrations } from "../../functions/antaeus/data/database.js";
 import { paymentApp } from "../../functions/payment/app.js";
 import type { PaymentConfig } from "../../functions/payment/config.js";
-import { migrateUnderLock } from "../../functions/runtime/database.js";
-import { createHttpMetrics } from "../../functions/runtime/metrics.js";
+import { createHttpMetrics, migrateUnderLock } from "../../functions/runtime/index.js";
 import { createDatabase } from "../support/database.js";
 
 /**
@@ -38,7 +37,13 @@ export async function antaeusForChecks() {
   const config = loadAntaeusConfig({ DATABASE_URL: url });
   const metrics = createHttpMetrics();
   const billing = createBilling(sql, config.billing, silent, metrics.registry);
-  const app = antaeusApp({ sql, logger: silent, engine: billing.engine, metrics });
+  const app = antaeusApp({
+    sql,
+    logger: silent,
+    engine: billing.engine,
+    metrics,
+    auth: config.auth,
+  });
   return {
     app,
     sql,

@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Sql } from "../../runtime/database.js";
-import type { Logger } from "../../runtime/logger.js";
-import { type ClaimedInvoice, claimInvoices, type Verdict } from "../data/claims.js";
-import { type BillingRun, completeIfDone, startOrJoinRun, type Trigger } from "../data/runs.js";
+import type { Logger, Sql } from "../../runtime/index.js";
+import { claimInvoices } from "../data/claims.js";
+import { type BillingRun, completeIfDone, startOrJoinRun } from "../data/runs.js";
+import type { Verdict } from "../domain/attempt.js";
+import type { ClaimedInvoice } from "../domain/claim.js";
 import { periodOf } from "../domain/period.js";
+import type { Trigger } from "../domain/run.js";
 import type { Continuations } from "./continuation.js";
 import type { PaymentProvider } from "./provider.js";
 import type { BillingSettings } from "./settings.js";

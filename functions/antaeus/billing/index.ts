@@ -1,7 +1,6 @@
 import { hostname } from "node:os";
 import type { Registry } from "prom-client";
-import type { Sql } from "../../runtime/database.js";
-import type { Logger } from "../../runtime/logger.js";
+import type { Logger, Sql } from "../../runtime/index.js";
 import { Continuations } from "./continuation.js";
 import { BillingEngine } from "./engine.js";
 import { verdictCounter } from "./metrics.js";
@@ -32,7 +31,8 @@ export function createBilling(
     retries: settings.retries,
     token,
   });
-  const continuations = new Continuations(settings.selfUrl, logger);
+  const selfToken = settings.selfTokenFile ? new TokenFile(settings.selfTokenFile) : undefined;
+  const continuations = new Continuations(settings.selfUrl, logger, selfToken);
   const engine = new BillingEngine({
     sql,
     provider,

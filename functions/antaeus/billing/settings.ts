@@ -31,6 +31,8 @@ export interface BillingSettings {
    * outside production, where it is this process's own port.
    */
   selfUrl: string | undefined;
+  /** Antaeus's own projected token (audience antaeus), sent with each continuation. */
+  selfTokenFile: string | undefined;
 }
 
 /** Longest wait honoured from a Retry-After header, and the cap on exponential backoff. */

@@ -1,21 +1,8 @@
-import type { Sql } from "../../runtime/database.js";
-import type { Currency } from "../../runtime/money.js";
-import type { Outcome } from "../domain/status.js";
-
-export interface ClaimedInvoice {
-  id: number;
-  customerId: number;
-  currency: Currency;
-  amountMinor: bigint;
-  /** The Idempotency-Key for this attempt: new, or the unresolved one from an earlier attempt. */
-  attemptKey: string;
-  /** Provider calls made for this invoice before this claim. */
-  attempts: number;
-  /** An earlier attempt's outcome is unknown: ask the provider again under the same key first. */
-  reconciling: boolean;
-  /** The customer's currency, or null when the customer does not exist. */
-  customerCurrency: Currency | null;
-}
+import type { Currency } from "../../kernel/money.js";
+import type { Sql } from "../../runtime/index.js";
+import type { AttemptRecord, Verdict } from "../domain/attempt.js";
+import type { ClaimedInvoice } from "../domain/claim.js";
+import { CLAIMED, OUTCOME_COUNTERS } from "../domain/status.js";
 
 /**
  * Takes up to `limit` invoices of the run for this worker: queued ones, and PROCESSING ones whose
@@ -42,13 +29,13 @@ export async function claimInvoices(
   >`
     with picked as (
       select id, attempt_key as previous_key from invoices
-      where run_id = ${runId} and (status <> 'PROCESSING' or lease_expires_at < now())
+      where run_id = ${runId} and (status <> ${CLAIMED} or lease_expires_at < now())
       order by id
       limit ${limit}
       for update skip locked
     )
     update invoices i
-    set status = 'PROCESSING',
+    set status = ${CLAIMED},
         lease_expires_at = now() + ${leaseMs} * interval '1 millisecond',
         attempt_key = coalesce(i.attempt_key, gen_random_uuid())
     from picked
@@ -68,40 +55,6 @@ export async function claimInvoices(
   }));
 }
 
-/** One call to the provider, or one verdict reached without calling it. */
-export interface AttemptRecord {
-  invoiceId: number;
-  attemptNumber: number;
-  idempotencyKey: string | null;
-  outcome: string;
-  httpStatus: number | null;
-  latencyMs: number;
-  chargeId: string | null;
-  error: string | null;
-  attemptedAt: Date;
-}
-
-export interface Verdict {
-  invoiceId: number;
-  /** The key the invoice was claimed with: a verdict from a worker that lost its claim is void. */
-  attemptKey: string;
-  status: Outcome;
-  /** True when the outcome is unknown (NETWORK_ERROR): the next attempt must reuse the key. */
-  keepKey: boolean;
-  calls: number;
-  attempts: AttemptRecord[];
-}
-
-const COUNTERS: Record<Outcome, string> = {
-  PAID: "paid",
-  DECLINED: "declined",
-  REJECTED: "rejected",
-  NETWORK_ERROR: "network_error",
-  OUTCOME_UNKNOWN: "outcome_unknown",
-  CURRENCY_MISMATCH: "currency_mismatch",
-  CUSTOMER_NOT_FOUND: "customer_not_found",
-};
-
 /**
  * Writes a batch of verdicts in one statement: invoice statuses (only where this worker still
  * holds the claim), the run's counters (only for what was applied), and every attempt row, signed
@@ -116,7 +69,7 @@ export async function recordVerdicts(
   if (verdicts.length === 0) return 0;
   const attempts = verdicts.flatMap((verdict) => verdict.attempts);
   const column = <T>(pick: (a: AttemptRecord) => T) => attempts.map(pick);
-  const counters = Object.entries(COUNTERS).map(
+  const counters = Object.entries(OUTCOME_COUNTERS).map(
     ([status, name]) =>
       sql`${sql(name)} = ${sql(name)} + (select count(*) from applied where status = ${status})`,
   );
@@ -138,7 +91,7 @@ export async function recordVerdicts(
           lease_expires_at = null
       from verdict
       where i.id = verdict.id and i.run_id = ${runId}
-        and i.status = 'PROCESSING' and i.attempt_key = verdict.key
+        and i.status = ${CLAIMED} and i.attempt_key = verdict.key
       returning i.status
     ), counted as (
       update billing_runs set ${counters.reduce((all, next) => sql`${all}, ${next}`)}
@@ -162,19 +115,6 @@ export async function recordVerdicts(
       ) as a(invoice_id, attempt_number, idempotency_key, outcome, http_status, latency_ms, charge_id, error, attempted_at)
       returning 1
     )
-    select (select count(*) from applied)::int as applied, (select count(*) from counted) as runs,
-           (select count(*) from audit) as audited`;
+    select (select count(*) from applied)::int as applied`;
   return result.applied;
-}
-
-/** How many invoices the run still holds, and how many of those a live worker is on right now. */
-export async function queuedFor(
-  sql: Sql,
-  runId: number,
-): Promise<{ queued: number; leased: number }> {
-  const [row] = await sql<[{ queued: number; leased: number }]>`
-    select count(*)::int as queued,
-           count(*) filter (where status = 'PROCESSING' and lease_expires_at >= now())::int as leased
-    from invoices where run_id = ${runId}`;
-  return row;
 }

@@ -1,16 +1,12 @@
 import { desc, eq } from "drizzle-orm";
-import type { Sql } from "../../runtime/database.js";
+import type { Sql } from "../../runtime/index.js";
 import type { Period } from "../domain/period.js";
+import { COMPLETED, RUNNING, type Trigger } from "../domain/run.js";
 import { RETRIED_BY_NEXT_RUN } from "../domain/status.js";
-import type { Db } from "./database.js";
-import { billingRuns, type RunTrigger } from "./schema.js";
+import { createDb, type Db } from "./database.js";
+import { billingRuns } from "./schema.js";
 
 export type BillingRun = typeof billingRuns.$inferSelect;
-
-/** Who asked for a run: a person or client over the API, or the PingSource's CloudEvent. */
-export type Trigger =
-  | { kind: "api" }
-  | { kind: "schedule"; source: string; eventId: string; eventTime: Date | undefined };
 
 export interface StartedRun {
   run: BillingRun;
@@ -37,7 +33,7 @@ export async function startOrJoinRun(
       }
       const [inserted] = await tx<[{ id: number }?]>`
         insert into billing_runs (trigger, due_through)
-        values (${trigger.kind satisfies RunTrigger}, ${dueThrough})
+        values (${trigger.kind}, ${dueThrough})
         on conflict do nothing
         returning id`;
       let runId: number;
@@ -50,7 +46,7 @@ export async function startOrJoinRun(
       } else {
         const [running] = await tx<
           [{ id: number }?]
-        >`select id from billing_runs where status = 'RUNNING'`;
+        >`select id from billing_runs where status = ${RUNNING}`;
         // The running run finished between our insert and this read: try again from the top.
         if (!running) return undefined;
         runId = running.id;
@@ -64,13 +60,8 @@ export async function startOrJoinRun(
       return { runId, created: Boolean(inserted) };
     });
     if (!started) continue;
-    const [run] = await sql<[BillingRun]>`
-      select id, trigger, status, due_through as "dueThrough", started_at as "startedAt",
-             finished_at as "finishedAt", total, paid, declined, rejected,
-             network_error as "networkError", outcome_unknown as "outcomeUnknown",
-             currency_mismatch as "currencyMismatch",
-             customer_not_found as "customerNotFound"
-      from billing_runs where id = ${started.runId}`;
+    const run = await findRun(createDb(sql), started.runId);
+    if (!run) throw new Error(`billing run ${started.runId} vanished after it was started`);
     return { run, created: started.created };
   }
 }
@@ -78,15 +69,15 @@ export async function startOrJoinRun(
 /** Marks the run COMPLETED once nothing is queued for it; true when it is (now or before). */
 export async function completeIfDone(sql: Sql, runId: number): Promise<boolean> {
   const [row] = await sql<[{ status: string }]>`
-    update billing_runs set status = 'COMPLETED', finished_at = now()
-    where id = ${runId} and status = 'RUNNING'
+    update billing_runs set status = ${COMPLETED}, finished_at = now()
+    where id = ${runId} and status = ${RUNNING}
       and not exists (select 1 from invoices where run_id = ${runId})
     returning status`;
   if (row) return true;
   const [current] = await sql<
     [{ status: string }?]
   >`select status from billing_runs where id = ${runId}`;
-  return current?.status === "COMPLETED";
+  return current?.status === COMPLETED;
 }
 
 export async function findRun(db: Db, id: number): Promise<BillingRun | undefined> {
@@ -95,7 +86,7 @@ export async function findRun(db: Db, id: number): Promise<BillingRun | undefine
 }
 
 export async function findRunningRun(db: Db): Promise<BillingRun | undefined> {
-  const [run] = await db.select().from(billingRuns).where(eq(billingRuns.status, "RUNNING"));
+  const [run] = await db.select().from(billingRuns).where(eq(billingRuns.status, RUNNING));
   return run;
 }
 

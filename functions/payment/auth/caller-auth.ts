@@ -1,11 +1,17 @@
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../../runtime/http.js";
-import type { Logger } from "../../runtime/logger.js";
+import {
+  type AppEnv,
+  type Challenge,
+  forbidden,
+  type Logger,
+  rememberVerdicts,
+  remoteKeySet,
+  requireCaller,
+  verifyToken,
+} from "../../runtime/index.js";
 import type { AuthConfig } from "../config.js";
-import { remoteKeySet } from "./jwks.js";
-import { requireCaller } from "./middleware.js";
-import { rememberVerdicts } from "./verdict-cache.js";
-import { tokenVerifier } from "./verifier.js";
+
+const CHALLENGE: Challenge = { realm: "payment", message: "a valid bearer token is required" };
 
 /** What PAYMENT_AUTH asks for: verified callers only, or (said loudly at start) anyone. */
 export function callerAuth(auth: AuthConfig, logger: Logger): MiddlewareHandler<AppEnv> {
@@ -21,7 +27,18 @@ export function callerAuth(auth: AuthConfig, logger: Logger): MiddlewareHandler<
     url: auth.jwksUrl,
     tokenFile: auth.jwksTokenFile,
     caFile: auth.jwksCaFile,
+    caFileSetting: "PAYMENT_AUTH_JWKS_CA_FILE",
     cooldownMs: auth.jwksCooldownMs,
   });
-  return requireCaller(rememberVerdicts(tokenVerifier(keys, auth), keys));
+  const policy = { issuer: auth.issuer, audiences: [auth.audience] };
+  // A Kubernetes projected service-account token; only the subjects configured may charge.
+  // Verified once per token, then remembered: Antaeus sends the same token for up to an hour.
+  const verify = rememberVerdicts((token) => verifyToken(token, keys, policy, CHALLENGE), keys);
+  return requireCaller(async (token) => {
+    const { sub } = await verify(token);
+    if (!auth.subjects.includes(sub)) {
+      throw forbidden(CHALLENGE, `${sub} may not call payment`, `subject ${sub} not allowed`);
+    }
+    return { subject: sub };
+  }, CHALLENGE);
 }

@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { ApiError } from "../../runtime/errors.js";
-import { findChargeByKey, type NewCharge } from "../data/charges.js";
+import { ApiError } from "../../runtime/index.js";
+import { findChargeByKey } from "../data/charges.js";
 import type { Db } from "../data/database.js";
 import { LedgerWriter } from "../data/ledger-writer.js";
+import { type ChargeRequest, type NewCharge, requestHash } from "../domain/charge.js";
 import type { Randomness } from "./randomness.js";
-import { type ChargeRequest, requestHash } from "./request.js";
 
-export interface ChargeOutcome {
+export interface ChargeAnswer {
   charge: NewCharge;
   /** True when the key had been charged before: the stored outcome, nothing charged now. */
   replayed: boolean;
@@ -23,7 +23,7 @@ export function chargeService(deps: { db: Db; randomness: Randomness; successRat
   const keyless = deps.randomness.stream("charge");
   const ledger = new LedgerWriter(deps.db);
 
-  return async (request: ChargeRequest, key: string | null): Promise<ChargeOutcome> => {
+  return async (request: ChargeRequest, key: string | null): Promise<ChargeAnswer> => {
     const succeeded = (key === null ? keyless() : deps.randomness.forKey(key)) < deps.successRate;
     const charge: NewCharge = {
       ...request,
@@ -40,7 +40,6 @@ export function chargeService(deps: { db: Db; randomness: Randomness; successRat
     if (!first) throw new Error("idempotency key conflicted, yet no row holds it");
     if (first.requestHash !== charge.requestHash) {
       throw new ApiError(
-        422,
         "idempotency_key_reused",
         "Idempotency-Key was already used for a different request",
       );

@@ -1,0 +1,95 @@
+import { z } from "@hono/zod-openapi";
+import { CURRENCIES } from "../../kernel/money.js";
+import { errorContent } from "../../runtime/index.js";
+import { OPERATOR_ACTIONS } from "../data/audit-schema.js";
+import { RUN_STATUSES, RUN_TRIGGERS } from "../domain/run.js";
+import { INVOICE_STATUSES, OUTCOMES } from "../domain/status.js";
+
+/** What each route answers, declared for the OpenAPI document and checked by the contract test. */
+export const InvoiceSchema = z
+  .object({
+    id: z.number().int(),
+    customerId: z.number().int(),
+    amount: z.object({
+      /** The exact decimal, written as a JSON number with two places. */
+      value: z.number(),
+      currency: z.enum(CURRENCIES),
+    }),
+    status: z.enum(INVOICE_STATUSES),
+  })
+  .openapi("Invoice");
+
+export const CustomerSchema = z
+  .object({ id: z.number().int(), currency: z.enum(CURRENCIES) })
+  .openapi("Customer");
+
+export const RunSchema = z
+  .object({
+    id: z.number().int(),
+    trigger: z.enum(RUN_TRIGGERS),
+    status: z.enum(RUN_STATUSES),
+    dueThrough: z.string(),
+    startedAt: z.string(),
+    finishedAt: z.string().nullable(),
+    total: z.number().int(),
+    done: z.number().int(),
+    counts: z.object(Object.fromEntries(OUTCOMES.map((outcome) => [outcome, z.number().int()]))),
+  })
+  .openapi("BillingRun");
+
+export const PayAnswerSchema = RunSchema.extend({ created: z.boolean() }).openapi("PayAnswer");
+
+export const AttemptSchema = z
+  .object({
+    id: z.number().int(),
+    invoiceId: z.number().int(),
+    runId: z.number().int(),
+    attemptNumber: z.number().int(),
+    idempotencyKey: z.string().nullable(),
+    outcome: z.enum([...OUTCOMES, "UNKNOWN", "NOT_SENT"]),
+    httpStatus: z.number().int().nullable(),
+    latencyMs: z.number().int(),
+    chargeId: z.string().nullable(),
+    error: z.string().nullable(),
+    attemptedAt: z.string(),
+    worker: z.string().nullable(),
+  })
+  .openapi("PaymentAttempt");
+
+export const invalid = errorContent(
+  "the request is not valid: the code and message name the problem",
+);
+export const notFoundContent = errorContent("not found");
+
+/** With auth on (docs/production.md), any route but the probes may refuse its caller. */
+export const refusals = {
+  401: errorContent("no valid bearer token; the message says how to get one"),
+  403: errorContent("the caller holds no role this route accepts"),
+};
+
+export const OperatorActionSchema = z
+  .object({
+    id: z.number().int(),
+    action: z.enum(OPERATOR_ACTIONS),
+    invoiceId: z.number().int().nullable(),
+    runId: z.number().int().nullable(),
+    /** The verified caller, or "anonymous" with auth off. */
+    actor: z.string(),
+    reason: z.string(),
+    previousStatus: z.string().nullable(),
+    invoicesUnqueued: z.number().int().nullable(),
+    at: z.string(),
+  })
+  .openapi("OperatorAction");
+
+export const ActionAnswerSchema = z
+  .object({ performed: z.boolean(), action: OperatorActionSchema })
+  .openapi("OperatorActionAnswer");
+
+/** An operator action's body, for the document only: the route parses it (rest/operator-actions.ts). */
+export const actionBodyDocument = {
+  type: "object",
+  required: ["reason"],
+  additionalProperties: false,
+  properties: { reason: { type: "string", minLength: 1, maxLength: 1000 } },
+};

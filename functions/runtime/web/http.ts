@@ -1,0 +1,128 @@
+import { randomUUID } from "node:crypto";
+import type { HttpBindings } from "@hono/node-server";
+import { createRoute, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import { routePath } from "hono/route";
+import type { Logger } from "../process/logger.js";
+import { onError, onNotFound } from "./errors.js";
+import { jsonBodyLimit } from "./json-body.js";
+import { createRouter, declare, type Router } from "./openapi.js";
+
+export type AppEnv = {
+  /** The Node request and response; absent when the app is called in-process (app.request). */
+  Bindings: Partial<HttpBindings>;
+  Variables: {
+    requestId: string;
+    log: Logger;
+    /** What a handler wants on this request's log line (one line per request, not two). */
+    logFields?: Record<string, unknown>;
+    /** The verified caller and its roles, where the function authenticates. */
+    caller?: { subject: string; roles: readonly string[] };
+  };
+};
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** The caller's X-Request-Id when it is sane, else a new one. */
+export const requestIdOf = (given: string | undefined): string =>
+  given && REQUEST_ID.test(given) ? given : randomUUID();
+
+/** One log line per request; the caller's X-Request-Id is kept when it is sane, else one is made. */
+export function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const requestId = requestIdOf(c.req.header("x-request-id"));
+    const log = logger.child({ requestId });
+    c.set("requestId", requestId);
+    c.set("log", log);
+    const started = performance.now();
+    await next();
+    c.res.headers.set("X-Request-Id", requestId);
+    // The handler may have swapped in a child logger (with the caller's identity, say).
+    c.get("log").info(
+      {
+        method: c.req.method,
+        route: routePath(c),
+        path: c.req.path,
+        status: c.res.status,
+        durationMs: Math.round((performance.now() - started) * 10) / 10,
+        ...c.get("logFields"),
+      },
+      "request",
+    );
+  };
+}
+
+/**
+ * What /readyz checks, under the name it reports: each resolves when that dependency can serve,
+ * and throws, with the detail for the log, when it cannot.
+ */
+export type ReadinessChecks = Record<string, () => Promise<void>>;
+
+/**
+ * The shell both functions share: logging, JSON errors, 404/405, a cap on every request body,
+ * and the Knative probes. /healthz says the process serves; /readyz says its dependencies answer.
+ */
+export function createApp(
+  logger: Logger,
+  readiness: ReadinessChecks,
+  options: { bodyLimitBytes: number },
+): Router {
+  const app = createRouter();
+  app.use(requestLog(logger));
+  app.use(jsonBodyLimit(options.bodyLimitBytes));
+  app.onError(onError(logger));
+  app.notFound(onNotFound);
+  declare(app, healthz, (c) => c.json({ status: "ok" as const }, 200));
+  // Says which dependency is not ready, never its address or error text: the probe is public.
+  declare(app, readyz, async (c) => {
+    const failing = await Promise.all(
+      Object.entries(readiness).map(([dependency, check]) =>
+        check().then(
+          () => undefined,
+          (error: unknown) => {
+            c.get("log").warn({ dependency, err: error }, "not ready");
+            return dependency;
+          },
+        ),
+      ),
+    );
+    const unavailable = failing.filter((dependency) => dependency !== undefined);
+    if (unavailable.length === 0) return c.json({ status: "ready" as const }, 200);
+    return c.json({ status: "unavailable" as const, unavailable }, 503);
+  });
+  return app;
+}
+
+const healthz = createRoute({
+  method: "get",
+  path: "/healthz",
+  tags: ["probes"],
+  summary: "Liveness: the process serves",
+  responses: {
+    200: {
+      description: "serving",
+      content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } },
+    },
+  },
+});
+
+const readyz = createRoute({
+  method: "get",
+  path: "/readyz",
+  tags: ["probes"],
+  summary: "Readiness: every dependency answers",
+  responses: {
+    200: {
+      description: "ready",
+      content: { "application/json": { schema: z.object({ status: z.literal("ready") }) } },
+    },
+    503: {
+      description: "a dependency does not answer; named, never its address or error",
+      content: {
+        "application/json": {
+          schema: z.object({ status: z.literal("unavailable"), unavailable: z.array(z.string()) }),
+        },
+      },
+    },
+  },
+});
