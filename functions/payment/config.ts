@@ -8,6 +8,11 @@ import {
   serviceConfig,
   serviceEnv,
 } from "../runtime/config.js";
+import {
+  DEFAULT_DECLINE_MIX,
+  type DeclineMix,
+  parseDeclineMix,
+} from "./charges/decline-reasons.js";
 
 const MAX_DELAY_MS = 600_000;
 
@@ -40,6 +45,17 @@ const subjectList = z
 const variables = z.object({
   ...serviceEnv,
   PAYMENT_SUCCESS_RATE: probability(0.5),
+  PAYMENT_DECLINE_REASONS: z
+    .string()
+    .transform((text, ctx) => {
+      const mix = parseDeclineMix(text);
+      if (typeof mix === "string") {
+        ctx.addIssue({ code: "custom", message: mix });
+        return z.NEVER;
+      }
+      return mix;
+    })
+    .optional(),
   PAYMENT_SEED: z.coerce
     .number()
     .int()
@@ -115,6 +131,8 @@ export interface FaultConfig {
 
 export interface PaymentConfig extends ServiceConfig {
   successRate: number;
+  /** How declines are split between reasons (decline-reasons.ts). */
+  declineMix: DeclineMix;
   /** Makes every draw reproducible when set; crypto randomness when not. */
   seed: number | undefined;
   bodyLimitBytes: number;
@@ -129,6 +147,7 @@ export function loadPaymentConfig(
   return {
     ...serviceConfig(parsed),
     successRate: parsed.PAYMENT_SUCCESS_RATE,
+    declineMix: parsed.PAYMENT_DECLINE_REASONS ?? DEFAULT_DECLINE_MIX,
     seed: parsed.PAYMENT_SEED,
     bodyLimitBytes: parsed.PAYMENT_BODY_LIMIT_BYTES,
     faults: {

@@ -4,9 +4,7 @@ import { amountNumber } from "./amount.js";
 export const CHARGE_STATUSES = ["succeeded", "declined"] as const;
 export type ChargeStatus = (typeof CHARGE_STATUSES)[number];
 
-/** Why a charge was declined; the simulated provider has one reason. */
-export const DECLINE_REASONS = ["insufficient_funds"] as const;
-export type DeclineReason = (typeof DECLINE_REASONS)[number];
+import type { DeclineReason } from "./decline-reasons.js";
 
 /** One ledger row: a charge attempt and its outcome, decided once and never redrawn. */
 export interface Charge {

@@ -10,12 +10,8 @@ import {
   uniqueIndex,
 } from "drizzle-orm/pg-core";
 import { CURRENCIES, type Currency } from "../../runtime/money.js";
-import {
-  CHARGE_STATUSES,
-  type ChargeStatus,
-  DECLINE_REASONS,
-  type DeclineReason,
-} from "../charges/charge.js";
+import { CHARGE_STATUSES, type ChargeStatus } from "../charges/charge.js";
+import { DECLINE_REASONS, type DeclineReason } from "../charges/decline-reasons.js";
 
 const oneOf = (column: string, values: readonly string[]) =>
   sql.raw(`${column} in (${values.map((value) => `'${value}'`).join(", ")})`);
