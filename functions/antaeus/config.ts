@@ -10,7 +10,12 @@ import {
   url,
 } from "../runtime/config.js";
 import { type BillingSettings, DIALECTS, worstCaseChargeMs } from "./billing/settings.js";
+import { parseRetrySchedule, type RetrySchedule } from "./domain/dunning.js";
 import { isPeriod, type Period, periodOf } from "./domain/period.js";
+
+const DAY_MS = 86_400_000;
+/** P1D,P3D,P7D: retries one, three and seven days after the first soft decline. */
+const DEFAULT_RETRY_SCHEDULE: RetrySchedule = [DAY_MS, 3 * DAY_MS, 7 * DAY_MS];
 
 const httpUrl = url(["http", "https"]);
 
@@ -39,10 +44,30 @@ const schema = z
     BILLING_REQUEST_BUDGET_MS: integer({ min: 100, max: 590_000, default: 240_000 }),
     BILLING_LEASE_MS: integer({ min: 100, max: 3_600_000, default: 60_000 }),
     BILLING_SELF_URL: httpUrl.optional(),
+    // Empty: no retries, a soft decline goes to a person at once.
+    BILLING_RETRY_SCHEDULE: z
+      .string()
+      .transform((text, ctx) => {
+        const schedule = parseRetrySchedule(text);
+        if (typeof schedule === "string") {
+          ctx.addIssue({ code: "custom", message: schedule });
+          return z.NEVER;
+        }
+        return schedule;
+      })
+      .optional(),
+    BILLING_CLOCK_FILE: z.string().optional(),
   })
   .superRefine(requireDatabaseInProduction)
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
+    if (env.BILLING_CLOCK_FILE) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["BILLING_CLOCK_FILE"],
+        message: "is refused when NODE_ENV=production: billing runs on the system clock",
+      });
+    }
     for (const name of ["PAYMENT_PROVIDER_ENDPOINT", "BILLING_SELF_URL"] as const) {
       if (!env[name]) {
         ctx.addIssue({
@@ -122,6 +147,8 @@ export function loadAntaeusConfig(
       requestBudgetMs: parsed.BILLING_REQUEST_BUDGET_MS,
       leaseMs: parsed.BILLING_LEASE_MS,
       selfUrl: parsed.BILLING_SELF_URL,
+      retrySchedule: parsed.BILLING_RETRY_SCHEDULE ?? DEFAULT_RETRY_SCHEDULE,
+      clockFile: parsed.BILLING_CLOCK_FILE,
     },
   };
 }

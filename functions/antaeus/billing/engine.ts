@@ -2,8 +2,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Sql } from "../../runtime/database.js";
 import type { Logger } from "../../runtime/logger.js";
 import { type ClaimedInvoice, claimInvoices, type Verdict } from "../data/claims.js";
-import { type BillingRun, completeIfDone, startOrJoinRun, type Trigger } from "../data/runs.js";
+import { type BillingRun, completeIfDone, type PayTrigger, startOrJoinRun } from "../data/runs.js";
+import { afterDecline, NOT_DUNNING } from "../domain/dunning.js";
 import { periodOf } from "../domain/period.js";
+import type { Clock } from "./clock.js";
 import type { Continuations } from "./continuation.js";
 import type { PaymentProvider } from "./provider.js";
 import type { BillingSettings } from "./settings.js";
@@ -36,21 +38,40 @@ export class BillingEngine {
       /** Who signs the attempts this replica records. */
       worker: string;
       countVerdict: (outcome: Verdict["status"]) => void;
+      /** Billing's "now": the month a run is due through, and when retries are due. */
+      clock: Clock;
     },
   ) {}
 
   /** A pay call or the monthly CloudEvent: start or join the run, then work on it. */
   async trigger(
-    trigger: Trigger,
+    trigger: PayTrigger,
     request: AbortSignal,
   ): Promise<{ run: BillingRun; created: boolean; work: WorkResult }> {
-    const dueThrough = periodOf(new Date());
-    const { run, created } = await startOrJoinRun(this.deps.sql, trigger, dueThrough);
+    const now = this.deps.clock();
+    const started = await startOrJoinRun(this.deps.sql, trigger, periodOf(now), now);
+    if (!started) throw new Error("a pay trigger always starts or joins a run");
+    const { run, created } = started;
     this.deps.logger.info(
       { runId: run.id, created, trigger: trigger.kind, total: run.total },
       created ? "billing run started" : "joined billing run",
     );
     return { run, created, work: await this.work(run.id, request) };
+  }
+
+  /**
+   * The watchdog, with no run in progress: starts a run of the retries now due, if any, and works
+   * on it. null when none is due.
+   */
+  async retryDue(request: AbortSignal): Promise<WorkResult | null> {
+    const now = this.deps.clock();
+    const started = await startOrJoinRun(this.deps.sql, { kind: "retry" }, periodOf(now), now);
+    if (!started) return null;
+    this.deps.logger.info(
+      { runId: started.run.id, created: started.created, total: started.run.total },
+      "billing run of due retries",
+    );
+    return this.work(started.run.id, request);
   }
 
   /** Work on a run until it is done or this request's budget is spent; hand on what is left. */
@@ -186,15 +207,27 @@ export class BillingEngine {
       }
     }
     const result = await this.deps.provider.charge(invoice);
-    return {
+    const verdict = {
       invoiceId: invoice.id,
       attemptKey: invoice.attemptKey,
-      status: result.outcome,
       // Only a provider that honours keys can be asked again about the same attempt.
       keepKey: result.outcome === "NETWORK_ERROR" && this.deps.settings.idempotent,
       calls: result.calls.length,
       attempts: result.calls,
+      retry: invoice.dunning.declines,
     };
+    if (result.outcome === "PAID") return { ...verdict, status: "PAID", dunning: NOT_DUNNING };
+    if (result.outcome === "DECLINED") {
+      const next = afterDecline(
+        this.deps.settings.retrySchedule,
+        invoice.dunning,
+        result.declineReason,
+        this.deps.clock(),
+      );
+      return { ...verdict, status: next.status, dunning: next.dunning };
+    }
+    // No definite answer (or a refusal): the cycle stands; a due retry stays due.
+    return { ...verdict, status: result.outcome, dunning: undefined };
   }
 
   /**
@@ -220,6 +253,8 @@ export class BillingEngine {
       status,
       keepKey: false,
       calls: 0,
+      retry: invoice.dunning.declines,
+      dunning: undefined,
       attempts: [
         {
           invoiceId: invoice.id,
@@ -231,6 +266,8 @@ export class BillingEngine {
           chargeId: null,
           error,
           attemptedAt: new Date(),
+          retry: invoice.dunning.declines,
+          declineReason: null,
         },
       ],
     };

@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import type { Registry } from "prom-client";
 import type { Sql } from "../../runtime/database.js";
 import type { Logger } from "../../runtime/logger.js";
+import { fileClock, systemClock } from "./clock.js";
 import { Continuations } from "./continuation.js";
 import { BillingEngine } from "./engine.js";
 import { verdictCounter } from "./metrics.js";
@@ -42,6 +43,7 @@ export function createBilling(
     // On Kubernetes the host name is the pod's name; the process id tells local replicas apart.
     worker: `${hostname()}/${process.pid}`,
     countVerdict: verdictCounter(registry),
+    clock: settings.clockFile ? fileClock(settings.clockFile) : systemClock,
   });
   return { engine, continuations, close: () => provider.close() };
 }

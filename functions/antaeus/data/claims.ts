@@ -1,5 +1,6 @@
 import type { Sql } from "../../runtime/database.js";
 import type { Currency } from "../../runtime/money.js";
+import type { DunningState } from "../domain/dunning.js";
 import type { Outcome } from "../domain/status.js";
 
 export interface ClaimedInvoice {
@@ -15,6 +16,8 @@ export interface ClaimedInvoice {
   reconciling: boolean;
   /** The customer's currency, or null when the customer does not exist. */
   customerCurrency: Currency | null;
+  /** Its dunning cycle; `declines` is the number of the retry this attempt is (0: none). */
+  dunning: DunningState;
 }
 
 /**
@@ -38,6 +41,9 @@ export async function claimInvoices(
       attempts: number;
       reconciling: boolean;
       customer_currency: Currency | null;
+      declines: number;
+      dunning_since: string | null;
+      next_retry_at: string | null;
     }>
   >`
     with picked as (
@@ -50,12 +56,17 @@ export async function claimInvoices(
     update invoices i
     set status = 'PROCESSING',
         lease_expires_at = now() + ${leaseMs} * interval '1 millisecond',
-        attempt_key = coalesce(i.attempt_key, gen_random_uuid())
+        attempt_key = coalesce(i.attempt_key, gen_random_uuid()),
+        -- A person who sets an invoice PENDING starts its dunning afresh.
+        declines = case when i.status = 'PENDING' then 0 else i.declines end,
+        dunning_since = case when i.status = 'PENDING' then null else i.dunning_since end,
+        next_retry_at = case when i.status = 'PENDING' then null else i.next_retry_at end
     from picked
     where i.id = picked.id
     returning i.id, i.customer_id, i.currency, i.amount_minor, i.attempt_key, i.attempts,
               picked.previous_key is not null as reconciling,
-              (select c.currency from customers c where c.id = i.customer_id) as customer_currency`;
+              (select c.currency from customers c where c.id = i.customer_id) as customer_currency,
+              i.declines, i.dunning_since, i.next_retry_at`;
   return rows.map((row) => ({
     id: row.id,
     customerId: row.customer_id,
@@ -65,8 +76,16 @@ export async function claimInvoices(
     attempts: row.attempts,
     reconciling: row.reconciling,
     customerCurrency: row.customer_currency,
+    dunning: {
+      declines: row.declines,
+      since: instant(row.dunning_since),
+      nextRetryAt: instant(row.next_retry_at),
+    },
   }));
 }
+
+// The update's CASE columns come back as text, not parsed like a plain timestamptz column.
+const instant = (text: string | null) => (text === null ? null : new Date(text));
 
 /** One call to the provider, or one verdict reached without calling it. */
 export interface AttemptRecord {
@@ -79,6 +98,9 @@ export interface AttemptRecord {
   chargeId: string | null;
   error: string | null;
   attemptedAt: Date;
+  /** 0: the invoice's charge; n: the n-th scheduled retry. */
+  retry: number;
+  declineReason: string | null;
 }
 
 export interface Verdict {
@@ -90,11 +112,17 @@ export interface Verdict {
   keepKey: boolean;
   calls: number;
   attempts: AttemptRecord[];
+  /** Which retry this verdict ends (0: none). */
+  retry: number;
+  /** The invoice's dunning state from now on; undefined leaves it as it was. */
+  dunning: DunningState | undefined;
 }
 
 const COUNTERS: Record<Outcome, string> = {
   PAID: "paid",
   DECLINED: "declined",
+  RETRIES_EXHAUSTED: "retries_exhausted",
+  HARD_DECLINED: "hard_declined",
   REJECTED: "rejected",
   NETWORK_ERROR: "network_error",
   OUTCOME_UNKNOWN: "outcome_unknown",
@@ -127,28 +155,38 @@ export async function recordVerdicts(
         ${sql.array(verdicts.map((v) => v.attemptKey))}::uuid[],
         ${sql.array(verdicts.map((v) => v.status))}::text[],
         ${sql.array(verdicts.map((v) => v.keepKey))}::bool[],
-        ${sql.array(verdicts.map((v) => v.calls))}::int[]
-      ) as v(id, key, status, keep_key, calls)
+        ${sql.array(verdicts.map((v) => v.calls))}::int[],
+        ${sql.array(verdicts.map((v) => v.retry))}::int[],
+        ${sql.array(verdicts.map((v) => v.dunning !== undefined))}::bool[],
+        ${sql.array(verdicts.map((v) => v.dunning?.declines ?? 0))}::int[],
+        ${sql.array(verdicts.map((v) => v.dunning?.since?.toISOString() ?? null))}::timestamptz[],
+        ${sql.array(verdicts.map((v) => v.dunning?.nextRetryAt?.toISOString() ?? null))}::timestamptz[]
+      ) as v(id, key, status, keep_key, calls, retry, dunning, declines, since, next_retry_at)
     ), applied as (
       update invoices i
       set status = verdict.status,
           attempt_key = case when verdict.keep_key then i.attempt_key end,
           attempts = i.attempts + verdict.calls,
           run_id = null,
-          lease_expires_at = null
+          lease_expires_at = null,
+          declines = case when verdict.dunning then verdict.declines else i.declines end,
+          dunning_since = case when verdict.dunning then verdict.since else i.dunning_since end,
+          next_retry_at = case when verdict.dunning then verdict.next_retry_at else i.next_retry_at end
       from verdict
       where i.id = verdict.id and i.run_id = ${runId}
         and i.status = 'PROCESSING' and i.attempt_key = verdict.key
-      returning i.status
+      returning i.status, verdict.retry
     ), counted as (
-      update billing_runs set ${counters.reduce((all, next) => sql`${all}, ${next}`)}
+      update billing_runs set ${counters.reduce((all, next) => sql`${all}, ${next}`)},
+        retries = retries + (select count(*) from applied where retry > 0),
+        recovered = recovered + (select count(*) from applied where retry > 0 and status = 'PAID')
       where id = ${runId}
       returning id
     ), audit as (
       insert into payment_attempts
-        (invoice_id, run_id, attempt_number, idempotency_key, outcome, http_status, latency_ms, charge_id, error, attempted_at, worker)
+        (invoice_id, run_id, attempt_number, idempotency_key, outcome, http_status, latency_ms, charge_id, error, attempted_at, worker, retry, decline_reason)
       select a.invoice_id, ${runId}, a.attempt_number, a.idempotency_key, a.outcome, a.http_status,
-             a.latency_ms, a.charge_id, a.error, a.attempted_at, ${worker}
+             a.latency_ms, a.charge_id, a.error, a.attempted_at, ${worker}, a.retry, a.decline_reason
       from unnest(
         ${sql.array(column((a) => a.invoiceId))}::int[],
         ${sql.array(column((a) => a.attemptNumber))}::int[],
@@ -158,8 +196,10 @@ export async function recordVerdicts(
         ${sql.array(column((a) => a.latencyMs))}::int[],
         ${sql.array(column((a) => a.chargeId))}::text[],
         ${sql.array(column((a) => a.error))}::text[],
-        ${sql.array(column((a) => a.attemptedAt.toISOString()))}::timestamptz[]
-      ) as a(invoice_id, attempt_number, idempotency_key, outcome, http_status, latency_ms, charge_id, error, attempted_at)
+        ${sql.array(column((a) => a.attemptedAt.toISOString()))}::timestamptz[],
+        ${sql.array(column((a) => a.retry))}::int[],
+        ${sql.array(column((a) => a.declineReason))}::text[]
+      ) as a(invoice_id, attempt_number, idempotency_key, outcome, http_status, latency_ms, charge_id, error, attempted_at, retry, decline_reason)
       returning 1
     )
     select (select count(*) from applied)::int as applied, (select count(*) from counted) as runs,

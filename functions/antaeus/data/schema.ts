@@ -51,6 +51,12 @@ export const invoices = pgTable(
     attemptKey: uuid("attempt_key"),
     /** Calls made to the provider for this invoice, over all runs. */
     attempts: integer().notNull().default(0),
+    /** Soft declines in the current dunning cycle: the next attempt is retry number `declines`. */
+    declines: integer().notNull().default(0),
+    /** The cycle's first decline; the retry schedule is measured from it. */
+    dunningSince: timestamp("dunning_since", { withTimezone: true }),
+    /** When the next scheduled retry is due; null when none is. */
+    nextRetryAt: timestamp("next_retry_at", { withTimezone: true }),
   },
   (table) => [
     check("invoices_currency_check", oneOf("currency", CURRENCIES)),
@@ -59,6 +65,9 @@ export const invoices = pgTable(
     check("invoices_period_first_of_month", sql`extract(day from ${table.period}) = 1`),
     index("invoices_customer_id_idx").on(table.customerId),
     index("invoices_status_idx").on(table.status),
+    index("invoices_next_retry_idx")
+      .on(table.nextRetryAt)
+      .where(sql`${table.nextRetryAt} is not null`),
     index("invoices_run_queue_idx")
       .on(table.runId, table.id)
       .where(sql`${table.runId} is not null`),
@@ -67,7 +76,8 @@ export const invoices = pgTable(
 
 export const RUN_STATUSES = ["RUNNING", "COMPLETED"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
-export type RunTrigger = "api" | "schedule";
+export const RUN_TRIGGERS = ["api", "schedule", "retry"] as const;
+export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 
 export const billingRuns = pgTable(
   "billing_runs",
@@ -87,10 +97,15 @@ export const billingRuns = pgTable(
     outcomeUnknown: integer("outcome_unknown").notNull().default(0),
     currencyMismatch: integer("currency_mismatch").notNull().default(0),
     customerNotFound: integer("customer_not_found").notNull().default(0),
+    retriesExhausted: integer("retries_exhausted").notNull().default(0),
+    hardDeclined: integer("hard_declined").notNull().default(0),
+    /** Verdicts on scheduled retries (attempts with retry > 0), and how many of those were PAID. */
+    retries: integer().notNull().default(0),
+    recovered: integer().notNull().default(0),
   },
   (table) => [
     check("billing_runs_status_check", oneOf("status", RUN_STATUSES)),
-    check("billing_runs_trigger_check", oneOf("trigger", ["api", "schedule"])),
+    check("billing_runs_trigger_check", oneOf("trigger", RUN_TRIGGERS)),
     // At most one run at a time: a second pay call joins it instead of racing it.
     uniqueIndex("billing_runs_one_running").on(sql`(true)`).where(sql`${table.status} = 'RUNNING'`),
   ],
@@ -131,6 +146,10 @@ export const paymentAttempts = pgTable(
     attemptedAt: timestamp("attempted_at", { withTimezone: true }).notNull(),
     /** The replica that made it: host name (on Kubernetes, the pod's name) and process id. */
     worker: text(),
+    /** 0: the invoice's charge; n: the n-th scheduled retry after a soft decline. */
+    retry: integer().notNull().default(0),
+    /** The provider's reason for a decline; null otherwise, or when it gave none. */
+    declineReason: text("decline_reason"),
   },
   (table) => [index("payment_attempts_invoice_idx").on(table.invoiceId, table.attemptNumber)],
 );

@@ -7,6 +7,8 @@ export const INVOICE_STATUSES = [
   "PROCESSING",
   "PAID",
   "DECLINED",
+  "RETRIES_EXHAUSTED",
+  "HARD_DECLINED",
   "REJECTED",
   "NETWORK_ERROR",
   "OUTCOME_UNKNOWN",
@@ -24,9 +26,13 @@ export const OUTCOMES = INVOICE_STATUSES.filter(
   (status): status is Outcome => status !== "PENDING" && status !== "PROCESSING",
 );
 
+/** Waiting for a person after declines: the retry schedule ended, or the decline was hard. */
+export const DUNNING_ENDED = ["RETRIES_EXHAUSTED", "HARD_DECLINED"] as const;
+
 /**
  * The next run charges these again: the provider said no (DECLINED), refused the request
- * (REJECTED) or never answered for sure (NETWORK_ERROR). The mismatch and missing-customer
+ * (REJECTED) or never answered for sure (NETWORK_ERROR). A DECLINED invoice with a retry
+ * scheduled waits for it (docs/billing.md). The mismatch and missing-customer
  * outcomes are data problems a person must fix; charging again would only repeat them.
  * OUTCOME_UNKNOWN waits for a person too: the provider ignores Idempotency-Key, so asking again
  * could charge twice.

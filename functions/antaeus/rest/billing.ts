@@ -19,6 +19,8 @@ export function runJson(run: BillingRun) {
     OUTCOME_UNKNOWN: run.outcomeUnknown,
     CURRENCY_MISMATCH: run.currencyMismatch,
     CUSTOMER_NOT_FOUND: run.customerNotFound,
+    RETRIES_EXHAUSTED: run.retriesExhausted,
+    HARD_DECLINED: run.hardDeclined,
   };
   return {
     id: run.id,
@@ -30,6 +32,8 @@ export function runJson(run: BillingRun) {
     total: run.total,
     done: Object.values(counts).reduce((sum, n) => sum + n, 0),
     counts,
+    /** Verdicts on scheduled retries, and how many of those were PAID. */
+    retries: { done: run.retries, recovered: run.recovered },
   };
 }
 
@@ -61,7 +65,13 @@ export function billingRoutes(
   resume.post("/", async (c) => {
     await triggerOf(c); // a PingSource event must be well-formed, like on the pay route
     const running = await findRunningRun(db);
-    if (!running) return c.json({ run: null });
+    if (!running) {
+      // Nothing to finish: run the soft declines whose retry is due, if any (docs/billing.md).
+      const retried = await engine.retryDue(c.req.raw.signal);
+      if (!retried) return c.json({ run: null });
+      const { body, status } = await answer(retried.runId, {});
+      return c.json({ run: body }, status);
+    }
     c.get("log").info({ runId: running.id }, "resuming a billing run");
     await engine.work(running.id, c.req.raw.signal);
     const { body, status } = await answer(running.id, {});
