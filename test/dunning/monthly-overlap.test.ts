@@ -38,7 +38,7 @@ const byPeriod = async () => {
 };
 
 describe("the monthly run and due retries", () => {
-  it("the monthly run takes a due retry as that retry, and leaves a retry not yet due alone", async () => {
+  it("the monthly run takes a retry that is due, as that retry", async () => {
     await fetch(`${system.antaeus.url}/rest/v1/invoices/pay`, { method: "POST" });
     system.setClock("2026-10-31T12:00:00Z");
     const october = await system.monthly("october");
