@@ -8,6 +8,7 @@ import type { BillingEngine } from "./billing/engine.js";
 import { createDb, migrations } from "./data/database.js";
 import { billingRoutes } from "./rest/billing.js";
 import { customerRoutes } from "./rest/customers.js";
+import { eventRoutes } from "./rest/events.js";
 import { invoiceRoutes } from "./rest/invoices.js";
 
 /**
@@ -52,5 +53,6 @@ export function antaeusApp(deps: {
   app.route("/rest/v1/customers", customerRoutes(db));
   app.route("/rest/v1/billing/runs", billing.runs);
   app.route("/rest/v1/billing/resume", billing.resume);
+  app.route("/rest/v1/billing/events", eventRoutes(db));
   return app;
 }

@@ -12,6 +12,7 @@ import {
 import { type BillingSettings, DIALECTS, worstCaseChargeMs } from "./billing/settings.js";
 import { parseRetrySchedule, type RetrySchedule } from "./domain/dunning.js";
 import { isPeriod, type Period, periodOf } from "./domain/period.js";
+import type { EventSettings } from "./events/relay.js";
 
 const DAY_MS = 86_400_000;
 /** P1D,P3D,P7D: retries one, three and seven days after the first soft decline. */
@@ -57,6 +58,28 @@ const schema = z
       })
       .optional(),
     BILLING_CLOCK_FILE: z.string().optional(),
+    K_SINK: httpUrl.optional(),
+    // The SinkBinding's ceOverrides as JSON, e.g. {"extensions":{"team":"billing"}}.
+    K_CE_OVERRIDES: z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          const parsed = JSON.parse(text) as { extensions?: unknown };
+          const extensions = parsed?.extensions ?? {};
+          if (typeof extensions !== "object" || extensions === null) throw new Error();
+          return Object.fromEntries(
+            Object.entries(extensions).map(([name, value]) => [name, String(value)]),
+          );
+        } catch {
+          ctx.addIssue({
+            code: "custom",
+            message: 'expected JSON like {"extensions":{"name":"value"}}',
+          });
+          return z.NEVER;
+        }
+      })
+      .optional(),
+    EVENTS_SOURCE: z.string().min(1).max(512).optional(),
   })
   .superRefine(requireDatabaseInProduction)
   .superRefine((env, ctx) => {
@@ -120,6 +143,7 @@ export interface AntaeusConfig extends ServiceConfig {
     lastPeriod: Period;
   };
   billing: BillingSettings;
+  events: EventSettings;
 }
 
 export function loadAntaeusConfig(
@@ -149,6 +173,12 @@ export function loadAntaeusConfig(
       selfUrl: parsed.BILLING_SELF_URL,
       retrySchedule: parsed.BILLING_RETRY_SCHEDULE ?? DEFAULT_RETRY_SCHEDULE,
       clockFile: parsed.BILLING_CLOCK_FILE,
+    },
+    events: {
+      sink: parsed.K_SINK,
+      extensions: parsed.K_CE_OVERRIDES ?? {},
+      // This instance: its Knative address, or the local one.
+      source: parsed.EVENTS_SOURCE ?? parsed.BILLING_SELF_URL ?? "/antaeus/local",
     },
   };
 }

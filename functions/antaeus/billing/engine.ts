@@ -5,6 +5,7 @@ import { type ClaimedInvoice, claimInvoices, type Verdict } from "../data/claims
 import { type BillingRun, completeIfDone, type PayTrigger, startOrJoinRun } from "../data/runs.js";
 import { afterDecline, NOT_DUNNING } from "../domain/dunning.js";
 import { periodOf } from "../domain/period.js";
+import type { EventRelay } from "../events/relay.js";
 import type { Clock } from "./clock.js";
 import type { Continuations } from "./continuation.js";
 import type { PaymentProvider } from "./provider.js";
@@ -13,6 +14,8 @@ import { VerdictWriter } from "./verdict-writer.js";
 
 /** How often a worker with nothing to claim looks again while other workers hold leases. */
 const IDLE_POLL_MS = 200;
+/** The least time a request spends delivering events (the outbox keeps what is left). */
+const EVENTS_MIN_FLUSH_MS = 5_000;
 
 export interface WorkResult {
   runId: number;
@@ -40,6 +43,8 @@ export class BillingEngine {
       countVerdict: (outcome: Verdict["status"]) => void;
       /** Billing's "now": the month a run is due through, and when retries are due. */
       clock: Clock;
+      /** Delivers the outbox's events at the end of every request that works on billing. */
+      relay: EventRelay;
     },
   ) {}
 
@@ -88,7 +93,21 @@ export class BillingEngine {
       { runId, finished },
       finished ? "billing run completed" : "billing request budget spent",
     );
+    await this.deliverEvents(deadline);
     return { runId, finished };
+  }
+
+  /**
+   * Delivers due events before the request answers: for what is left of its budget, and at least
+   * EVENTS_MIN_FLUSH_MS, so a request that spent its budget still moves the outbox on.
+   */
+  async deliverEvents(deadline = performance.now()): Promise<void> {
+    try {
+      await this.deps.relay.flush(Math.max(deadline, performance.now() + EVENTS_MIN_FLUSH_MS));
+    } catch (error) {
+      // The outbox keeps them: the next request delivers them.
+      this.deps.logger.warn({ err: error }, "delivering events failed");
+    }
   }
 
   /** Shutdown has begun: stop claiming; in-flight charges finish and their verdicts are written. */
@@ -215,6 +234,7 @@ export class BillingEngine {
       calls: result.calls.length,
       attempts: result.calls,
       retry: invoice.dunning.declines,
+      declineReason: result.declineReason,
     };
     if (result.outcome === "PAID") return { ...verdict, status: "PAID", dunning: NOT_DUNNING };
     if (result.outcome === "DECLINED") {
@@ -254,6 +274,7 @@ export class BillingEngine {
       keepKey: false,
       calls: 0,
       retry: invoice.dunning.declines,
+      declineReason: null,
       dunning: undefined,
       attempts: [
         {

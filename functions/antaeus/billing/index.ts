@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import type { Registry } from "prom-client";
 import type { Sql } from "../../runtime/database.js";
 import type { Logger } from "../../runtime/logger.js";
+import { EventRelay, type EventSettings } from "../events/relay.js";
 import { fileClock, systemClock } from "./clock.js";
 import { Continuations } from "./continuation.js";
 import { BillingEngine } from "./engine.js";
@@ -14,6 +15,7 @@ import { TokenFile } from "./token-file.js";
 export function createBilling(
   sql: Sql,
   settings: BillingSettings,
+  events: EventSettings,
   logger: Logger,
   registry: Registry,
 ) {
@@ -34,6 +36,11 @@ export function createBilling(
     token,
   });
   const continuations = new Continuations(settings.selfUrl, logger);
+  const relay = new EventRelay(sql, events, logger);
+  logger.info(
+    { sink: events.sink ?? null, source: events.source },
+    events.sink ? "events are delivered to K_SINK" : "no K_SINK: events stay in the outbox",
+  );
   const engine = new BillingEngine({
     sql,
     provider,
@@ -44,8 +51,15 @@ export function createBilling(
     worker: `${hostname()}/${process.pid}`,
     countVerdict: verdictCounter(registry),
     clock: settings.clockFile ? fileClock(settings.clockFile) : systemClock,
+    relay,
   });
-  return { engine, continuations, close: () => provider.close() };
+  return {
+    engine,
+    continuations,
+    close: async () => {
+      await Promise.all([provider.close(), relay.close()]);
+    },
+  };
 }
 
 /**

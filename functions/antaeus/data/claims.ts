@@ -1,6 +1,7 @@
 import type { Sql } from "../../runtime/database.js";
 import type { Currency } from "../../runtime/money.js";
 import type { DunningState } from "../domain/dunning.js";
+import { EVENT_TYPES, NEEDS_PERSON } from "../domain/events.js";
 import type { Outcome } from "../domain/status.js";
 
 export interface ClaimedInvoice {
@@ -114,6 +115,8 @@ export interface Verdict {
   attempts: AttemptRecord[];
   /** Which retry this verdict ends (0: none). */
   retry: number;
+  /** A decline's reason, for the payment-failed event; null otherwise or when none was given. */
+  declineReason: string | null;
   /** The invoice's dunning state from now on; undefined leaves it as it was. */
   dunning: DunningState | undefined;
 }
@@ -160,8 +163,9 @@ export async function recordVerdicts(
         ${sql.array(verdicts.map((v) => v.dunning !== undefined))}::bool[],
         ${sql.array(verdicts.map((v) => v.dunning?.declines ?? 0))}::int[],
         ${sql.array(verdicts.map((v) => v.dunning?.since?.toISOString() ?? null))}::timestamptz[],
-        ${sql.array(verdicts.map((v) => v.dunning?.nextRetryAt?.toISOString() ?? null))}::timestamptz[]
-      ) as v(id, key, status, keep_key, calls, retry, dunning, declines, since, next_retry_at)
+        ${sql.array(verdicts.map((v) => v.dunning?.nextRetryAt?.toISOString() ?? null))}::timestamptz[],
+        ${sql.array(verdicts.map((v) => v.declineReason))}::text[]
+      ) as v(id, key, status, keep_key, calls, retry, dunning, declines, since, next_retry_at, reason)
     ), applied as (
       update invoices i
       set status = verdict.status,
@@ -175,7 +179,30 @@ export async function recordVerdicts(
       from verdict
       where i.id = verdict.id and i.run_id = ${runId}
         and i.status = 'PROCESSING' and i.attempt_key = verdict.key
-      returning i.status, verdict.retry
+      returning i.id, i.status, i.customer_id, i.currency, i.amount_minor, i.period, i.next_retry_at,
+                verdict.retry, verdict.reason
+    ), events as (
+      -- The transactional outbox (docs/events.md): what the verdicts that took effect mean to
+      -- other services, committed with them or not at all.
+      insert into billing_events (type, subject, data)
+      select e.type, 'invoices/' || a.id,
+             jsonb_build_object(
+               'invoiceId', a.id, 'customerId', a.customer_id, 'runId', ${runId}::int,
+               'amount', jsonb_build_object('currency', a.currency,
+                                            'value', (a.amount_minor::numeric / 100)::numeric(20, 2)::text),
+               'period', a.period::text, 'retry', a.retry) || e.data
+      from applied a
+      cross join lateral (values
+        (${EVENT_TYPES.paid}, a.status = 'PAID', '{}'::jsonb),
+        (${EVENT_TYPES.paymentFailed}, a.status in ('DECLINED', 'RETRIES_EXHAUSTED', 'HARD_DECLINED'),
+         jsonb_build_object('reason', a.reason, 'hard', a.status = 'HARD_DECLINED',
+                            'retryScheduled', a.next_retry_at is not null,
+                            'nextRetryAt', a.next_retry_at)),
+        (${EVENT_TYPES.needsPerson}, a.status in ${sql(NEEDS_PERSON)},
+         jsonb_build_object('status', a.status, 'reason', a.reason))
+      ) as e(type, wanted, data)
+      where e.wanted
+      returning 1
     ), counted as (
       update billing_runs set ${counters.reduce((all, next) => sql`${all}, ${next}`)},
         retries = retries + (select count(*) from applied where retry > 0),
@@ -203,7 +230,7 @@ export async function recordVerdicts(
       returning 1
     )
     select (select count(*) from applied)::int as applied, (select count(*) from counted) as runs,
-           (select count(*) from audit) as audited`;
+           (select count(*) from audit) as audited, (select count(*) from events) as events`;
   return result.applied;
 }
 

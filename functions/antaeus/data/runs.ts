@@ -1,6 +1,7 @@
 import { desc, eq } from "drizzle-orm";
 import type { TransactionSql } from "postgres";
 import type { Sql } from "../../runtime/database.js";
+import { EVENT_TYPES, type RunCounters, runCompletedData } from "../domain/events.js";
 import type { Period } from "../domain/period.js";
 import { RETRIED_BY_NEXT_RUN } from "../domain/status.js";
 import type { Db } from "./database.js";
@@ -128,7 +129,14 @@ export async function completeIfDone(sql: Sql, runId: number): Promise<boolean> 
     const [queue] = await tx<[{ queued: boolean }]>`
       select exists (select 1 from invoices where run_id = ${runId}) as queued`;
     if (queue.queued) return false;
-    await tx`update billing_runs set status = 'COMPLETED', finished_at = now() where id = ${runId}`;
+    const [done] = await tx<[RunCounters]>`
+      update billing_runs set status = 'COMPLETED', finished_at = now() where id = ${runId}
+      returning trigger, total, paid, declined, retries_exhausted, hard_declined, rejected,
+                network_error, outcome_unknown, currency_mismatch, customer_not_found,
+                retries, recovered`;
+    await tx`
+      insert into billing_events (type, subject, data)
+      values (${EVENT_TYPES.runCompleted}, ${`runs/${runId}`}, ${JSON.stringify(runCompletedData(runId, done))}::jsonb)`;
     return true;
   });
 }

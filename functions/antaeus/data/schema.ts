@@ -6,6 +6,7 @@ import {
   date,
   index,
   integer,
+  jsonb,
   pgTable,
   serial,
   text,
@@ -152,4 +153,31 @@ export const paymentAttempts = pgTable(
     declineReason: text("decline_reason"),
   },
   (table) => [index("payment_attempts_invoice_idx").on(table.invoiceId, table.attemptNumber)],
+);
+
+/**
+ * The outbox: CloudEvents written in the transaction of the verdict (or the run's completion)
+ * they report, and delivered at least once to K_SINK by a relay inside a request. A row is marked
+ * delivered only after the sink answered 2xx; its `id` is the CloudEvent id on every delivery.
+ */
+export const billingEvents = pgTable(
+  "billing_events",
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    type: text().notNull(),
+    /** `invoices/<id>` or `runs/<id>`. */
+    subject: text().notNull(),
+    data: jsonb().notNull(),
+    time: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    deliveredAt: timestamp("delivered_at", { withTimezone: true }),
+    /** Deliveries tried and failed so far; the next waits until nextAttemptAt. */
+    failures: integer().notNull().default(0),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }).notNull().defaultNow(),
+    lastError: text("last_error"),
+  },
+  (table) => [
+    index("billing_events_undelivered_idx")
+      .on(table.nextAttemptAt)
+      .where(sql`${table.deliveredAt} is null`),
+  ],
 );

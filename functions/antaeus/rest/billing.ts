@@ -68,7 +68,10 @@ export function billingRoutes(
     if (!running) {
       // Nothing to finish: run the soft declines whose retry is due, if any (docs/billing.md).
       const retried = await engine.retryDue(c.req.raw.signal);
-      if (!retried) return c.json({ run: null });
+      if (!retried) {
+        await engine.deliverEvents();
+        return c.json({ run: null });
+      }
       const { body, status } = await answer(retried.runId, {});
       return c.json({ run: body }, status);
     }
