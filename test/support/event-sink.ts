@@ -39,7 +39,11 @@ export async function startEventSink() {
         headers: request.headers,
         data: JSON.parse(text),
       });
-      const status = control.failNext > 0 ? (control.failNext--, 503) : 202;
+      let status = 202;
+      if (control.failNext > 0) {
+        control.failNext--;
+        status = 503;
+      }
       await gate.pass(undefined);
       if (response.destroyed) return;
       response.writeHead(status).end();

@@ -90,6 +90,7 @@ export class EventRelay {
 
   /** One binary-mode CloudEvent; undefined when the sink answered 2xx, else why not. */
   private async deliver(row: OutboxRow): Promise<string | undefined> {
+    if (!this.pool) return "no sink";
     const headers: Record<string, string> = {
       "content-type": "application/json",
       "ce-specversion": "1.0",
@@ -103,7 +104,7 @@ export class EventRelay {
       headers[`ce-${name}`] = value;
     }
     try {
-      const response = await this.pool!.request({
+      const response = await this.pool.request({
         method: "POST",
         path: this.path,
         headers,
