@@ -3,6 +3,7 @@ import {
   boolean,
   integer,
   parseConfig,
+  parsedWith,
   requireDatabaseInProduction,
   type ServiceConfig,
   serviceConfig,
@@ -45,18 +46,8 @@ const schema = z
     BILLING_REQUEST_BUDGET_MS: integer({ min: 100, max: 590_000, default: 240_000 }),
     BILLING_LEASE_MS: integer({ min: 100, max: 3_600_000, default: 60_000 }),
     BILLING_SELF_URL: httpUrl.optional(),
-    // Empty: no retries, a soft decline goes to a person at once.
-    BILLING_RETRY_SCHEDULE: z
-      .string()
-      .transform((text, ctx) => {
-        const schedule = parseRetrySchedule(text);
-        if (typeof schedule === "string") {
-          ctx.addIssue({ code: "custom", message: schedule });
-          return z.NEVER;
-        }
-        return schedule;
-      })
-      .optional(),
+    // "none": no retries, a soft decline goes to a person at once.
+    BILLING_RETRY_SCHEDULE: parsedWith(parseRetrySchedule).optional(),
     BILLING_CLOCK_FILE: z.string().optional(),
     K_SINK: httpUrl.optional(),
     // The SinkBinding's ceOverrides as JSON, e.g. {"extensions":{"team":"billing"}}.

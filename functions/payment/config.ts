@@ -2,6 +2,7 @@ import { z } from "zod";
 import {
   integer,
   parseConfig,
+  parsedWith,
   probability,
   requireDatabaseInProduction,
   type ServiceConfig,
@@ -45,17 +46,7 @@ const subjectList = z
 const variables = z.object({
   ...serviceEnv,
   PAYMENT_SUCCESS_RATE: probability(0.5),
-  PAYMENT_DECLINE_REASONS: z
-    .string()
-    .transform((text, ctx) => {
-      const mix = parseDeclineMix(text);
-      if (typeof mix === "string") {
-        ctx.addIssue({ code: "custom", message: mix });
-        return z.NEVER;
-      }
-      return mix;
-    })
-    .optional(),
+  PAYMENT_DECLINE_REASONS: parsedWith(parseDeclineMix).optional(),
   PAYMENT_SEED: z.coerce
     .number()
     .int()

@@ -34,9 +34,9 @@ export function parseDuration(text: string): number | undefined {
   );
 }
 
-/** "P1D,P3D,P7D" → offsets in ms, strictly increasing; a message naming the problem otherwise. */
+/** "P1D,P3D,P7D" → offsets in ms, strictly increasing ("none": no retries); else a message naming the problem. */
 export function parseRetrySchedule(text: string): RetrySchedule | string {
-  if (text.trim() === "") return [];
+  if (text.trim() === "none") return [];
   const offsets: number[] = [];
   for (const part of text.split(",").map((p) => p.trim())) {
     const offset = parseDuration(part);
