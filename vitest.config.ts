@@ -2,10 +2,13 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
+    // Pure helpers are unit-tested beside their module; the rest talk to real processes.
+    include: ["test/**/*.test.ts", "functions/**/*.test.ts"],
     exclude: ["test/containers/**"],
     globalSetup: ["test/support/global-setup.ts"],
-    testTimeout: 60_000,
+    // A ceiling against a hang, not a speed check: tests wait on conditions, and a loaded
+    // machine makes a billing test several times slower than a quiet one.
+    testTimeout: 180_000,
     hookTimeout: 120_000,
     // Tests start real servers and processes; two files at a time fits a 2-core machine.
     maxWorkers: 2,

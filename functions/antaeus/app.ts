@@ -1,12 +1,19 @@
-import type { Hono } from "hono";
-import { checkSchemaCurrent, type Sql } from "../runtime/database.js";
-import { methodNotAllowed } from "../runtime/errors.js";
-import { type AppEnv, createApp } from "../runtime/http.js";
-import type { Logger } from "../runtime/logger.js";
-import type { HttpMetrics } from "../runtime/metrics.js";
+import { createRoute, z } from "@hono/zod-openapi";
+import {
+  checkSchemaCurrent,
+  createApp,
+  declare,
+  type HttpMetrics,
+  jsonContent,
+  type Logger,
+  type Router,
+  type Sql,
+  serveDocs,
+  serveMetrics,
+} from "../runtime/index.js";
 import type { BillingEngine } from "./billing/engine.js";
 import { createDb, migrations } from "./data/database.js";
-import { billingRoutes } from "./rest/billing.js";
+import { billingRoutes, payRoute } from "./rest/billing.js";
 import { customerRoutes } from "./rest/customers.js";
 import { eventRoutes } from "./rest/events.js";
 import { invoiceRoutes } from "./rest/invoices.js";
@@ -28,31 +35,50 @@ export function antaeusApp(deps: {
   logger: Logger;
   engine: BillingEngine;
   metrics: HttpMetrics;
-}): Hono<AppEnv> {
+}): Router {
   const db = createDb(deps.sql);
   const app = createApp(
     deps.logger,
     { database: () => checkSchemaCurrent(deps.sql, migrations) },
     { bodyLimitBytes: BODY_LIMIT_BYTES },
   );
-  app.use(deps.metrics.observe);
-  app.get("/metrics", deps.metrics.expose);
-  app.all("/metrics", methodNotAllowed(["GET"]));
+  serveMetrics(app, deps.metrics);
 
   // The original's greeting and health check, kept for clients written against it.
-  app.get("/", (c) => c.text("Welcome to Antaeus! see the README for the routes"));
-  app.all("/", methodNotAllowed(["GET"]));
-  app.get("/rest/health", (c) => c.json("ok"));
-  app.all("/rest/health", methodNotAllowed(["GET"]));
+  declare(app, welcome, (c) => c.text("Welcome to Antaeus! see the README for the routes"));
+  declare(app, health, (c) => c.json("ok" as const, 200));
 
-  const billing = billingRoutes(db, deps.engine);
-  // Before the invoice routes, so "pay" is not read as an invoice id.
-  app.route("/rest/v1/invoices/pay", billing.pay);
-  app.route("/rest/v1/invoices", billing.attempts);
-  app.route("/rest/v1/invoices", invoiceRoutes(db));
-  app.route("/rest/v1/customers", customerRoutes(db));
-  app.route("/rest/v1/billing/runs", billing.runs);
-  app.route("/rest/v1/billing/resume", billing.resume);
-  app.route("/rest/v1/billing/events", eventRoutes(db));
+  // In matching order: "pay" before the invoice routes, so it is not read as an invoice id.
+  payRoute(app, db, deps.engine);
+  billingRoutes(app, db, deps.engine);
+  invoiceRoutes(app, db);
+  customerRoutes(app, db);
+  eventRoutes(app, db);
+  serveDocs(app, {
+    title: "Antaeus",
+    description:
+      "The original invoice and customer API, and billing: runs that charge every due invoice through the payment provider.",
+  });
   return app;
 }
+
+const text = (description: string) => ({
+  description,
+  content: { "text/plain": { schema: z.string() } },
+});
+
+const welcome = createRoute({
+  method: "get",
+  path: "/",
+  tags: ["original"],
+  summary: "The original's greeting",
+  responses: { 200: text("a welcome line") },
+});
+
+const health = createRoute({
+  method: "get",
+  path: "/rest/health",
+  tags: ["original"],
+  summary: "The original's health check",
+  responses: { 200: jsonContent(z.literal("ok"), '"ok"') },
+});

@@ -9,7 +9,7 @@ import {
   serviceConfig,
   serviceEnv,
   url,
-} from "../runtime/config.js";
+} from "../runtime/index.js";
 import { type BillingSettings, DIALECTS, worstCaseChargeMs } from "./billing/settings.js";
 import { parseRetrySchedule, type RetrySchedule } from "./domain/dunning.js";
 import { isPeriod, type Period, periodOf } from "./domain/period.js";

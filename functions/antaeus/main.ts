@@ -1,5 +1,4 @@
-import { createHttpMetrics } from "../runtime/metrics.js";
-import { runService } from "../runtime/service.js";
+import { createHttpMetrics, runService } from "../runtime/index.js";
 import { antaeusApp } from "./app.js";
 import { createBilling } from "./billing/index.js";
 import { loadAntaeusConfig } from "./config.js";

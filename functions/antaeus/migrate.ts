@@ -1,4 +1,4 @@
-import { migrateCommand } from "../runtime/migrate-command.js";
+import { migrateCommand } from "../runtime/index.js";
 import { loadAntaeusConfig } from "./config.js";
 import { migrations } from "./data/database.js";
 

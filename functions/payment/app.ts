@@ -1,9 +1,13 @@
-import type { Hono } from "hono";
-import { checkSchemaCurrent, type Sql } from "../runtime/database.js";
-import { methodNotAllowed } from "../runtime/errors.js";
-import { type AppEnv, createApp } from "../runtime/http.js";
-import type { Logger } from "../runtime/logger.js";
-import { createHttpMetrics } from "../runtime/metrics.js";
+import {
+  checkSchemaCurrent,
+  createApp,
+  createHttpMetrics,
+  type Logger,
+  type Router,
+  type Sql,
+  serveDocs,
+  serveMetrics,
+} from "../runtime/index.js";
 import { callerAuth } from "./auth/caller-auth.js";
 import { chargeService } from "./charges/charge-service.js";
 import { faultInjector, warnAboutFaults } from "./charges/faults.js";
@@ -17,11 +21,7 @@ import { createDb, migrations } from "./data/database.js";
  * The payment provider: probes and /metrics open (Knative and Prometheus call them without a
  * token), every other route behind caller authentication.
  */
-export function paymentApp(deps: {
-  config: PaymentConfig;
-  sql: Sql;
-  logger: Logger;
-}): Hono<AppEnv> {
+export function paymentApp(deps: { config: PaymentConfig; sql: Sql; logger: Logger }): Router {
   const { config, logger } = deps;
   const db = createDb(deps.sql);
   const randomness = createRandomness(config.seed);
@@ -41,13 +41,17 @@ export function paymentApp(deps: {
     { database: () => checkSchemaCurrent(deps.sql, migrations) },
     { bodyLimitBytes: config.bodyLimitBytes },
   );
-  app.use(metrics.observe);
-  app.get("/metrics", metrics.expose);
-  app.all("/metrics", methodNotAllowed(["GET"]));
+  serveMetrics(app, metrics);
+  // Open like the probes: the contract is no secret, and the NetworkPolicy admits only Antaeus.
+  serveDocs(app, {
+    title: "Payment",
+    description:
+      "The payment provider Antaeus charges invoices through: at most one charge per Idempotency-Key, and a ledger to ask.",
+  });
 
   // Registered after the open routes: Hono runs middleware in order, and those have answered.
   app.use(callerAuth(config.auth, logger));
-  const charges = chargeRoutes({
+  chargeRoutes(app, {
     db,
     charge: chargeService({
       db,
@@ -59,7 +63,5 @@ export function paymentApp(deps: {
     count: chargeCounter(metrics.registry),
     bodyLimitBytes: config.bodyLimitBytes,
   });
-  app.route("/v1/charges", charges.ledger);
-  app.route("/", charges.root);
   return app;
 }

@@ -8,12 +8,8 @@ import {
   type ServiceConfig,
   serviceConfig,
   serviceEnv,
-} from "../runtime/config.js";
-import {
-  DEFAULT_DECLINE_MIX,
-  type DeclineMix,
-  parseDeclineMix,
-} from "./charges/decline-reasons.js";
+} from "../runtime/index.js";
+import { DEFAULT_DECLINE_MIX, type DeclineMix, parseDeclineMix } from "./domain/decline-reasons.js";
 
 const MAX_DELAY_MS = 600_000;
 

@@ -1,4 +1,4 @@
-import { runService } from "../runtime/service.js";
+import { runService } from "../runtime/index.js";
 import { paymentApp } from "./app.js";
 import { loadPaymentConfig } from "./config.js";
 import { migrations } from "./data/database.js";

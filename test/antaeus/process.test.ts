@@ -91,7 +91,7 @@ describe("start-up", () => {
     try {
       await expect
         .poll(() => antaeus.logs.some((l) => l.msg === "database not reachable yet; waiting"), {
-          timeout: 10_000,
+          timeout: 60_000,
         })
         .toBe(true);
       const admin = openSql(inject("postgresUrl"));

@@ -41,7 +41,7 @@ describe("a run longer than one request's budget", () => {
     const counts = await statusCounts(system);
     expect((counts.PAID ?? 0) + (counts.DECLINED ?? 0)).toBe(20_000);
     expect(await exactlyOnceViolations(system)).toEqual([]);
-  });
+  }, 240_000); // 20,000 charges: bounded by the wait on the run, not by the default timeout
 });
 
 describe("a caller that hangs up mid-run", () => {

@@ -56,9 +56,10 @@ describe("what a run says about each invoice", () => {
   });
 
   it("the next run charges DECLINED invoices again and leaves the data problems for a person", async () => {
-    const declined = (await statusCounts(system)).DECLINED ?? 0;
+    // A loaded machine may turn a slow answer into NETWORK_ERROR: its kept key is asked first.
+    const counts = await statusCounts(system);
     const { body } = await pay(url);
-    expect(body.total).toBe(declined);
+    expect(body.total).toBe((counts.DECLINED ?? 0) + (counts.NETWORK_ERROR ?? 0));
     expect((await invoice(1)).status).toBe("CURRENCY_MISMATCH");
     expect(await attempts(1)).toHaveLength(1);
     expect(await attempts(2)).toHaveLength(1);

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe } from "vitest";
-import { CURRENCIES } from "../../functions/runtime/money.js";
+import { CURRENCIES } from "../../functions/kernel/money.js";
 import { startPayment } from "../payment/support.js";
 import {
   body,

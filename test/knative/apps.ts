@@ -6,8 +6,7 @@ import { loadAntaeusConfig } from "../../functions/antaeus/config.js";
 import { migrations } from "../../functions/antaeus/data/database.js";
 import { paymentApp } from "../../functions/payment/app.js";
 import type { PaymentConfig } from "../../functions/payment/config.js";
-import { migrateUnderLock } from "../../functions/runtime/database.js";
-import { createHttpMetrics } from "../../functions/runtime/metrics.js";
+import { createHttpMetrics, migrateUnderLock } from "../../functions/runtime/index.js";
 import { createDatabase } from "../support/database.js";
 
 /**

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { worstCaseChargeMs } from "../../functions/antaeus/billing/settings.js";
 import { loadAntaeusConfig } from "../../functions/antaeus/config.js";
 import { loadPaymentConfig } from "../../functions/payment/config.js";
-import { ConfigError } from "../../functions/runtime/config.js";
+import { ConfigError } from "../../functions/runtime/index.js";
 import { buildFunction } from "../../scripts/build.mjs";
 import { pingDelivery } from "../support/cloudevents.js";
 import { antaeusForChecks, paymentForChecks } from "./apps.js";

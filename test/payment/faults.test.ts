@@ -53,7 +53,7 @@ describe("fault injection", () => {
     await expect(timedOut).rejects.toThrow(/timeout|aborted/i);
 
     // The caller never heard, yet the ledger holds the charge, committed before the wait.
-    await expect.poll(() => late.ledger(), { timeout: 10_000 }).toHaveLength(1);
+    await expect.poll(() => late.ledger(), { timeout: 60_000 }).toHaveLength(1);
     const rows = await late.ledger();
     expect(rows[0]).toMatchObject({ idempotency_key: key, invoice_id: 9 });
     const lookup = (await (

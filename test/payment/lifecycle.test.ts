@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadPaymentConfig } from "../../functions/payment/config.js";
-import { ConfigError } from "../../functions/runtime/config.js";
+import { ConfigError } from "../../functions/runtime/index.js";
 import { startFunction } from "../support/processes.js";
 import { type ChargeBody, postCharge, startPayment } from "./support.js";
 

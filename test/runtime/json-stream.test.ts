@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createApp } from "../../functions/runtime/http.js";
-import { jsonArrayResponse } from "../../functions/runtime/json-stream.js";
-import { type RunningServer, startServer } from "../../functions/runtime/server.js";
+import {
+  createApp,
+  jsonArrayResponse,
+  type RunningServer,
+  startServer,
+} from "../../functions/runtime/index.js";
 import { memoryLogger } from "../support/memory-logger.js";
 
 /** An app whose only route streams `pages`, as the invoice list streams its pages. */

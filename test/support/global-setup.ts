@@ -2,7 +2,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { startEmbeddedPostgres } from "../../functions/runtime/embedded-postgres.js";
+import { startEmbeddedPostgres } from "../../functions/runtime/index.js";
 
 declare module "vitest" {
   export interface ProvidedContext {

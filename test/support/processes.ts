@@ -73,8 +73,15 @@ export async function startFunction(
   });
   createInterface({ input: child.stderr! }).on("line", (line) => text.push(line));
 
+  // A function that outlives its own hard stop (drain bound + 10 s) after a signal is killed,
+  // so a hung one fails its test (signal SIGKILL) instead of outliving the run.
   const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill(signal);
+      const grace = Number(env.SHUTDOWN_TIMEOUT_MS ?? 20_000) + 15_000;
+      const timer = setTimeout(() => child.kill("SIGKILL"), grace);
+      exited.finally(() => clearTimeout(timer));
+    }
     return exited;
   };
   if (options.waitForListening === false) {

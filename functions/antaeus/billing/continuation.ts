@@ -1,5 +1,5 @@
 import { request } from "undici";
-import type { Logger } from "../../runtime/logger.js";
+import type { Logger } from "../../runtime/index.js";
 
 /**
  * Knative only lets a pod work while a request is open, and ends each request at the service's
@@ -9,7 +9,6 @@ import type { Logger } from "../../runtime/logger.js";
  * does the same, so the run finishes with nobody watching. docs/billing.md has the whole design.
  */
 export class Continuations {
-  private readonly open = new Set<Promise<void>>();
   private port = 0;
 
   constructor(
@@ -25,7 +24,7 @@ export class Continuations {
   start(runId: number): void {
     const base = this.selfUrl ?? `http://127.0.0.1:${this.port}`;
     const url = new URL(`/rest/v1/billing/runs/${runId}/continue`, base);
-    const link = request(url, { method: "POST", headersTimeout: 0, bodyTimeout: 0 })
+    request(url, { method: "POST", headersTimeout: 0, bodyTimeout: 0 })
       .then(async (response) => {
         const text = await response.body.text();
         this.logger.debug(
@@ -38,16 +37,10 @@ export class Continuations {
           { err: error, runId },
           "continuation request failed; the run waits for the next pay call",
         );
-      })
-      .finally(() => this.open.delete(link));
-    this.open.add(link);
+      });
     this.logger.info(
       { runId, url: url.toString() },
       "budget spent: run continues in a new request",
     );
-  }
-
-  get pending(): number {
-    return this.open.size;
   }
 }

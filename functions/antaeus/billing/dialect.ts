@@ -1,5 +1,5 @@
-import { formatDecimal } from "../../runtime/money.js";
-import type { ClaimedInvoice } from "../data/claims.js";
+import { formatDecimal } from "../../kernel/money.js";
+import type { ClaimedInvoice } from "../domain/claim.js";
 import type { Dialect } from "./settings.js";
 
 /** One charge request as it goes on the wire, before the transport adds Host and Content-Length. */

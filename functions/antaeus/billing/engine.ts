@@ -1,10 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Sql } from "../../runtime/database.js";
-import type { Logger } from "../../runtime/logger.js";
-import { type ClaimedInvoice, claimInvoices, type Verdict } from "../data/claims.js";
-import { type BillingRun, completeIfDone, type PayTrigger, startOrJoinRun } from "../data/runs.js";
+import type { Logger, Sql } from "../../runtime/index.js";
+import { claimInvoices } from "../data/claims.js";
+import { type BillingRun, completeIfDone, startOrJoinRun } from "../data/runs.js";
+import type { Verdict } from "../domain/attempt.js";
+import type { ClaimedInvoice } from "../domain/claim.js";
 import { afterDecline, NOT_DUNNING } from "../domain/dunning.js";
 import { periodOf } from "../domain/period.js";
+import type { PayTrigger } from "../domain/run.js";
 import type { EventRelay } from "../events/relay.js";
 import type { Clock } from "./clock.js";
 import type { Continuations } from "./continuation.js";

@@ -1,7 +1,6 @@
 import { hostname } from "node:os";
 import type { Registry } from "prom-client";
-import type { Sql } from "../../runtime/database.js";
-import type { Logger } from "../../runtime/logger.js";
+import type { Logger, Sql } from "../../runtime/index.js";
 import { EventRelay, type EventSettings } from "../events/relay.js";
 import { fileClock, systemClock } from "./clock.js";
 import { Continuations } from "./continuation.js";

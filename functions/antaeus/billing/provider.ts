@@ -1,15 +1,22 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Dispatcher, Pool } from "undici";
-import type { AttemptRecord, ClaimedInvoice } from "../data/claims.js";
+import type { AttemptRecord } from "../domain/attempt.js";
+import type { ClaimedInvoice } from "../domain/claim.js";
+import type { Outcome } from "../domain/status.js";
 import { decodeBody, getBoolean, MAX_ANSWER_BYTES } from "./answer.js";
+import { backoff } from "./backoff.js";
 import { wireRequest } from "./dialect.js";
-import { type Dialect, MAX_BACKOFF_MS, MAX_RETRY_AFTER_MS } from "./settings.js";
+import type { Dialect } from "./settings.js";
 import type { TokenFile } from "./token-file.js";
 
-export type ChargeOutcome = "PAID" | "DECLINED" | "REJECTED" | "NETWORK_ERROR" | "OUTCOME_UNKNOWN";
+/** The outcomes a charge through the provider can end in (the rest are reached without a call). */
+export type ProviderOutcome = Extract<
+  Outcome,
+  "PAID" | "DECLINED" | "REJECTED" | "NETWORK_ERROR" | "OUTCOME_UNKNOWN"
+>;
 
 export interface ChargeResult {
-  outcome: ChargeOutcome;
+  outcome: ProviderOutcome;
   calls: AttemptRecord[];
   /** With DECLINED: the provider's reason, or null when it gave none (the original dialect). */
   declineReason: string | null;
@@ -280,12 +287,6 @@ function parseAnswer(status: number, text: string): CallResult {
     error: null,
     declineReason,
   };
-}
-
-/** Exponential backoff with full jitter, never shorter than what the provider asked for. */
-function backoff(retry: number, retryAfterMs: number | undefined): number {
-  const jittered = Math.random() * Math.min(MAX_BACKOFF_MS, 100 * 2 ** retry);
-  return Math.max(jittered, Math.min(retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
 }
 
 function retryAfter(header: string | string[] | undefined): number | undefined {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Sql } from "../../runtime/database.js";
-import type { Logger } from "../../runtime/logger.js";
-import { recordVerdicts, type Verdict } from "../data/claims.js";
+import type { Logger, Sql } from "../../runtime/index.js";
+import { recordVerdicts } from "../data/claims.js";
+import type { Verdict } from "../domain/attempt.js";
 
 const BATCH = 250;
 const LINGER_MS = 50;

@@ -1,25 +1,16 @@
-import type { Sql } from "../../runtime/database.js";
-import type { Currency } from "../../runtime/money.js";
-import type { DunningState } from "../domain/dunning.js";
+import type { Currency } from "../../kernel/money.js";
+import type { Sql } from "../../runtime/index.js";
+import type { AttemptRecord, Verdict } from "../domain/attempt.js";
+import type { ClaimedInvoice } from "../domain/claim.js";
 import { EVENT_TYPES, NEEDS_PERSON } from "../domain/events.js";
-import type { Outcome } from "../domain/status.js";
-
-export interface ClaimedInvoice {
-  id: number;
-  customerId: number;
-  currency: Currency;
-  amountMinor: bigint;
-  /** The Idempotency-Key for this attempt: new, or the unresolved one from an earlier attempt. */
-  attemptKey: string;
-  /** Provider calls made for this invoice before this claim. */
-  attempts: number;
-  /** An earlier attempt's outcome is unknown: ask the provider again under the same key first. */
-  reconciling: boolean;
-  /** The customer's currency, or null when the customer does not exist. */
-  customerCurrency: Currency | null;
-  /** Its dunning cycle; `declines` is the number of the retry this attempt is (0: none). */
-  dunning: DunningState;
-}
+import {
+  CLAIMED,
+  DECLINES,
+  HARD_DECLINED,
+  OUTCOME_COUNTERS,
+  PAID,
+  PENDING,
+} from "../domain/status.js";
 
 /**
  * Takes up to `limit` invoices of the run for this worker: queued ones, and PROCESSING ones whose
@@ -49,19 +40,19 @@ export async function claimInvoices(
   >`
     with picked as (
       select id, attempt_key as previous_key from invoices
-      where run_id = ${runId} and (status <> 'PROCESSING' or lease_expires_at < now())
+      where run_id = ${runId} and (status <> ${CLAIMED} or lease_expires_at < now())
       order by id
       limit ${limit}
       for update skip locked
     )
     update invoices i
-    set status = 'PROCESSING',
+    set status = ${CLAIMED},
         lease_expires_at = now() + ${leaseMs} * interval '1 millisecond',
         attempt_key = coalesce(i.attempt_key, gen_random_uuid()),
         -- A person who sets an invoice PENDING starts its dunning afresh.
-        declines = case when i.status = 'PENDING' then 0 else i.declines end,
-        dunning_since = case when i.status = 'PENDING' then null else i.dunning_since end,
-        next_retry_at = case when i.status = 'PENDING' then null else i.next_retry_at end
+        declines = case when i.status = ${PENDING} then 0 else i.declines end,
+        dunning_since = case when i.status = ${PENDING} then null else i.dunning_since end,
+        next_retry_at = case when i.status = ${PENDING} then null else i.next_retry_at end
     from picked
     where i.id = picked.id
     returning i.id, i.customer_id, i.currency, i.amount_minor, i.attempt_key, i.attempts,
@@ -88,51 +79,6 @@ export async function claimInvoices(
 // The update's CASE columns come back as text, not parsed like a plain timestamptz column.
 const instant = (text: string | null) => (text === null ? null : new Date(text));
 
-/** One call to the provider, or one verdict reached without calling it. */
-export interface AttemptRecord {
-  invoiceId: number;
-  attemptNumber: number;
-  idempotencyKey: string | null;
-  outcome: string;
-  httpStatus: number | null;
-  latencyMs: number;
-  chargeId: string | null;
-  error: string | null;
-  attemptedAt: Date;
-  /** 0: the invoice's charge; n: the n-th scheduled retry. */
-  retry: number;
-  declineReason: string | null;
-}
-
-export interface Verdict {
-  invoiceId: number;
-  /** The key the invoice was claimed with: a verdict from a worker that lost its claim is void. */
-  attemptKey: string;
-  status: Outcome;
-  /** True when the outcome is unknown (NETWORK_ERROR): the next attempt must reuse the key. */
-  keepKey: boolean;
-  calls: number;
-  attempts: AttemptRecord[];
-  /** Which retry this verdict ends (0: none). */
-  retry: number;
-  /** A decline's reason, for the payment-failed event; null otherwise or when none was given. */
-  declineReason: string | null;
-  /** The invoice's dunning state from now on; undefined leaves it as it was. */
-  dunning: DunningState | undefined;
-}
-
-const COUNTERS: Record<Outcome, string> = {
-  PAID: "paid",
-  DECLINED: "declined",
-  RETRIES_EXHAUSTED: "retries_exhausted",
-  HARD_DECLINED: "hard_declined",
-  REJECTED: "rejected",
-  NETWORK_ERROR: "network_error",
-  OUTCOME_UNKNOWN: "outcome_unknown",
-  CURRENCY_MISMATCH: "currency_mismatch",
-  CUSTOMER_NOT_FOUND: "customer_not_found",
-};
-
 /**
  * Writes a batch of verdicts in one statement: invoice statuses (only where this worker still
  * holds the claim), the run's counters (only for what was applied), and every attempt row, signed
@@ -147,7 +93,7 @@ export async function recordVerdicts(
   if (verdicts.length === 0) return 0;
   const attempts = verdicts.flatMap((verdict) => verdict.attempts);
   const column = <T>(pick: (a: AttemptRecord) => T) => attempts.map(pick);
-  const counters = Object.entries(COUNTERS).map(
+  const counters = Object.entries(OUTCOME_COUNTERS).map(
     ([status, name]) =>
       sql`${sql(name)} = ${sql(name)} + (select count(*) from applied where status = ${status})`,
   );
@@ -178,7 +124,7 @@ export async function recordVerdicts(
           next_retry_at = case when verdict.dunning then verdict.next_retry_at else i.next_retry_at end
       from verdict
       where i.id = verdict.id and i.run_id = ${runId}
-        and i.status = 'PROCESSING' and i.attempt_key = verdict.key
+        and i.status = ${CLAIMED} and i.attempt_key = verdict.key
       returning i.id, i.status, i.customer_id, i.currency, i.amount_minor, i.period, i.next_retry_at,
                 verdict.retry, verdict.reason
     ), events as (
@@ -193,9 +139,9 @@ export async function recordVerdicts(
                'period', a.period::text, 'retry', a.retry) || e.data
       from applied a
       cross join lateral (values
-        (${EVENT_TYPES.paid}, a.status = 'PAID', '{}'::jsonb),
-        (${EVENT_TYPES.paymentFailed}, a.status in ('DECLINED', 'RETRIES_EXHAUSTED', 'HARD_DECLINED'),
-         jsonb_build_object('reason', a.reason, 'hard', a.status = 'HARD_DECLINED',
+        (${EVENT_TYPES.paid}, a.status = ${PAID}, '{}'::jsonb),
+        (${EVENT_TYPES.paymentFailed}, a.status in ${sql(DECLINES)},
+         jsonb_build_object('reason', a.reason, 'hard', a.status = ${HARD_DECLINED},
                             'retryScheduled', a.next_retry_at is not null,
                             'nextRetryAt', a.next_retry_at)),
         (${EVENT_TYPES.needsPerson}, a.status in ${sql(NEEDS_PERSON)},
@@ -206,7 +152,7 @@ export async function recordVerdicts(
     ), counted as (
       update billing_runs set ${counters.reduce((all, next) => sql`${all}, ${next}`)},
         retries = retries + (select count(*) from applied where retry > 0),
-        recovered = recovered + (select count(*) from applied where retry > 0 and status = 'PAID')
+        recovered = recovered + (select count(*) from applied where retry > 0 and status = ${PAID})
       where id = ${runId}
       returning id
     ), audit as (
@@ -229,19 +175,6 @@ export async function recordVerdicts(
       ) as a(invoice_id, attempt_number, idempotency_key, outcome, http_status, latency_ms, charge_id, error, attempted_at, retry, decline_reason)
       returning 1
     )
-    select (select count(*) from applied)::int as applied, (select count(*) from counted) as runs,
-           (select count(*) from audit) as audited, (select count(*) from events) as events`;
+    select (select count(*) from applied)::int as applied`;
   return result.applied;
-}
-
-/** How many invoices the run still holds, and how many of those a live worker is on right now. */
-export async function queuedFor(
-  sql: Sql,
-  runId: number,
-): Promise<{ queued: number; leased: number }> {
-  const [row] = await sql<[{ queued: number; leased: number }]>`
-    select count(*)::int as queued,
-           count(*) filter (where status = 'PROCESSING' and lease_expires_at >= now())::int as leased
-    from invoices where run_id = ${runId}`;
-  return row;
 }

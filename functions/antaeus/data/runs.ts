@@ -1,25 +1,14 @@
 import { desc, eq } from "drizzle-orm";
 import type { TransactionSql } from "postgres";
-import type { Sql } from "../../runtime/database.js";
+import type { Sql } from "../../runtime/index.js";
 import { EVENT_TYPES, type RunCounters, runCompletedData } from "../domain/events.js";
 import type { Period } from "../domain/period.js";
-import { RETRIED_BY_NEXT_RUN } from "../domain/status.js";
-import type { Db } from "./database.js";
-import { billingRuns, type RunTrigger } from "./schema.js";
+import { COMPLETED, RUNNING, type Trigger } from "../domain/run.js";
+import { OUTCOME_COUNTERS, RETRIED_BY_NEXT_RUN } from "../domain/status.js";
+import { createDb, type Db } from "./database.js";
+import { billingRuns } from "./schema.js";
 
 export type BillingRun = typeof billingRuns.$inferSelect;
-
-/**
- * Who asked for a run: a person or client over the API, the monthly PingSource's CloudEvent, or
- * the watchdog finding scheduled retries due.
- */
-export type Trigger =
-  | { kind: "api" }
-  | { kind: "schedule"; source: string; eventId: string; eventTime: Date | undefined }
-  | { kind: "retry" };
-
-/** A trigger of the pay route: always starts or joins a run. */
-export type PayTrigger = Exclude<Trigger, { kind: "retry" }>;
 
 /**
  * What a run started (or joined) by `kind` queues. The monthly schedule takes every unsettled
@@ -71,7 +60,7 @@ export async function startOrJoinRun(
       }
       const [inserted] = await tx<[{ id: number }?]>`
         insert into billing_runs (trigger, due_through)
-        values (${trigger.kind satisfies RunTrigger}, ${dueThrough})
+        values (${trigger.kind}, ${dueThrough})
         on conflict do nothing
         returning id`;
       let runId: number;
@@ -84,7 +73,7 @@ export async function startOrJoinRun(
         // queued invoices, so a run never completes with invoices added here.
         const [running] = await tx<[{ id: number }?]>`
           update billing_runs set due_through = greatest(due_through, ${dueThrough})
-          where status = 'RUNNING' returning id`;
+          where status = ${RUNNING} returning id`;
         // The running run finished between our insert and this read: try again from the top.
         if (!running) return undefined;
         runId = running.id;
@@ -103,15 +92,8 @@ export async function startOrJoinRun(
     });
     if (started === null) return null;
     if (!started) continue;
-    const [run] = await sql<[BillingRun]>`
-      select id, trigger, status, due_through as "dueThrough", started_at as "startedAt",
-             finished_at as "finishedAt", total, paid, declined, rejected,
-             network_error as "networkError", outcome_unknown as "outcomeUnknown",
-             currency_mismatch as "currencyMismatch",
-             customer_not_found as "customerNotFound",
-             retries_exhausted as "retriesExhausted", hard_declined as "hardDeclined",
-             retries, recovered
-      from billing_runs where id = ${started.runId}`;
+    const run = await findRun(createDb(sql), started.runId);
+    if (!run) throw new Error(`billing run ${started.runId} vanished after it was started`);
     return { run, created: started.created };
   }
 }
@@ -125,15 +107,13 @@ export async function completeIfDone(sql: Sql, runId: number): Promise<boolean> 
   return sql.begin(async (tx) => {
     const [run] = await tx<[{ status: string }?]>`
       select status from billing_runs where id = ${runId} for update`;
-    if (run?.status !== "RUNNING") return run?.status === "COMPLETED";
+    if (run?.status !== RUNNING) return run?.status === COMPLETED;
     const [queue] = await tx<[{ queued: boolean }]>`
       select exists (select 1 from invoices where run_id = ${runId}) as queued`;
     if (queue.queued) return false;
     const [done] = await tx<[RunCounters]>`
-      update billing_runs set status = 'COMPLETED', finished_at = now() where id = ${runId}
-      returning trigger, total, paid, declined, retries_exhausted, hard_declined, rejected,
-                network_error, outcome_unknown, currency_mismatch, customer_not_found,
-                retries, recovered`;
+      update billing_runs set status = ${COMPLETED}, finished_at = now() where id = ${runId}
+      returning trigger, total, retries, recovered, ${tx(Object.values(OUTCOME_COUNTERS))}`;
     await tx`
       insert into billing_events (type, subject, data)
       values (${EVENT_TYPES.runCompleted}, ${`runs/${runId}`}, ${JSON.stringify(runCompletedData(runId, done))}::jsonb)`;
@@ -147,7 +127,7 @@ export async function findRun(db: Db, id: number): Promise<BillingRun | undefine
 }
 
 export async function findRunningRun(db: Db): Promise<BillingRun | undefined> {
-  const [run] = await db.select().from(billingRuns).where(eq(billingRuns.status, "RUNNING"));
+  const [run] = await db.select().from(billingRuns).where(eq(billingRuns.status, RUNNING));
   return run;
 }
 

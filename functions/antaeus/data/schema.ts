@@ -14,8 +14,22 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import { CURRENCIES, type Currency } from "../../runtime/money.js";
-import { INVOICE_STATUSES, type InvoiceStatus } from "../domain/status.js";
+import { CURRENCIES, type Currency } from "../../kernel/money.js";
+import type { AttemptOutcome } from "../domain/attempt.js";
+import {
+  RUN_STATUSES,
+  RUN_TRIGGERS,
+  RUNNING,
+  type RunStatus,
+  type RunTrigger,
+} from "../domain/run.js";
+import {
+  INVOICE_STATUSES,
+  type InvoiceStatus,
+  OUTCOME_COUNTERS,
+  OUTCOMES,
+  type Outcome,
+} from "../domain/status.js";
 
 const oneOf = (column: string, values: readonly string[]) =>
   sql.raw(`${column} in (${values.map((value) => `'${value}'`).join(", ")})`);
@@ -75,31 +89,24 @@ export const invoices = pgTable(
   ],
 );
 
-export const RUN_STATUSES = ["RUNNING", "COMPLETED"] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-export const RUN_TRIGGERS = ["api", "schedule", "retry"] as const;
-export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+const counter = (outcome: Outcome) => integer(OUTCOME_COUNTERS[outcome]).notNull().default(0);
+/** One counter column per outcome, named by the outcome table; keyed by the outcome itself. */
+const outcomeCounters = Object.fromEntries(
+  OUTCOMES.map((outcome) => [outcome, counter(outcome)]),
+) as { [O in Outcome]: ReturnType<typeof counter> };
 
 export const billingRuns = pgTable(
   "billing_runs",
   {
     id: serial().primaryKey(),
     trigger: text().$type<RunTrigger>().notNull(),
-    status: text().$type<RunStatus>().notNull().default("RUNNING"),
+    status: text().$type<RunStatus>().notNull().default(RUNNING),
     /** The newest period this run charges; older unpaid periods are caught up too. */
     dueThrough: date("due_through", { mode: "string" }).notNull(),
     startedAt: timestamp("started_at", { withTimezone: true }).notNull().defaultNow(),
     finishedAt: timestamp("finished_at", { withTimezone: true }),
     total: integer().notNull().default(0),
-    paid: integer().notNull().default(0),
-    declined: integer().notNull().default(0),
-    rejected: integer().notNull().default(0),
-    networkError: integer("network_error").notNull().default(0),
-    outcomeUnknown: integer("outcome_unknown").notNull().default(0),
-    currencyMismatch: integer("currency_mismatch").notNull().default(0),
-    customerNotFound: integer("customer_not_found").notNull().default(0),
-    retriesExhausted: integer("retries_exhausted").notNull().default(0),
-    hardDeclined: integer("hard_declined").notNull().default(0),
+    ...outcomeCounters,
     /** Verdicts on scheduled retries (attempts with retry > 0), and how many of those were PAID. */
     retries: integer().notNull().default(0),
     recovered: integer().notNull().default(0),
@@ -108,7 +115,9 @@ export const billingRuns = pgTable(
     check("billing_runs_status_check", oneOf("status", RUN_STATUSES)),
     check("billing_runs_trigger_check", oneOf("trigger", RUN_TRIGGERS)),
     // At most one run at a time: a second pay call joins it instead of racing it.
-    uniqueIndex("billing_runs_one_running").on(sql`(true)`).where(sql`${table.status} = 'RUNNING'`),
+    uniqueIndex("billing_runs_one_running")
+      .on(sql`(true)`)
+      .where(sql`${table.status} = ${sql.raw(`'${RUNNING}'`)}`),
   ],
 );
 
@@ -138,7 +147,7 @@ export const paymentAttempts = pgTable(
       .references(() => billingRuns.id),
     attemptNumber: integer("attempt_number").notNull(),
     idempotencyKey: uuid("idempotency_key"),
-    outcome: text().notNull(),
+    outcome: text().$type<AttemptOutcome>().notNull(),
     httpStatus: integer("http_status"),
     latencyMs: integer("latency_ms").notNull(),
     chargeId: text("charge_id"),

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
-import type { Logger } from "../../runtime/logger.js";
-import { CURRENCIES } from "../../runtime/money.js";
+import { CURRENCIES } from "../../kernel/money.js";
+import type { Logger } from "../../runtime/index.js";
 import { addMonths, type Period } from "../domain/period.js";
 import type { Db } from "./database.js";
 import { customers, invoices } from "./schema.js";

@@ -1,4 +1,5 @@
-import type { InvoiceStatus } from "./status.js";
+import type { RunTrigger } from "./run.js";
+import { type InvoiceStatus, OUTCOME_COUNTERS, OUTCOMES, type Outcome } from "./status.js";
 
 /**
  * The CloudEvents Antaeus publishes (docs/events.md; their data's JSON schemas are in
@@ -11,6 +12,7 @@ export const EVENT_TYPES = {
   needsPerson: "dev.antaeus.invoice.needs_person",
   runCompleted: "dev.antaeus.billing.run_completed",
 } as const;
+export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
 
 /** Verdicts that leave an invoice waiting for a person (docs/billing.md, "Outcomes"). */
 export const NEEDS_PERSON = [
@@ -21,38 +23,19 @@ export const NEEDS_PERSON = [
   "CUSTOMER_NOT_FOUND",
 ] as const satisfies readonly InvoiceStatus[];
 
-/** A completed run's counters, as the row holds them. */
-export interface RunCounters {
-  trigger: string;
+/** A completed run's counters, as the row holds them: one column per outcome (OUTCOME_COUNTERS). */
+export type RunCounters = {
+  trigger: RunTrigger;
   total: number;
-  paid: number;
-  declined: number;
-  retries_exhausted: number;
-  hard_declined: number;
-  rejected: number;
-  network_error: number;
-  outcome_unknown: number;
-  currency_mismatch: number;
-  customer_not_found: number;
   retries: number;
   recovered: number;
-}
+} & { [O in Outcome as (typeof OUTCOME_COUNTERS)[O]]: number };
 
-/** The run-completed event's data (docs/events/run_completed.schema.json). */
+/** The run-completed event's data (docs/events/billing.run_completed.schema.json). */
 export const runCompletedData = (runId: number, run: RunCounters) => ({
   runId,
   trigger: run.trigger,
   total: run.total,
-  counts: {
-    PAID: run.paid,
-    DECLINED: run.declined,
-    RETRIES_EXHAUSTED: run.retries_exhausted,
-    HARD_DECLINED: run.hard_declined,
-    REJECTED: run.rejected,
-    NETWORK_ERROR: run.network_error,
-    OUTCOME_UNKNOWN: run.outcome_unknown,
-    CURRENCY_MISMATCH: run.currency_mismatch,
-    CUSTOMER_NOT_FOUND: run.customer_not_found,
-  },
+  counts: Object.fromEntries(OUTCOMES.map((outcome) => [outcome, run[OUTCOME_COUNTERS[outcome]]])),
   retries: { done: run.retries, recovered: run.recovered },
 });

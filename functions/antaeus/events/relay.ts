@@ -1,6 +1,5 @@
 import { Pool } from "undici";
-import type { Sql } from "../../runtime/database.js";
-import type { Logger } from "../../runtime/logger.js";
+import type { Logger, Sql } from "../../runtime/index.js";
 
 /** How the relay reaches the sink; parsed from K_SINK, K_CE_OVERRIDES and EVENTS_SOURCE. */
 export interface EventSettings {

@@ -1,27 +1,22 @@
-import { Hono } from "hono";
-import { badRequest, methodNotAllowed, notFound } from "../../runtime/errors.js";
-import type { AppEnv } from "../../runtime/http.js";
+import { createRoute, z } from "@hono/zod-openapi";
+import { declare, errorContent, jsonContent, notFound, type Router } from "../../runtime/index.js";
 import type { BillingEngine } from "../billing/engine.js";
 import { attemptsOf } from "../data/attempts.js";
 import type { Db } from "../data/database.js";
 import { findInvoice } from "../data/invoices.js";
 import { type BillingRun, findRun, findRunningRun, listRuns } from "../data/runs.js";
-import { parseId } from "../domain/ids.js";
+import { COMPLETED, RUNNING } from "../domain/run.js";
+import { OUTCOMES, type Outcome } from "../domain/status.js";
 import { triggerOf } from "./cloudevent.js";
+import { idParams, runListQuery } from "./params.js";
+import { AttemptSchema, invalid, notFoundContent, PayAnswerSchema, RunSchema } from "./schemas.js";
 
 /** A run as clients read it: progress is `done` of `total`, with counts by outcome. */
 export function runJson(run: BillingRun) {
-  const counts = {
-    PAID: run.paid,
-    DECLINED: run.declined,
-    REJECTED: run.rejected,
-    NETWORK_ERROR: run.networkError,
-    OUTCOME_UNKNOWN: run.outcomeUnknown,
-    CURRENCY_MISMATCH: run.currencyMismatch,
-    CUSTOMER_NOT_FOUND: run.customerNotFound,
-    RETRIES_EXHAUSTED: run.retriesExhausted,
-    HARD_DECLINED: run.hardDeclined,
-  };
+  const counts = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, run[outcome]])) as Record<
+    Outcome,
+    number
+  >;
   return {
     id: run.id,
     trigger: run.trigger,
@@ -37,83 +32,146 @@ export function runJson(run: BillingRun) {
   };
 }
 
-export function billingRoutes(
-  db: Db,
-  engine: BillingEngine,
-): { pay: Hono<AppEnv>; resume: Hono<AppEnv>; runs: Hono<AppEnv>; attempts: Hono<AppEnv> } {
-  /** Answers once the run is done (200) or this request's budget is spent (202, it goes on). */
-  const answer = async (runId: number, extra: Record<string, unknown>) => {
-    const run = await findRun(db, runId);
-    if (!run) throw notFound(`billing run ${runId}`);
-    return {
-      body: { ...runJson(run), ...extra },
-      status: run.status === "COMPLETED" ? (200 as const) : (202 as const),
-    };
-  };
+const running = "the run is done or this request's budget is spent; ";
 
-  const pay = new Hono<AppEnv>();
-  pay.post("/", async (c) => {
+const pay = createRoute({
+  method: "post",
+  path: "/rest/v1/invoices/pay",
+  tags: ["billing"],
+  summary: "Starts a billing run, or joins the one in progress",
+  description:
+    "Also the PingSource's target: a binary-mode CloudEvent (ce-* headers) of type dev.knative.sources.ping is a scheduled trigger, answered once per (ce-source, ce-id).",
+  responses: {
+    200: jsonContent(PayAnswerSchema, "the run is done"),
+    202: jsonContent(PayAnswerSchema, `${running}it goes on in a continuation`),
+    400: errorContent("a malformed CloudEvent"),
+  },
+});
+
+const resume = createRoute({
+  method: "post",
+  path: "/rest/v1/billing/resume",
+  tags: ["billing"],
+  summary:
+    "The watchdog: finishes a run whose continuations broke, or runs the retries that are due",
+  description:
+    "With no run in progress it starts a run with trigger retry when scheduled retries of soft declines are due (docs/billing.md); with none due it answers run null after delivering pending events.",
+  responses: {
+    200: jsonContent(
+      // A union, not .nullable(): the generator drops nullable from a referenced schema.
+      z.object({ run: z.union([RunSchema, z.null()]) }),
+      "nothing to finish and no retry due, or the run is done",
+    ),
+    202: jsonContent(z.object({ run: RunSchema }), `${running}it goes on`),
+    400: errorContent("a malformed CloudEvent"),
+  },
+});
+
+const runs = createRoute({
+  method: "get",
+  path: "/rest/v1/billing/runs",
+  tags: ["billing"],
+  summary: "Billing runs, newest first",
+  request: { query: runListQuery },
+  responses: { 200: jsonContent(z.array(RunSchema), "the runs"), 400: invalid },
+});
+
+const run = createRoute({
+  method: "get",
+  path: "/rest/v1/billing/runs/{id}",
+  tags: ["billing"],
+  summary: "One run's progress",
+  request: { params: idParams("run id") },
+  responses: { 200: jsonContent(RunSchema, "the run"), 400: invalid, 404: notFoundContent },
+});
+
+const proceed = createRoute({
+  method: "post",
+  path: "/rest/v1/billing/runs/{id}/continue",
+  tags: ["billing"],
+  summary: "A run continuing itself in a new request (docs/billing.md)",
+  request: { params: idParams("run id") },
+  responses: {
+    200: jsonContent(RunSchema, "the run is done"),
+    202: jsonContent(RunSchema, `${running}it goes on`),
+    400: invalid,
+    404: notFoundContent,
+  },
+});
+
+const attempts = createRoute({
+  method: "get",
+  path: "/rest/v1/invoices/{id}/attempts",
+  tags: ["billing"],
+  summary: "Every call made to the provider for an invoice",
+  request: { params: idParams("invoice id") },
+  responses: {
+    200: jsonContent(z.array(AttemptSchema), "the attempts, oldest first"),
+    400: invalid,
+    404: notFoundContent,
+  },
+});
+
+/** The pay route: declared before the invoice routes, so "pay" is not read as an invoice id. */
+export function payRoute(app: Router, db: Db, engine: BillingEngine): void {
+  declare(app, pay, async (c) => {
     const trigger = await triggerOf(c);
     const { run, created } = await engine.trigger(trigger, c.req.raw.signal);
-    const { body, status } = await answer(run.id, { created });
+    const { body, status } = await answer(db, run.id, { created });
     return c.json(body, status);
   });
-  pay.all("/", methodNotAllowed(["POST"]));
+}
 
-  // The watchdog: finishes a run whose chain of continuations broke; never starts one.
-  const resume = new Hono<AppEnv>();
-  resume.post("/", async (c) => {
+export function billingRoutes(app: Router, db: Db, engine: BillingEngine): void {
+  declare(app, attempts, async (c) => {
+    const { id } = c.req.valid("param");
+    if (!(await findInvoice(db, id))) throw notFound(`invoice ${id}`);
+    return c.json(await attemptsOf(db, id), 200);
+  });
+  declare(app, runs, async (c) => {
+    const { limit = 50 } = c.req.valid("query");
+    return c.json((await listRuns(db, limit)).map(runJson), 200);
+  });
+  declare(app, run, async (c) => {
+    const { id } = c.req.valid("param");
+    const found = await findRun(db, id);
+    if (!found) throw notFound(`billing run ${id}`);
+    return c.json(runJson(found), 200);
+  });
+  declare(app, proceed, async (c) => {
+    const { id } = c.req.valid("param");
+    const found = await findRun(db, id);
+    if (!found) throw notFound(`billing run ${id}`);
+    if (found.status === RUNNING) await engine.work(id, c.req.raw.signal);
+    const { body, status } = await answer(db, id, {});
+    return c.json(body, status);
+  });
+  declare(app, resume, async (c) => {
     await triggerOf(c); // a PingSource event must be well-formed, like on the pay route
-    const running = await findRunningRun(db);
-    if (!running) {
+    const inProgress = await findRunningRun(db);
+    if (!inProgress) {
       // Nothing to finish: run the soft declines whose retry is due, if any (docs/billing.md).
       const retried = await engine.retryDue(c.req.raw.signal);
       if (!retried) {
         await engine.deliverEvents();
-        return c.json({ run: null });
+        return c.json({ run: null }, 200);
       }
-      const { body, status } = await answer(retried.runId, {});
+      const { body, status } = await answer(db, retried.runId, {});
       return c.json({ run: body }, status);
     }
-    c.get("log").info({ runId: running.id }, "resuming a billing run");
-    await engine.work(running.id, c.req.raw.signal);
-    const { body, status } = await answer(running.id, {});
+    c.get("log").info({ runId: inProgress.id }, "resuming a billing run");
+    await engine.work(inProgress.id, c.req.raw.signal);
+    const { body, status } = await answer(db, inProgress.id, {});
     return c.json({ run: body }, status);
   });
-  resume.all("/", methodNotAllowed(["POST"]));
+}
 
-  const runs = new Hono<AppEnv>();
-  runs.get("/", async (c) => {
-    const raw = c.req.query("limit") ?? "50";
-    const limit = Number(raw);
-    if (!/^\d+$/.test(raw) || limit < 1 || limit > 500)
-      throw badRequest("invalid_query", "limit must be an integer from 1 to 500");
-    return c.json((await listRuns(db, limit)).map(runJson));
-  });
-  runs.all("/", methodNotAllowed(["GET"]));
-  runs.get("/:id", async (c) => {
-    const id = parseId(c.req.param("id"), "run id");
-    const run = await findRun(db, id);
-    if (!run) throw notFound(`billing run ${id}`);
-    return c.json(runJson(run));
-  });
-  runs.all("/:id", methodNotAllowed(["GET"]));
-  runs.post("/:id/continue", async (c) => {
-    const id = parseId(c.req.param("id"), "run id");
-    const run = await findRun(db, id);
-    if (!run) throw notFound(`billing run ${id}`);
-    if (run.status === "RUNNING") await engine.work(id, c.req.raw.signal);
-    const { body, status } = await answer(id, {});
-    return c.json(body, status);
-  });
-  runs.all("/:id/continue", methodNotAllowed(["POST"]));
-
-  const attempts = new Hono<AppEnv>();
-  attempts.get("/:id/attempts", async (c) => {
-    const id = parseId(c.req.param("id"), "invoice id");
-    if (!(await findInvoice(db, id))) throw notFound(`invoice ${id}`);
-    return c.json(await attemptsOf(db, id));
-  });
-  attempts.all("/:id/attempts", methodNotAllowed(["GET"]));
-  return { pay, resume, runs, attempts };
+/** Answers once the run is done (200) or this request's budget is spent (202, it goes on). */
+async function answer(db: Db, runId: number, extra: Record<string, unknown>) {
+  const found = await findRun(db, runId);
+  if (!found) throw notFound(`billing run ${runId}`);
+  return {
+    body: { ...runJson(found), ...extra },
+    status: found.status === COMPLETED ? (200 as const) : (202 as const),
+  };
 }

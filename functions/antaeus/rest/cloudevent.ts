@@ -1,7 +1,6 @@
 import type { Context } from "hono";
-import { badRequest } from "../../runtime/errors.js";
-import { readText } from "../../runtime/json-body.js";
-import type { PayTrigger } from "../data/runs.js";
+import { badRequest, readText } from "../../runtime/index.js";
+import type { PayTrigger } from "../domain/run.js";
 
 const PING_TYPE = "dev.knative.sources.ping";
 

@@ -1,36 +1,69 @@
-import { Hono } from "hono";
-import { methodNotAllowed, notFound } from "../../runtime/errors.js";
-import type { AppEnv } from "../../runtime/http.js";
-import { jsonArrayResponse } from "../../runtime/json-stream.js";
+import { createRoute, z } from "@hono/zod-openapi";
+import {
+  declare,
+  jsonArrayResponse,
+  jsonContent,
+  notFound,
+  type Router,
+} from "../../runtime/index.js";
 import { findCustomer, listCustomers } from "../data/customers.js";
 import type { Db } from "../data/database.js";
-import { parseId } from "../domain/ids.js";
-import { customerJson } from "../domain/invoice.js";
 import { invoicePages } from "./invoices.js";
-import { invoiceFilter } from "./params.js";
+import { customerJson } from "./json.js";
+import { idParams, statusQuery } from "./params.js";
+import { CustomerSchema, InvoiceSchema, invalid, notFoundContent } from "./schemas.js";
 
-export function customerRoutes(db: Db): Hono<AppEnv> {
-  const routes = new Hono<AppEnv>();
-  routes.get("/", async (c) => {
+const list = createRoute({
+  method: "get",
+  path: "/rest/v1/customers",
+  tags: ["customers"],
+  summary: "Every customer",
+  responses: { 200: jsonContent(z.array(CustomerSchema), "the customers") },
+});
+
+const one = createRoute({
+  method: "get",
+  path: "/rest/v1/customers/{id}",
+  tags: ["customers"],
+  summary: "One customer",
+  request: { params: idParams("customer id") },
+  responses: {
+    200: jsonContent(CustomerSchema, "the customer"),
+    400: invalid,
+    404: notFoundContent,
+  },
+});
+
+const invoices = createRoute({
+  method: "get",
+  path: "/rest/v1/customers/{id}/invoices",
+  tags: ["customers"],
+  summary: "A customer's invoices, in id order, streamed page by page",
+  request: { params: idParams("customer id"), query: statusQuery },
+  responses: {
+    200: jsonContent(z.array(InvoiceSchema), "the customer's invoices"),
+    400: invalid,
+    404: notFoundContent,
+  },
+});
+
+export function customerRoutes(app: Router, db: Db): void {
+  declare(app, list, async (c) => {
     const customers = await listCustomers(db);
     return c.body(`[${customers.map(customerJson).join(",")}]`, 200, {
       "Content-Type": "application/json",
     });
   });
-  routes.all("/", methodNotAllowed(["GET"]));
-  routes.get("/:id", async (c) => {
-    const id = parseId(c.req.param("id"), "customer id");
+  declare(app, one, async (c) => {
+    const { id } = c.req.valid("param");
     const customer = await findCustomer(db, id);
     if (!customer) throw notFound(`customer ${id}`);
     return c.body(customerJson(customer), 200, { "Content-Type": "application/json" });
   });
-  routes.all("/:id", methodNotAllowed(["GET"]));
-  routes.get("/:id/invoices", async (c) => {
-    const id = parseId(c.req.param("id"), "customer id");
-    const filter = { ...invoiceFilter(c), customerId: id };
+  declare(app, invoices, async (c) => {
+    const { id } = c.req.valid("param");
+    const filter = { ...c.req.valid("query"), customerId: id };
     if (!(await findCustomer(db, id))) throw notFound(`customer ${id}`);
     return jsonArrayResponse(c, invoicePages(db, filter));
   });
-  routes.all("/:id/invoices", methodNotAllowed(["GET"]));
-  return routes;
 }

@@ -1,32 +1,31 @@
+import { createRoute, z } from "@hono/zod-openapi";
 import { desc, isNull } from "drizzle-orm";
-import { Hono } from "hono";
-import { badRequest, methodNotAllowed } from "../../runtime/errors.js";
-import type { AppEnv } from "../../runtime/http.js";
+import { declare, jsonContent, type Router } from "../../runtime/index.js";
 import type { Db } from "../data/database.js";
 import { billingEvents } from "../data/schema.js";
+import { eventListQuery } from "./params.js";
+import { EventSchema, invalid } from "./schemas.js";
 
-/**
- * GET /rest/v1/billing/events: the outbox, newest first. `?pending=true` lists only what the
- * sink has not acknowledged: outside Knative (no K_SINK) that is every event.
- */
-export function eventRoutes(db: Db): Hono<AppEnv> {
-  const events = new Hono<AppEnv>();
-  events.get("/", async (c) => {
-    const raw = c.req.query("limit") ?? "100";
-    const limit = Number(raw);
-    if (!/^\d+$/.test(raw) || limit < 1 || limit > 1000)
-      throw badRequest("invalid_query", "limit must be an integer from 1 to 1000");
-    const pending = c.req.query("pending");
-    if (pending !== undefined && pending !== "true" && pending !== "false")
-      throw badRequest("invalid_query", "pending must be true or false");
+const events = createRoute({
+  method: "get",
+  path: "/rest/v1/billing/events",
+  tags: ["billing"],
+  summary: "The outbox of CloudEvents, newest first",
+  description:
+    "`pending=true` lists only what the sink has not acknowledged: outside Knative (no K_SINK) that is every event (docs/events.md).",
+  request: { query: eventListQuery },
+  responses: { 200: jsonContent(z.array(EventSchema), "the events"), 400: invalid },
+});
+
+export function eventRoutes(app: Router, db: Db): void {
+  declare(app, events, async (c) => {
+    const { limit = 100, pending = false } = c.req.valid("query");
     const rows = await db
       .select()
       .from(billingEvents)
-      .where(pending === "true" ? isNull(billingEvents.deliveredAt) : undefined)
+      .where(pending ? isNull(billingEvents.deliveredAt) : undefined)
       .orderBy(desc(billingEvents.time), desc(billingEvents.id))
       .limit(limit);
-    return c.json(rows);
+    return c.json(rows, 200);
   });
-  events.all("/", methodNotAllowed(["GET"]));
-  return events;
 }

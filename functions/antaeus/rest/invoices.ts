@@ -1,12 +1,16 @@
-import { Hono } from "hono";
-import { methodNotAllowed, notFound } from "../../runtime/errors.js";
-import type { AppEnv } from "../../runtime/http.js";
-import { jsonArrayResponse } from "../../runtime/json-stream.js";
+import { createRoute, z } from "@hono/zod-openapi";
+import {
+  declare,
+  jsonArrayResponse,
+  jsonContent,
+  notFound,
+  type Router,
+} from "../../runtime/index.js";
 import type { Db } from "../data/database.js";
 import { findInvoice, type InvoiceFilter, invoicePage } from "../data/invoices.js";
-import { parseId } from "../domain/ids.js";
-import { invoiceJson } from "../domain/invoice.js";
-import { invoiceFilter } from "./params.js";
+import { invoiceJson } from "./json.js";
+import { idParams, invoiceFilterQuery } from "./params.js";
+import { InvoiceSchema, invalid, notFoundContent } from "./schemas.js";
 
 const PAGE_SIZE = 1_000;
 
@@ -21,16 +25,34 @@ export async function* invoicePages(db: Db, filter: InvoiceFilter): AsyncGenerat
   }
 }
 
-export function invoiceRoutes(db: Db): Hono<AppEnv> {
-  const routes = new Hono<AppEnv>();
-  routes.get("/", (c) => jsonArrayResponse(c, invoicePages(db, invoiceFilter(c))));
-  routes.all("/", methodNotAllowed(["GET"]));
-  routes.get("/:id", async (c) => {
-    const id = parseId(c.req.param("id"), "invoice id");
+const list = createRoute({
+  method: "get",
+  path: "/rest/v1/invoices",
+  tags: ["invoices"],
+  summary: "Every invoice, in id order, streamed page by page",
+  request: { query: invoiceFilterQuery },
+  responses: { 200: jsonContent(z.array(InvoiceSchema), "the invoices"), 400: invalid },
+});
+
+const one = createRoute({
+  method: "get",
+  path: "/rest/v1/invoices/{id}",
+  tags: ["invoices"],
+  summary: "One invoice",
+  request: { params: idParams("invoice id") },
+  responses: {
+    200: jsonContent(InvoiceSchema, "the invoice"),
+    400: invalid,
+    404: notFoundContent,
+  },
+});
+
+export function invoiceRoutes(app: Router, db: Db): void {
+  declare(app, list, (c) => jsonArrayResponse(c, invoicePages(db, c.req.valid("query"))));
+  declare(app, one, async (c) => {
+    const { id } = c.req.valid("param");
     const invoice = await findInvoice(db, id);
     if (!invoice) throw notFound(`invoice ${id}`);
     return c.body(invoiceJson(invoice), 200, { "Content-Type": "application/json" });
   });
-  routes.all("/:id", methodNotAllowed(["GET"]));
-  return routes;
 }

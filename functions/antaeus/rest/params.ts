@@ -1,30 +1,86 @@
-import type { Context } from "hono";
-import { badRequest } from "../../runtime/errors.js";
-import type { InvoiceFilter } from "../data/invoices.js";
-import { parseId } from "../domain/ids.js";
+import { z } from "@hono/zod-openapi";
+import { failWith } from "../../runtime/index.js";
 import { INVOICE_STATUSES, isInvoiceStatus } from "../domain/status.js";
 
-/** A query parameter given at most once; repeating a filter is ambiguous, so it is refused. */
-function single(c: Context, name: string): string | undefined {
-  const values = c.req.queries(name);
-  if (!values) return undefined;
-  if (values.length > 1) throw badRequest("invalid_query", `give ${name} at most once`);
-  return values[0];
-}
+/** PostgreSQL `serial` ids: 1 … 2^31-1. */
+export const MAX_ID = 2_147_483_647;
 
-export function invoiceFilter(c: Context): InvoiceFilter {
-  const filter: InvoiceFilter = {};
-  const status = single(c, "status");
-  if (status !== undefined) {
-    if (!isInvoiceStatus(status)) {
-      throw badRequest(
-        "invalid_status",
-        `status must be one of ${INVOICE_STATUSES.join(", ")}, got "${status.slice(0, 40)}"`,
-      );
-    }
-    filter.status = status;
-  }
-  const customerId = single(c, "customerId");
-  if (customerId !== undefined) filter.customerId = parseId(customerId, "customerId");
-  return filter;
-}
+/** Ids are parsed at the edge: anything but a positive 32-bit integer is the client's mistake. */
+export const idOf = (name: string) =>
+  z
+    .string()
+    .refine(
+      (raw) => /^\d{1,10}$/.test(raw),
+      failWith(
+        "invalid_id",
+        (raw) => `${name} must be a positive integer, got "${String(raw).slice(0, 40)}"`,
+      ),
+    )
+    .refine(
+      (raw) => {
+        const id = Number(raw);
+        return id >= 1 && id <= MAX_ID;
+      },
+      failWith("invalid_id", (raw) => `${name} must be between 1 and ${MAX_ID}, got ${raw}`),
+    )
+    .transform(Number)
+    .openapi({ type: "string", pattern: "^[0-9]{1,10}$", example: "1" });
+
+/** `/:id` of the named thing. */
+export const idParams = (name: string) =>
+  z.object({ id: idOf(name).openapi({ param: { name: "id", in: "path" } }) });
+
+const status = z
+  .string()
+  .refine(
+    isInvoiceStatus,
+    failWith(
+      "invalid_status",
+      (raw) =>
+        `status must be one of ${INVOICE_STATUSES.join(", ")}, got "${String(raw).slice(0, 40)}"`,
+    ),
+  )
+  .transform((raw) => raw as (typeof INVOICE_STATUSES)[number])
+  .openapi({ type: "string", enum: [...INVOICE_STATUSES] });
+
+/** The invoice filters; each given at most once, since repeating one is ambiguous. */
+export const invoiceFilterQuery = z.object({
+  status: status.optional(),
+  customerId: idOf("customerId").optional(),
+});
+
+/** Filters of a customer's invoices: the customer is the path's. */
+export const statusQuery = z.object({ status: status.optional() });
+
+export const runListQuery = z.object({
+  limit: z
+    .string()
+    .refine(
+      (raw) => /^\d+$/.test(raw) && Number(raw) >= 1 && Number(raw) <= 500,
+      failWith("invalid_query", () => "limit must be an integer from 1 to 500"),
+    )
+    .transform(Number)
+    .optional()
+    .openapi({ type: "string", pattern: "^[0-9]+$", example: "50" }),
+});
+
+export const eventListQuery = z.object({
+  limit: z
+    .string()
+    .refine(
+      (raw) => /^\d+$/.test(raw) && Number(raw) >= 1 && Number(raw) <= 1000,
+      failWith("invalid_query", () => "limit must be an integer from 1 to 1000"),
+    )
+    .transform(Number)
+    .optional()
+    .openapi({ type: "string", pattern: "^[0-9]+$", example: "100" }),
+  pending: z
+    .string()
+    .refine(
+      (raw) => raw === "true" || raw === "false",
+      failWith("invalid_query", () => "pending must be true or false"),
+    )
+    .transform((raw) => raw === "true")
+    .optional()
+    .openapi({ type: "string", enum: ["true", "false"] }),
+});

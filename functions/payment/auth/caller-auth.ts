@@ -1,6 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../../runtime/http.js";
-import type { Logger } from "../../runtime/logger.js";
+import type { AppEnv, Logger } from "../../runtime/index.js";
 import type { AuthConfig } from "../config.js";
 import { remoteKeySet } from "./jwks.js";
 import { requireCaller } from "./middleware.js";

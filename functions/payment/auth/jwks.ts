@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from "jose";
 import { Agent, fetch as undiciFetch } from "undici";
-import { ConfigError } from "../../runtime/config.js";
+import { ConfigError } from "../../runtime/index.js";
 
 export interface JwksSource {
   url: string;

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
-import { ApiError } from "../../runtime/errors.js";
-import type { AppEnv } from "../../runtime/http.js";
+import type { AppEnv } from "../../runtime/index.js";
+import { ApiError } from "../../runtime/index.js";
 import { CallerRefused, type TokenVerifier, unauthenticated } from "./verifier.js";
 
 const BEARER = /^Bearer +([\w.~+/-]+=*)$/i;
@@ -20,7 +20,7 @@ export function requireCaller(verify: TokenVerifier): MiddlewareHandler<AppEnv> 
       }
       // Our failure, not the caller's: a 401 would tell Antaeus its identity is wrong.
       log.error({ err: error }, "cannot verify the caller");
-      throw new ApiError(503, "unavailable", "cannot verify tokens right now; retry later", {
+      throw new ApiError("unavailable", "cannot verify tokens right now; retry later", {
         "Retry-After": "1",
       });
     }

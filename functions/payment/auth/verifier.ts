@@ -1,5 +1,5 @@
 import { errors, type JWTVerifyGetKey, jwtVerify } from "jose";
-import { ApiError } from "../../runtime/errors.js";
+import { ApiError } from "../../runtime/index.js";
 
 export interface TokenPolicy {
   issuer: string;
@@ -15,7 +15,6 @@ export class CallerRefused extends ApiError {
     readonly reason: string,
   ) {
     super(
-      status,
       status === 401 ? "unauthenticated" : "forbidden",
       message,
       status === 401 ? { "WWW-Authenticate": 'Bearer realm="payment"' } : {},

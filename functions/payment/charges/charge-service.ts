@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { ApiError } from "../../runtime/errors.js";
-import { findChargeByKey, type NewCharge } from "../data/charges.js";
+import { ApiError } from "../../runtime/index.js";
+import { findChargeByKey } from "../data/charges.js";
 import type { Db } from "../data/database.js";
 import { LedgerWriter } from "../data/ledger-writer.js";
-import { type DeclineMix, outcomeOf } from "./decline-reasons.js";
+import { type ChargeRequest, type NewCharge, requestHash } from "../domain/charge.js";
+import { type DeclineMix, outcomeOf } from "../domain/decline-reasons.js";
 import type { Randomness } from "./randomness.js";
-import { type ChargeRequest, requestHash } from "./request.js";
 
-export interface ChargeOutcome {
+export interface ChargeAnswer {
   charge: NewCharge;
   /** True when the key had been charged before: the stored outcome, nothing charged now. */
   replayed: boolean;
@@ -29,7 +29,7 @@ export function chargeService(deps: {
   const keyless = deps.randomness.stream("charge");
   const ledger = new LedgerWriter(deps.db);
 
-  return async (request: ChargeRequest, key: string | null): Promise<ChargeOutcome> => {
+  return async (request: ChargeRequest, key: string | null): Promise<ChargeAnswer> => {
     const draw = key === null ? keyless() : deps.randomness.forKey(key);
     const outcome = outcomeOf(draw, deps.successRate, deps.declineMix);
     const charge: NewCharge = {
@@ -47,7 +47,6 @@ export function chargeService(deps: {
     if (!first) throw new Error("idempotency key conflicted, yet no row holds it");
     if (first.requestHash !== charge.requestHash) {
       throw new ApiError(
-        422,
         "idempotency_key_reused",
         "Idempotency-Key was already used for a different request",
       );

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Logger } from "../../runtime/logger.js";
+import type { Logger } from "../../runtime/index.js";
 import type { FaultConfig } from "../config.js";
 import type { Randomness } from "./randomness.js";
 

@@ -1,11 +1,11 @@
-import { badRequest } from "../../runtime/errors.js";
+import { badRequest } from "../../runtime/index.js";
 
 /** Printable ASCII (space included), 1 to 255 characters: fits an index and any log line. */
-const KEY = /^[\x20-\x7e]{1,255}$/;
+export const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 
 /** A header or query value that must be an idempotency key; `name` is what the caller set. */
 export function parseIdempotencyKey(raw: string, name: string): string {
-  if (!KEY.test(raw)) {
+  if (!IDEMPOTENCY_KEY.test(raw)) {
     throw badRequest(
       "invalid_idempotency_key",
       `${name} must be 1 to 255 printable ASCII characters`,

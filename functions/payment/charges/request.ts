@@ -1,22 +1,12 @@
-import { createHash } from "node:crypto";
-import { ApiError, badRequest } from "../../runtime/errors.js";
-import { CURRENCIES, type Currency, isCurrency } from "../../runtime/money.js";
+import { CURRENCIES, type Currency, isCurrency } from "../../kernel/money.js";
+import { ApiError, badRequest } from "../../runtime/index.js";
+import type { ChargeRequest } from "../domain/charge.js";
 import { parseAmount } from "./amount.js";
 
-/** A charge request after validation: what the ledger records and idempotency compares. */
-export interface ChargeRequest {
-  customerId: number;
-  invoiceId: number | null;
-  /** null: the caller did not state one (the original challenge's client sends `{}`). */
-  currency: Currency | null;
-  amountMinor: bigint;
-}
+import { MAX_ID } from "./schemas.js";
 
-/** Ids are PostgreSQL `integer`s, as Antaeus's are. */
-const MAX_ID = 2_147_483_647;
-
-const missing = (field: string) => new ApiError(400, "missing_field", `${field} is required`);
-const invalid = (message: string) => new ApiError(400, "invalid_field", message);
+const missing = (field: string) => new ApiError("missing_field", `${field} is required`);
+const invalid = (message: string) => new ApiError("invalid_field", message);
 
 function parseId(body: Record<string, unknown>, field: string): number | undefined {
   const value = body[field];
@@ -61,19 +51,4 @@ export function parseChargeRequest(body: unknown): ChargeRequest {
     currency,
     amountMinor: parseAmount(fields.value),
   };
-}
-
-/**
- * What "the same body" means for idempotency: the normalised request, so 301.9, 301.90 and
- * "301.90" agree, and field order or unknown fields do not matter.
- */
-export function requestHash(request: ChargeRequest): string {
-  const canonical = JSON.stringify([
-    "charge/v1",
-    request.customerId,
-    request.invoiceId,
-    request.currency,
-    request.amountMinor.toString(),
-  ]);
-  return createHash("sha256").update(canonical).digest("hex");
 }

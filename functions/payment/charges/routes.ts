@@ -1,16 +1,24 @@
-import { type Context, Hono } from "hono";
-import { ApiError, methodNotAllowed } from "../../runtime/errors.js";
-import type { AppEnv } from "../../runtime/http.js";
-import { jsonBodyLimit, readJson } from "../../runtime/json-body.js";
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import {
+  ApiError,
+  type AppEnv,
+  declare,
+  errorContent,
+  jsonBodyLimit,
+  jsonContent,
+  type Router,
+  readJson,
+} from "../../runtime/index.js";
 import { listCharges } from "../data/charges.js";
 import type { Db } from "../data/database.js";
-import { chargeJson, chargeListJson } from "./charge.js";
 import type { ChargeService } from "./charge-service.js";
 import type { FaultInjector } from "./faults.js";
 import { parseIdempotencyKey } from "./idempotency-key.js";
-import { ledgerQuery } from "./ledger-query.js";
+import { chargeJson, chargeListJson } from "./json.js";
 import type { ChargeMetricOutcome } from "./metrics.js";
 import { parseChargeRequest } from "./request.js";
+import { ChargeSchema, chargeBodyDocument, LedgerQuery, LedgerSchema } from "./schemas.js";
 
 export interface ChargeRouteDeps {
   db: Db;
@@ -20,59 +28,98 @@ export interface ChargeRouteDeps {
   bodyLimitBytes: number;
 }
 
+const chargeResponses = {
+  200: jsonContent(
+    ChargeSchema,
+    "charged or declined; a repeat of a key answers the first outcome",
+  ),
+  400: errorContent("the body, a field or the Idempotency-Key is not valid"),
+  401: errorContent("no valid bearer token"),
+  403: errorContent("a token whose subject may not charge"),
+  413: errorContent("the body is too large"),
+  415: errorContent("the body is not declared application/json"),
+  422: errorContent("the Idempotency-Key was used for a different request"),
+  503: errorContent("unavailable (simulated outage, or tokens cannot be verified); retry"),
+};
+
+const chargeRoute = <P extends string>(path: P, summary: string) =>
+  createRoute({
+    method: "post",
+    path,
+    tags: ["charges"],
+    summary,
+    request: {
+      headers: z.object({ "idempotency-key": z.string().optional() }),
+      body: {
+        required: true,
+        // The schema documents the body; request.ts parses it (see chargeBodyDocument).
+        content: { "application/json": { schema: chargeBodyDocument as never } },
+      },
+    },
+    responses: chargeResponses,
+  });
+
+const charge = chargeRoute("/v1/charges", "Charges an invoice, at most once per Idempotency-Key");
+const originalCharge = chargeRoute("/", "The same charge at the original challenge's endpoint URL");
+
+const ledger = createRoute({
+  method: "get",
+  path: "/v1/charges",
+  tags: ["charges"],
+  summary: "The ledger's charges for one idempotency key or one invoice",
+  request: { query: LedgerQuery },
+  responses: {
+    200: jsonContent(LedgerSchema, "the charges, oldest first"),
+    400: errorContent("not exactly one valid filter"),
+    401: errorContent("no valid bearer token"),
+  },
+});
+
 /**
  * The charge route, served at `/v1/charges` and at `/`: the original challenge's client posts to
  * its endpoint URL exactly as configured, and its documented value is a bare URL.
  */
-export function chargeRoutes(deps: ChargeRouteDeps): { ledger: Hono<AppEnv>; root: Hono<AppEnv> } {
-  const charge = chargeHandler(deps);
-  const ledger = new Hono<AppEnv>();
-  ledger.post("/", ...charge);
-  ledger.get("/", async (c) => {
-    const charges = await listCharges(deps.db, ledgerQuery(c.req.queries()));
-    return c.json({ charges: charges.map(chargeListJson) });
+export function chargeRoutes(app: Router, deps: ChargeRouteDeps): void {
+  const handler = chargeHandler(deps);
+  app.on("POST", ["/v1/charges", "/"], jsonBodyLimit(deps.bodyLimitBytes));
+  declare(app, charge, handler);
+  declare(app, ledger, async (c) => {
+    const charges = await listCharges(deps.db, c.req.valid("query"));
+    return c.json({ charges: charges.map(chargeListJson) }, 200);
   });
-  ledger.all("/", methodNotAllowed(["GET", "POST"]));
-
-  const root = new Hono<AppEnv>();
-  root.post("/", ...charge);
-  root.all("/", methodNotAllowed(["POST"]));
-  return { ledger, root };
+  declare(app, originalCharge, handler);
 }
 
 function chargeHandler(deps: ChargeRouteDeps) {
-  return [
-    jsonBodyLimit(deps.bodyLimitBytes),
-    async (c: Context<AppEnv>) => {
-      // The simulated outage comes first: nothing is read, validated or charged.
-      if (deps.faults.unavailable()) {
-        deps.count("unavailable");
-        throw new ApiError(503, "unavailable", "payment provider unavailable; retry later", {
-          "Retry-After": "1",
-        });
-      }
-      const header = c.req.header("idempotency-key");
-      const key = header === undefined ? null : parseIdempotencyKey(header, "Idempotency-Key");
-      const request = parseChargeRequest(await readJson(c.req.raw));
-      await deps.faults.delayBeforeCharge();
-      const { charge, replayed } = await deps.charge(request, key);
-      deps.count(replayed ? "replayed" : charge.status);
-      const fields = {
-        idempotencyKey: key,
-        invoiceId: request.invoiceId,
-        customerId: charge.customerId,
-        chargeId: charge.id,
-        charge: charge.status,
-        replayed,
-      };
-      // On the request's own log line: one line per charge.
-      c.set("logFields", fields);
-      // Replays are never late: a caller retrying after a lost answer gets it at once.
-      if (!replayed && (await deps.faults.delayReply())) {
-        c.get("log").warn(fields, "answered late on purpose");
-      }
-      if (replayed) c.header("Idempotent-Replayed", "true");
-      return c.json(chargeJson(charge));
-    },
-  ] as const;
+  return async (c: Context<AppEnv>) => {
+    // The simulated outage comes first: nothing is read, validated or charged.
+    if (deps.faults.unavailable()) {
+      deps.count("unavailable");
+      throw new ApiError("unavailable", "payment provider unavailable; retry later", {
+        "Retry-After": "1",
+      });
+    }
+    const header = c.req.header("idempotency-key");
+    const key = header === undefined ? null : parseIdempotencyKey(header, "Idempotency-Key");
+    const request = parseChargeRequest(await readJson(c.req.raw));
+    await deps.faults.delayBeforeCharge();
+    const { charge, replayed } = await deps.charge(request, key);
+    deps.count(replayed ? "replayed" : charge.status);
+    const fields = {
+      idempotencyKey: key,
+      invoiceId: request.invoiceId,
+      customerId: charge.customerId,
+      chargeId: charge.id,
+      charge: charge.status,
+      replayed,
+    };
+    // On the request's own log line: one line per charge.
+    c.set("logFields", fields);
+    // Replays are never late: a caller retrying after a lost answer gets it at once.
+    if (!replayed && (await deps.faults.delayReply())) {
+      c.get("log").warn(fields, "answered late on purpose");
+    }
+    if (replayed) c.header("Idempotent-Replayed", "true");
+    return c.json(chargeJson(charge));
+  };
 }

@@ -1,9 +1,7 @@
 import { asc, eq } from "drizzle-orm";
-import type { Charge } from "../charges/charge.js";
+import type { Charge, NewCharge } from "../domain/charge.js";
 import type { Db } from "./database.js";
 import { charges } from "./schema.js";
-
-export type NewCharge = Omit<Charge, "createdAt">;
 
 /**
  * Inserts each charge unless a row holds its idempotency key, and returns the ids inserted

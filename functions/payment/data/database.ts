@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
-import type { Migrations, Sql } from "../../runtime/database.js";
+import type { Migrations, Sql } from "../../runtime/index.js";
 import * as schema from "./schema.js";
 
 export type Db = PostgresJsDatabase<typeof schema> & { $client: Sql };

@@ -1,4 +1,5 @@
-import { insertChargesOnce, type NewCharge } from "./charges.js";
+import type { NewCharge } from "../domain/charge.js";
+import { insertChargesOnce } from "./charges.js";
 import type { Db } from "./database.js";
 
 interface Pending {

@@ -9,9 +9,14 @@ import {
   timestamp,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
-import { CURRENCIES, type Currency } from "../../runtime/money.js";
-import { CHARGE_STATUSES, type ChargeStatus } from "../charges/charge.js";
-import { DECLINE_REASONS, type DeclineReason } from "../charges/decline-reasons.js";
+import { CURRENCIES, type Currency } from "../../kernel/money.js";
+import {
+  CHARGE_STATUSES,
+  type ChargeStatus,
+  DECLINE_REASONS,
+  DECLINED,
+  type DeclineReason,
+} from "../domain/charge.js";
 
 const oneOf = (column: string, values: readonly string[]) =>
   sql.raw(`${column} in (${values.map((value) => `'${value}'`).join(", ")})`);
@@ -43,7 +48,10 @@ export const charges = payment.table(
     check("charges_currency_check", oneOf("currency", CURRENCIES)),
     check("charges_status_check", oneOf("status", CHARGE_STATUSES)),
     check("charges_reason_check", oneOf("reason", DECLINE_REASONS)),
-    check("charges_declined_has_reason", sql`(status = 'declined') = (reason is not null)`),
+    check(
+      "charges_declined_has_reason",
+      sql`(status = ${sql.raw(`'${DECLINED}'`)}) = (reason is not null)`,
+    ),
     check("charges_amount_positive", sql`${table.amountMinor} > 0`),
   ],
 );

@@ -10,7 +10,8 @@ export type Logger = pino.Logger;
  * log, is the audit trail).
  */
 export function createLogger(service: string, level: string, revision?: string): Logger {
-  return pino(
+  const destination = pino.destination({ dest: 1, sync: false });
+  const logger = pino(
     {
       level,
       base: { service, ...(revision ? { revision } : {}) },
@@ -21,17 +22,19 @@ export function createLogger(service: string, level: string, revision?: string):
         censor: "[redacted]",
       },
     },
-    pino.destination({ dest: 1, sync: false }),
+    destination,
   );
+  destinations.set(logger, destination);
+  return logger;
 }
+
+/** Each logger createLogger made, with the destination it writes to (child loggers share it). */
+const destinations = new WeakMap<Logger, { flushSync(): void }>();
 
 /** Writes out buffered lines; call before process.exit. */
 export function flushLogs(logger: Logger): void {
   try {
-    const stream = (logger as unknown as Record<symbol, { flushSync?: () => void }>)[
-      pino.symbols.streamSym
-    ];
-    stream?.flushSync?.();
+    destinations.get(logger)?.flushSync();
   } catch {
     // nothing buffered, or stdout already gone: nothing left to save
   }

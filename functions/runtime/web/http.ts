@@ -1,10 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { HttpBindings } from "@hono/node-server";
-import { Hono, type MiddlewareHandler } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
-import { methodNotAllowed, onError, onNotFound } from "./errors.js";
+import type { Logger } from "../process/logger.js";
+import { onError, onNotFound } from "./errors.js";
 import { jsonBodyLimit } from "./json-body.js";
-import type { Logger } from "./logger.js";
+import { createRouter, declare, type Router } from "./openapi.js";
 
 export type AppEnv = {
   /** The Node request and response; absent when the app is called in-process (app.request). */
@@ -62,16 +64,15 @@ export function createApp(
   logger: Logger,
   readiness: ReadinessChecks,
   options: { bodyLimitBytes: number },
-): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+): Router {
+  const app = createRouter();
   app.use(requestLog(logger));
   app.use(jsonBodyLimit(options.bodyLimitBytes));
   app.onError(onError(logger));
   app.notFound(onNotFound);
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
-  app.all("/healthz", methodNotAllowed(["GET"]));
+  declare(app, healthz, (c) => c.json({ status: "ok" as const }, 200));
   // Says which dependency is not ready, never its address or error text: the probe is public.
-  app.get("/readyz", async (c) => {
+  declare(app, readyz, async (c) => {
     const failing = await Promise.all(
       Object.entries(readiness).map(([dependency, check]) =>
         check().then(
@@ -84,9 +85,42 @@ export function createApp(
       ),
     );
     const unavailable = failing.filter((dependency) => dependency !== undefined);
-    if (unavailable.length === 0) return c.json({ status: "ready" });
-    return c.json({ status: "unavailable", unavailable }, 503);
+    if (unavailable.length === 0) return c.json({ status: "ready" as const }, 200);
+    return c.json({ status: "unavailable" as const, unavailable }, 503);
   });
-  app.all("/readyz", methodNotAllowed(["GET"]));
   return app;
 }
+
+const healthz = createRoute({
+  method: "get",
+  path: "/healthz",
+  tags: ["probes"],
+  summary: "Liveness: the process serves",
+  responses: {
+    200: {
+      description: "serving",
+      content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } },
+    },
+  },
+});
+
+const readyz = createRoute({
+  method: "get",
+  path: "/readyz",
+  tags: ["probes"],
+  summary: "Readiness: every dependency answers",
+  responses: {
+    200: {
+      description: "ready",
+      content: { "application/json": { schema: z.object({ status: z.literal("ready") }) } },
+    },
+    503: {
+      description: "a dependency does not answer; named, never its address or error",
+      content: {
+        "application/json": {
+          schema: z.object({ status: z.literal("unavailable"), unavailable: z.array(z.string()) }),
+        },
+      },
+    },
+  },
+});

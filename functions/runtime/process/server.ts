@@ -2,8 +2,8 @@ import { createServer, type ServerResponse, STATUS_CODES } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { getRequestListener, RequestError } from "@hono/node-server";
-import { errorBody } from "./errors.js";
-import { requestIdOf } from "./http.js";
+import { ERROR_STATUS, type ErrorCode, errorBody } from "../web/errors.js";
+import { requestIdOf } from "../web/http.js";
 import { flushLogs, type Logger } from "./logger.js";
 
 /** What the server needs of a Hono app, whatever its env type. */
@@ -53,7 +53,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // Host is checked here, not by Node, so that its absence is answered like any other refusal.
   const server = createServer({ requireHostHeader: false }, (request, response) => {
     if (request.httpVersion === "1.1" && request.headers.host === undefined) {
-      refuse.answer(response, 400, "bad_request", "an HTTP/1.1 request needs a Host header");
+      refuse.answer(response, "bad_request", "an HTTP/1.1 request needs a Host header");
       return;
     }
     return listener(request, response);
@@ -62,7 +62,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const requestId = requestIdOf(request.headers["x-request-id"] as string | undefined);
     refuse.answer(
       response,
-      417,
       "expectation_failed",
       "only Expect: 100-continue is understood",
       requestId,
@@ -138,16 +137,16 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * error shape, with a request id and a log line, like every answer the app gives.
  */
 function refusals(logger: Logger) {
-  const log = (requestId: string, status: number, code: string, reason: string) =>
+  const log = (requestId: string, status: number, code: ErrorCode, reason: string) =>
     logger.warn({ requestId, status, code, reason }, "request refused before routing");
 
   const answer = (
     response: ServerResponse,
-    status: number,
-    code: string,
+    code: ErrorCode,
     message: string,
     requestId = requestIdOf(undefined),
   ) => {
+    const status = ERROR_STATUS[code];
     log(requestId, status, code, message);
     const body = JSON.stringify(errorBody(code, message));
     response.writeHead(status, {
@@ -164,9 +163,10 @@ function refusals(logger: Logger) {
     response(error: unknown): Response {
       const requestId = requestIdOf(undefined);
       const ours = !(error instanceof RequestError);
-      const [status, code, message] = ours
-        ? [500, "internal_error", "internal error"]
-        : [400, "bad_request", `the request cannot be read: ${error.message}`];
+      const [code, message]: [ErrorCode, string] = ours
+        ? ["internal_error", "internal error"]
+        : ["bad_request", `the request cannot be read: ${error.message}`];
+      const status = ERROR_STATUS[code];
       if (ours) logger.error({ err: error, requestId }, "unhandled error");
       else log(requestId, status, code, error.message);
       return new Response(JSON.stringify(errorBody(code, message)), {
@@ -181,14 +181,15 @@ function refusals(logger: Logger) {
         socket.destroy();
         return;
       }
-      const [status, code, message] =
+      const [code, message]: [ErrorCode, string] =
         error.code === "HPE_HEADER_OVERFLOW"
-          ? [431, "headers_too_large", "the request headers are too large"]
+          ? ["headers_too_large", "the request headers are too large"]
           : error.code === "HPE_CHUNK_EXTENSIONS_OVERFLOW"
-            ? [413, "payload_too_large", "the chunk extensions are too large"]
+            ? ["payload_too_large", "the chunk extensions are too large"]
             : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
-              ? [408, "request_timeout", "the request took too long to arrive"]
-              : [400, "bad_request", "the request is not valid HTTP"];
+              ? ["request_timeout", "the request took too long to arrive"]
+              : ["bad_request", "the request is not valid HTTP"];
+      const status = ERROR_STATUS[code];
       const requestId = requestIdOf(undefined);
       log(requestId, status, code, `${error.code ?? "error"}: ${error.message}`);
       // Node's own rule (lib/_http_server.js, socketOnError): never write into a response

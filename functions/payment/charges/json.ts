@@ -1,25 +1,5 @@
-import type { Currency } from "../../runtime/money.js";
+import type { Charge } from "../domain/charge.js";
 import { amountNumber } from "./amount.js";
-
-export const CHARGE_STATUSES = ["succeeded", "declined"] as const;
-export type ChargeStatus = (typeof CHARGE_STATUSES)[number];
-
-import type { DeclineReason } from "./decline-reasons.js";
-
-/** One ledger row: a charge attempt and its outcome, decided once and never redrawn. */
-export interface Charge {
-  id: string;
-  idempotencyKey: string | null;
-  requestHash: string;
-  invoiceId: number | null;
-  customerId: number;
-  /** null: not stated by the caller. */
-  currency: Currency | null;
-  amountMinor: bigint;
-  status: ChargeStatus;
-  reason: DeclineReason | null;
-  createdAt: Date;
-}
 
 /** The answer to POST /v1/charges; built from the row alone, so a replay is byte-identical. */
 export function chargeJson(charge: Omit<Charge, "createdAt">) {

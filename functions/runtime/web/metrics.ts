@@ -1,6 +1,8 @@
-import type { Handler, MiddlewareHandler } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context, MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { declare, type Router } from "./openapi.js";
 
 export interface HttpMetrics {
   /** The function's own registry: add its counters here so /metrics shows them. */
@@ -8,7 +10,7 @@ export interface HttpMetrics {
   /** Times every request that passes through it, labelled by route pattern, not raw path. */
   observe: MiddlewareHandler;
   /** GET /metrics in Prometheus text format. */
-  expose: Handler;
+  expose: (c: Context) => Promise<Response>;
 }
 
 export function createHttpMetrics(): HttpMetrics {
@@ -31,4 +33,23 @@ export function createHttpMetrics(): HttpMetrics {
     expose: async (c) =>
       c.body(await registry.metrics(), 200, { "Content-Type": registry.contentType }),
   };
+}
+
+const metricsRoute = createRoute({
+  method: "get",
+  path: "/metrics",
+  tags: ["operations"],
+  summary: "Prometheus metrics",
+  responses: {
+    200: {
+      description: "Prometheus text format",
+      content: { "text/plain": { schema: z.string() } },
+    },
+  },
+});
+
+/** Times every request from here on and declares GET /metrics, open to Prometheus. */
+export function serveMetrics(app: Router, metrics: HttpMetrics): void {
+  app.use(metrics.observe);
+  declare(app, metricsRoute, metrics.expose);
 }

@@ -16,7 +16,7 @@ const DISCARD_BYTES = 8 * 2 ** 20;
  */
 export function jsonBodyLimit(maxBytes: number): MiddlewareHandler<AppEnv> {
   const tooLarge = (headers: Record<string, string> = {}) =>
-    new ApiError(413, "payload_too_large", `the body exceeds ${maxBytes} bytes`, headers);
+    new ApiError("payload_too_large", `the body exceeds ${maxBytes} bytes`, headers);
   return async (c, next) => {
     const declared = c.req.header("content-length");
     if (declared !== undefined) {
@@ -93,7 +93,7 @@ const JSON_TYPE = /^application\/json\s*(;|$)/i;
 /** The body parsed as JSON; 415 when it is not declared JSON, 400 when it is not JSON. */
 export async function readJson(request: Request): Promise<unknown> {
   if (!JSON_TYPE.test(request.headers.get("content-type") ?? "")) {
-    throw new ApiError(415, "unsupported_media_type", "Content-Type must be application/json");
+    throw new ApiError("unsupported_media_type", "Content-Type must be application/json");
   }
   const text = await readText(request);
   try {

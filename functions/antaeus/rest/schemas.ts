@@ -1,0 +1,82 @@
+import { z } from "@hono/zod-openapi";
+import { CURRENCIES } from "../../kernel/money.js";
+import { errorContent } from "../../runtime/index.js";
+import { EVENT_TYPES, type EventType } from "../domain/events.js";
+import { RUN_STATUSES, RUN_TRIGGERS } from "../domain/run.js";
+import { INVOICE_STATUSES, OUTCOMES } from "../domain/status.js";
+
+/** What each route answers, declared for the OpenAPI document and checked by the contract test. */
+export const InvoiceSchema = z
+  .object({
+    id: z.number().int(),
+    customerId: z.number().int(),
+    amount: z.object({
+      /** The exact decimal, written as a JSON number with two places. */
+      value: z.number(),
+      currency: z.enum(CURRENCIES),
+    }),
+    status: z.enum(INVOICE_STATUSES),
+  })
+  .openapi("Invoice");
+
+export const CustomerSchema = z
+  .object({ id: z.number().int(), currency: z.enum(CURRENCIES) })
+  .openapi("Customer");
+
+export const RunSchema = z
+  .object({
+    id: z.number().int(),
+    trigger: z.enum(RUN_TRIGGERS),
+    status: z.enum(RUN_STATUSES),
+    dueThrough: z.string(),
+    startedAt: z.string(),
+    finishedAt: z.string().nullable(),
+    total: z.number().int(),
+    done: z.number().int(),
+    counts: z.object(Object.fromEntries(OUTCOMES.map((outcome) => [outcome, z.number().int()]))),
+    /** Verdicts on scheduled retries, and how many of those were PAID. */
+    retries: z.object({ done: z.number().int(), recovered: z.number().int() }),
+  })
+  .openapi("BillingRun");
+
+export const PayAnswerSchema = RunSchema.extend({ created: z.boolean() }).openapi("PayAnswer");
+
+export const AttemptSchema = z
+  .object({
+    id: z.number().int(),
+    invoiceId: z.number().int(),
+    runId: z.number().int(),
+    attemptNumber: z.number().int(),
+    idempotencyKey: z.string().nullable(),
+    outcome: z.enum([...OUTCOMES, "UNKNOWN", "NOT_SENT"]),
+    httpStatus: z.number().int().nullable(),
+    latencyMs: z.number().int(),
+    chargeId: z.string().nullable(),
+    error: z.string().nullable(),
+    attemptedAt: z.string(),
+    worker: z.string().nullable(),
+    /** 0: the invoice's charge; n: the n-th scheduled retry. */
+    retry: z.number().int(),
+    declineReason: z.string().nullable(),
+  })
+  .openapi("PaymentAttempt");
+
+/** A row of the outbox: a CloudEvent's type, subject and data, and how its delivery stands. */
+export const EventSchema = z
+  .object({
+    id: z.uuid(),
+    type: z.enum(Object.values(EVENT_TYPES) as [EventType, ...EventType[]]),
+    subject: z.string(),
+    data: z.record(z.string(), z.unknown()),
+    time: z.string(),
+    deliveredAt: z.string().nullable(),
+    failures: z.number().int(),
+    nextAttemptAt: z.string(),
+    lastError: z.string().nullable(),
+  })
+  .openapi("BillingEvent");
+
+export const invalid = errorContent(
+  "the request is not valid: the code and message name the problem",
+);
+export const notFoundContent = errorContent("not found");
