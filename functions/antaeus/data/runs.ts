@@ -37,8 +37,8 @@ export interface StartedRun {
  * Starts a run, or joins the one in progress: at most one runs at a time (a unique index), and a
  * CloudEvent seen before maps to the run that answered it, so a redelivery never starts another.
  * A new run queues every due invoice that is not settled in the same transaction; a call that
- * joins adds what is due for it and not yet queued (the monthly tick may land during a run of
- * retries). The watchdog's retry trigger starts nothing when no retry is due: null.
+ * joins adds what is due for it, not yet queued and not yet decided by this run (the monthly tick
+ * may land during a run of retries). The watchdog's retry trigger starts nothing when no retry is due: null.
  */
 export async function startOrJoinRun(
   sql: Sql,
@@ -77,7 +77,12 @@ export async function startOrJoinRun(
         // The running run finished between our insert and this read: try again from the top.
         if (!running) return undefined;
         runId = running.id;
-        const queued = await tx`update invoices set run_id = ${runId} where ${due}`;
+        // Only what this run has not decided yet: an invoice it declined, rejected or lost the
+        // answer for is due again by the rule above, but is the next run's, not this one's again.
+        const queued = await tx`
+          update invoices set run_id = ${runId}
+          where ${due} and not exists (
+            select 1 from payment_attempts a where a.invoice_id = invoices.id and a.run_id = ${runId})`;
         if (queued.count > 0) {
           await tx`update billing_runs set total = total + ${queued.count} where id = ${runId}`;
         }
