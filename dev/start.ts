@@ -60,7 +60,8 @@ async function announce() {
         `\nAntaeus is up at ${base} (payment at http://localhost:${PAYMENT_PORT}). Try:\n` +
           `  curl ${base}/rest/v1/invoices/1\n` +
           `  curl -X POST ${base}/rest/v1/invoices/pay\n` +
-          `  curl "${base}/rest/v1/invoices?status=PAID"\n\n`,
+          `  curl "${base}/rest/v1/invoices?status=PAID"\n` +
+          `and watch the runs at ${base}/runs\n\n`,
       );
       return;
     }

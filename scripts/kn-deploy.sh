@@ -109,34 +109,44 @@ kn service create antaeus -n antaeus --no-wait \
   --env PAYMENT_RETRIES=3 \
   --env BILLING_CONCURRENCY=64 \
   --env BILLING_REQUEST_BUDGET_MS=240000 \
-  --env BILLING_SELF_URL=http://antaeus.antaeus.svc.cluster.local
+  --env BILLING_SELF_URL=http://antaeus.antaeus.svc.cluster.local \
+  --env BILLING_SELF_TOKEN_FILE=/var/run/secrets/tokens/antaeus-token \
+  --env ANTAEUS_AUTH_CONFIG_FILE=/etc/antaeus/auth.json \
+  --env ANTAEUS_AUTH_OPEN_ROUTES="${ANTAEUS_AUTH_OPEN_ROUTES:-original}" \
+  --env METRICS_PORT=9464
 # kn's --mount knows ConfigMaps, Secrets, emptyDir and PVCs, not a projected service-account
-# token: Antaeus's identity for payment (audience "payment", an hour, rotated by the kubelet).
+# token: Antaeus's identity for payment (audience "payment") and for itself (audience "antaeus"),
+# an hour each, rotated by the kubelet. The auth ConfigMap (from before-kn) is mounted in the
+# same patch, so the volume names are the YAML's.
 kubectl patch ksvc antaeus -n antaeus --type=json -p "[$(container_patch antaeus 180),
 {\"op\": \"add\", \"path\": \"/spec/template/spec/containers/0/volumeMounts\", \"value\": [
-  {\"name\": \"payment-token\", \"mountPath\": \"/var/run/secrets/tokens\", \"readOnly\": true}]},
+  {\"name\": \"payment-token\", \"mountPath\": \"/var/run/secrets/tokens\", \"readOnly\": true},
+  {\"name\": \"auth-config\", \"mountPath\": \"/etc/antaeus\", \"readOnly\": true}]},
 {\"op\": \"add\", \"path\": \"/spec/template/spec/volumes\", \"value\": [
-  {\"name\": \"payment-token\", \"projected\": {\"sources\": [{\"serviceAccountToken\": {
-    \"audience\": \"payment\", \"expirationSeconds\": 3600, \"path\": \"payment-token\"}}]}}]}]"
+  {\"name\": \"payment-token\", \"projected\": {\"sources\": [
+    {\"serviceAccountToken\": {\"audience\": \"payment\", \"expirationSeconds\": 3600, \"path\": \"payment-token\"}},
+    {\"serviceAccountToken\": {\"audience\": \"antaeus\", \"expirationSeconds\": 3600, \"path\": \"antaeus-token\"}}]}},
+  {\"name\": \"auth-config\", \"configMap\": {\"name\": \"antaeus-auth\"}}]}]"
 wait_ready antaeus antaeus
 
 # The triggers last, so no scheduled run starts before Antaeus holds its token. kn has no
 # timezone flag: PingSource reads a CRON_TZ= prefix as the same schedule. Nor a content-type
-# flag: the merge patch sets it (an event in between would lack only the header, which Antaeus
-# does not need). The sink is the URL the YAML's ref + uri resolves to.
+# flag, nor one for the sink's audience (Eventing OIDC, docs/deploy.md): the merge patch sets
+# both (an event in between would lack only the header, which Antaeus does not need, and the
+# token, which only the production profile asks for). The sink is the URL the YAML's ref + uri resolves to.
 kn source ping create monthly-billing -n antaeus \
   --schedule "CRON_TZ=Europe/Copenhagen 0 0 1 * *" \
   --data '{"reason":"monthly billing"}' \
   --sink http://antaeus.antaeus.svc.cluster.local/rest/v1/invoices/pay
 kubectl patch pingsource monthly-billing -n antaeus --type=merge \
-  -p '{"spec": {"contentType": "application/json"}}'
+  -p '{"spec": {"contentType": "application/json", "sink": {"audience": "antaeus"}}}'
 
 kn source ping create billing-watchdog -n antaeus \
   --schedule "CRON_TZ=Europe/Copenhagen 0 * * * *" \
   --data '{"reason":"resume a stalled billing run"}' \
   --sink http://antaeus.antaeus.svc.cluster.local/rest/v1/billing/resume
 kubectl patch pingsource billing-watchdog -n antaeus --type=merge \
-  -p '{"spec": {"contentType": "application/json"}}'
+  -p '{"spec": {"contentType": "application/json", "sink": {"audience": "antaeus"}}}'
 
 kubectl get ksvc -n payment payment
 kubectl get ksvc -n antaeus antaeus

@@ -7,12 +7,13 @@ const FUNCTIONS = resolve(import.meta.dirname, "../functions");
 /** Every import of every module under functions/, as the module and what it names. */
 function imports(): Array<{ from: string; to: string }> {
   const files = readdirSync(FUNCTIONS, { recursive: true, encoding: "utf8" }).filter(
-    (file) => file.endsWith(".ts") && !file.endsWith(".test.ts"),
+    (file) => /\.tsx?$/.test(file) && !/\.test\.tsx?$/.test(file),
   );
   return files.flatMap((file) => {
     const text = readFileSync(join(FUNCTIONS, file), "utf8");
     const specifiers = [
-      ...text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+"([^"]+)"/gms),
+      // `import … from "x"`, `export … from "x"` and a bare `import "x"`.
+      ...text.matchAll(/^\s*(?:import|export)\b(?:[^;"]*?\bfrom)?\s*"([^"]+)"/gms),
       ...text.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g),
     ].map((match) => match[1] as string);
     return specifiers.map((specifier) => ({
@@ -45,14 +46,19 @@ const RULES: Array<{ rule: string; applies: RegExp; forbids: (to: string) => boo
       FRAMEWORK.test(to) || DATABASE.test(to) || /^(antaeus|payment|runtime)\//.test(to),
   },
   {
-    rule: "billing/ imports no Hono and no rest/",
+    rule: "billing/ imports no Hono and no rest/ or pages/",
     applies: /^antaeus\/billing\//,
-    forbids: (to) => FRAMEWORK.test(to) || to.startsWith("antaeus/rest/"),
+    forbids: (to) => FRAMEWORK.test(to) || /^antaeus\/(rest|pages)\//.test(to),
   },
   {
-    rule: "data/ imports no rest/ or feature folder",
+    rule: "data/ imports no rest/, pages/ or feature folder",
     applies: /^(antaeus|payment)\/data\//,
-    forbids: (to) => /^(antaeus\/(rest|billing)|payment\/(charges|auth))\//.test(to),
+    forbids: (to) => /^(antaeus\/(rest|pages|billing)|payment\/(charges|auth))\//.test(to),
+  },
+  {
+    rule: "the REST routes do not import the pages (the pages are an outer layer beside them)",
+    applies: /^antaeus\/rest\//,
+    forbids: (to) => to.startsWith("antaeus/pages/"),
   },
   {
     rule: "outside the runtime, the runtime is imported through its index.ts only",
@@ -67,6 +73,8 @@ describe("layers", () => {
     const all = imports();
     expect(all.length).toBeGreaterThan(150);
     expect(all).toContainEqual({ from: "antaeus/data/claims.ts", to: "antaeus/domain/status.js" });
+    // .tsx modules too: the pages are JSX.
+    expect(all).toContainEqual({ from: "antaeus/pages/routes.tsx", to: "runtime/index.js" });
   });
 
   it.each(RULES.map((rule) => [rule.rule, rule] as const))("%s", (_name, rule) => {

@@ -2,7 +2,7 @@ import SwaggerParser from "@apidevtools/swagger-parser";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pay, type System, startSystem } from "./support/system.js";
+import { pay, type System, startSystem, waitForRun } from "./support/system.js";
 
 /**
  * The documents each function serves, validated by a real OpenAPI validator, and the answers
@@ -122,6 +122,41 @@ describe("answers match their declarations", () => {
     await expectDeclared("antaeus", "get", "/rest/v1/billing/events?pending=true&limit=3");
     expect(await expectDeclared("antaeus", "get", "/rest/v1/billing/events?limit=0")).toBe(400);
     expect(await expectDeclared("antaeus", "get", "/rest/v1/billing/events?pending=1")).toBe(400);
+  });
+
+  it("Antaeus: the run pages, HTML for people and the API's errors", async () => {
+    const { body } = await pay(system.antaeus[0]?.url ?? "");
+    expect(await expectDeclared("antaeus", "get", "/runs")).toBe(200);
+    expect(await expectDeclared("antaeus", "get", `/runs/${body.id}`)).toBe(200);
+    expect(await expectDeclared("antaeus", "get", "/runs/abc")).toBe(400);
+    expect(await expectDeclared("antaeus", "get", "/runs/99999")).toBe(404);
+  });
+
+  it("Antaeus: operator actions, their refusals and their history", async () => {
+    const base = system.antaeus[0]?.url ?? "";
+    const run = await waitForRun(base, (await pay(base)).body.id);
+    const invoices = (await (await fetch(`${base}/rest/v1/invoices`)).json()) as Array<{
+      id: number;
+      status: string;
+    }>;
+    const waiting = ["CURRENCY_MISMATCH", "CUSTOMER_NOT_FOUND", "OUTCOME_UNKNOWN"];
+    const settled = invoices.find((invoice) => !waiting.includes(invoice.status));
+    expect(settled).toBeDefined();
+    const post = (path: string, payload: unknown) =>
+      expectDeclared("antaeus", "post", path, {
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(payload),
+      });
+    const reason = { reason: "checked with the provider" };
+    // An invoice that waits for nobody, and a run that is over: both 409.
+    expect(await post(`/rest/v1/invoices/${settled?.id}/requeue`, reason)).toBe(409);
+    expect(await post(`/rest/v1/billing/runs/${run.id}/cancel`, reason)).toBe(409);
+    expect(await post("/rest/v1/invoices/1/requeue", { reason: "" })).toBe(400);
+    expect(await post("/rest/v1/invoices/99999/requeue", reason)).toBe(404);
+    expect(await post("/rest/v1/billing/runs/99999/cancel", reason)).toBe(404);
+    await expectDeclared("antaeus", "get", "/rest/v1/invoices/1/actions");
+    await expectDeclared("antaeus", "get", `/rest/v1/billing/runs/${run.id}/actions`);
+    expect(await expectDeclared("antaeus", "get", "/rest/v1/billing/runs/99999/actions")).toBe(404);
   });
 
   it("payment: charges, replays, the ledger and its refusals", async () => {

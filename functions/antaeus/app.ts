@@ -11,23 +11,28 @@ import {
   serveDocs,
   serveMetrics,
 } from "../runtime/index.js";
+import { accessGuard } from "./auth/guard.js";
+import type { AuthSettings } from "./auth/settings.js";
 import type { BillingEngine } from "./billing/engine.js";
 import { createDb, migrations } from "./data/database.js";
+import { runPages } from "./pages/routes.js";
 import { billingRoutes, payRoute } from "./rest/billing.js";
 import { customerRoutes } from "./rest/customers.js";
 import { eventRoutes } from "./rest/events.js";
 import { invoiceRoutes } from "./rest/invoices.js";
+import { operatorActionRoutes } from "./rest/operator-actions.js";
+import { refusals } from "./rest/schemas.js";
 
 /**
- * The largest body an Antaeus route takes: a CloudEvent's data (no other route reads a body).
- * The CloudEvents spec asks consumers to accept events of at least 64 KiB, attributes and data
+ * The largest body an Antaeus route takes: a CloudEvent's data (the only other body is an
+ * operator action's reason, at most 1000 characters). The CloudEvents spec asks consumers to accept events of at least 64 KiB, attributes and data
  * together (cloudevents/spec, cloudevents/spec.md "Size Limits", v1.0.2); a PingSource's data
  * is a few dozen bytes.
  */
 const BODY_LIMIT_BYTES = 64 * 1024;
 
 /**
- * Antaeus's routes: the original REST API, billing, /metrics for Prometheus, and the Knative
+ * Antaeus's routes: the original REST API, billing, the run pages, /metrics for Prometheus, and the Knative
  * probes from the shared shell.
  */
 export function antaeusApp(deps: {
@@ -35,6 +40,7 @@ export function antaeusApp(deps: {
   logger: Logger;
   engine: BillingEngine;
   metrics: HttpMetrics;
+  auth: AuthSettings;
 }): Router {
   const db = createDb(deps.sql);
   const app = createApp(
@@ -42,7 +48,7 @@ export function antaeusApp(deps: {
     { database: () => checkSchemaCurrent(deps.sql, migrations) },
     { bodyLimitBytes: BODY_LIMIT_BYTES },
   );
-  serveMetrics(app, deps.metrics);
+  serveMetrics(app, deps.metrics, accessGuard(deps.auth, deps.logger));
 
   // The original's greeting and health check, kept for clients written against it.
   declare(app, welcome, (c) => c.text("Welcome to Antaeus! see the README for the routes"));
@@ -51,9 +57,12 @@ export function antaeusApp(deps: {
   // In matching order: "pay" before the invoice routes, so it is not read as an invoice id.
   payRoute(app, db, deps.engine);
   billingRoutes(app, db, deps.engine);
+  operatorActionRoutes(app, deps.sql);
   invoiceRoutes(app, db);
   customerRoutes(app, db);
   eventRoutes(app, db);
+  // The run pages for people, over the same data as the billing routes.
+  runPages(app, db, deps.sql);
   serveDocs(app, {
     title: "Antaeus",
     description:
@@ -72,7 +81,7 @@ const welcome = createRoute({
   path: "/",
   tags: ["original"],
   summary: "The original's greeting",
-  responses: { 200: text("a welcome line") },
+  responses: { 200: text("a welcome line"), ...refusals },
 });
 
 const health = createRoute({
@@ -80,5 +89,5 @@ const health = createRoute({
   path: "/rest/health",
   tags: ["original"],
   summary: "The original's health check",
-  responses: { 200: jsonContent(z.literal("ok"), '"ok"') },
+  responses: { 200: jsonContent(z.literal("ok"), '"ok"'), ...refusals },
 });

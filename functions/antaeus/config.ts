@@ -10,6 +10,12 @@ import {
   serviceEnv,
   url,
 } from "../runtime/index.js";
+import {
+  type AuthSettings,
+  authEnv,
+  authSettings,
+  requireExplicitAccess,
+} from "./auth/settings.js";
 import { type BillingSettings, DIALECTS, worstCaseChargeMs } from "./billing/settings.js";
 import { parseRetrySchedule, type RetrySchedule } from "./domain/dunning.js";
 import { isPeriod, type Period, periodOf } from "./domain/period.js";
@@ -71,8 +77,25 @@ const schema = z
       })
       .optional(),
     EVENTS_SOURCE: z.string().min(1).max(512).optional(),
+    BILLING_SELF_TOKEN_FILE: z.string().optional(),
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    ...authEnv,
   })
   .superRefine(requireDatabaseInProduction)
+  .superRefine(requireExplicitAccess)
+  .superRefine((env, ctx) => {
+    // With auth on, a continuation without Antaeus's own token would be refused: the run would
+    // stall until the watchdog.
+    const authOn =
+      env.ANTAEUS_AUTH === "on" || (env.NODE_ENV === "production" && !env.ANTAEUS_AUTH);
+    if (authOn && !env.BILLING_SELF_TOKEN_FILE) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["BILLING_SELF_TOKEN_FILE"],
+        message: "is required when auth is on: continuations present Antaeus's own token",
+      });
+    }
+  })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
     if (env.BILLING_CLOCK_FILE) {
@@ -135,6 +158,9 @@ export interface AntaeusConfig extends ServiceConfig {
   };
   billing: BillingSettings;
   events: EventSettings;
+  auth: AuthSettings;
+  /** Where /metrics is also served alone, without a token; unset: only on the API's port. */
+  metricsPort: number | undefined;
 }
 
 export function loadAntaeusConfig(
@@ -162,6 +188,7 @@ export function loadAntaeusConfig(
       requestBudgetMs: parsed.BILLING_REQUEST_BUDGET_MS,
       leaseMs: parsed.BILLING_LEASE_MS,
       selfUrl: parsed.BILLING_SELF_URL,
+      selfTokenFile: parsed.BILLING_SELF_TOKEN_FILE,
       retrySchedule: parsed.BILLING_RETRY_SCHEDULE ?? DEFAULT_RETRY_SCHEDULE,
       clockFile: parsed.BILLING_CLOCK_FILE,
     },
@@ -171,5 +198,7 @@ export function loadAntaeusConfig(
       // This instance: its Knative address, or the local one.
       source: parsed.EVENTS_SOURCE ?? parsed.BILLING_SELF_URL ?? "/antaeus/local",
     },
+    auth: authSettings(parsed),
+    metricsPort: parsed.METRICS_PORT,
   };
 }

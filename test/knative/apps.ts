@@ -37,7 +37,13 @@ export async function antaeusForChecks() {
   const config = loadAntaeusConfig({ DATABASE_URL: url });
   const metrics = createHttpMetrics();
   const billing = createBilling(sql, config.billing, config.events, silent, metrics.registry);
-  const app = antaeusApp({ sql, logger: silent, engine: billing.engine, metrics });
+  const app = antaeusApp({
+    sql,
+    logger: silent,
+    engine: billing.engine,
+    metrics,
+    auth: config.auth,
+  });
   return {
     app,
     sql,

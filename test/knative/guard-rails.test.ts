@@ -14,6 +14,13 @@ import {
 
 const { docs } = loadManifests();
 const NAMESPACES = ["antaeus", "payment"];
+/** Antaeus's /metrics-only port, from its ksvc's env. */
+const antaeusMetricsPort = () =>
+  Number(
+    find(docs, "Service", "antaeus", "antaeus").spec.template.spec.containers[0].env.find(
+      (e: Manifest) => e.name === "METRICS_PORT",
+    )?.value,
+  );
 const policies = (namespace: string) =>
   docs.filter((d) => d.kind === "NetworkPolicy" && d.metadata.namespace === namespace);
 
@@ -64,7 +71,8 @@ describe.each(NAMESPACES)("namespace %s", (namespace) => {
     expect(Object.fromEntries(byNamespace)).toEqual({
       "knative-serving": [QUEUE_SERVING_PORT, QUEUE_H2C_PORT, AUTOSCALING_METRICS_PORT],
       "kourier-system": [QUEUE_SERVING_PORT, QUEUE_H2C_PORT, AUTOSCALING_METRICS_PORT],
-      monitoring: [userPortOf(service as Manifest), USER_METRICS_PORT],
+      // Antaeus's METRICS_PORT: /metrics alone, without a token (its env in the ksvc).
+      monitoring: [userPortOf(service as Manifest), USER_METRICS_PORT, antaeusMetricsPort()].sort(),
     });
   });
 
@@ -194,10 +202,19 @@ it("the monitoring namespace is named in one place, shared by both namespaces", 
   expect(new Set(selectors).size).toBe(1);
 });
 
-it("no ClusterRole or cluster-wide binding beyond payment's issuer-key read", () => {
+it("no ClusterRole or cluster-wide binding beyond each function's issuer-key read", () => {
   expect(docs.filter((d) => d.kind === "ClusterRole")).toEqual([]);
   const bindings = docs.filter((d) => d.kind === "ClusterRoleBinding");
-  expect(bindings.map((b) => b.roleRef.name)).toEqual(["system:service-account-issuer-discovery"]);
+  expect(bindings.map((b) => b.roleRef.name)).toEqual([
+    "system:service-account-issuer-discovery",
+    "system:service-account-issuer-discovery",
+  ]);
+  expect(
+    bindings
+      .flatMap((b) => b.subjects)
+      .map((s) => `${s.namespace}/${s.name}`)
+      .sort(),
+  ).toEqual(["antaeus/antaeus", "payment/payment"]);
 });
 
 describe("the admission policy over both ksvcs", () => {

@@ -102,6 +102,8 @@ const PING_WITHOUT_A_KN_FLAG: Record<string, string> = {
   "spec.timezone":
     "a CRON_TZ= prefix on --schedule: eventing's ping_validation.go reads timezone as that prefix",
   "spec.sink (ref + uri)": "--sink with the URL the ref and uri resolve to",
+  // kn-flags.ts lists every flag of `kn source ping create`: none sets a sink's audience.
+  "spec.sink.audience": "the same merge patch (the audience Eventing OIDC tokens are minted for)",
 };
 
 /**
@@ -202,9 +204,12 @@ describe("scripts/kn-deploy.sh", () => {
     expect(new Set(ksvcPaths)).toEqual(new Set(Object.keys(WITHOUT_A_KN_FLAG)));
     for (const p of patches.filter((p) => p.kind === "pingsource")) {
       expect(p.type).toBe("merge");
-      expect(p.patch).toEqual({ spec: { contentType: "application/json" } });
+      const yaml = find(docs, "PingSource", p.name as string, "antaeus");
+      expect(p.patch).toEqual({
+        spec: { contentType: "application/json", sink: { audience: yaml.spec.sink.audience } },
+      });
     }
-    expect(Object.keys(PING_WITHOUT_A_KN_FLAG)).toHaveLength(3);
+    expect(Object.keys(PING_WITHOUT_A_KN_FLAG)).toHaveLength(4);
   });
 });
 
@@ -257,7 +262,10 @@ describe.each(["monthly-billing", "billing-watchdog"])("PingSource %s", (name) =
   it("delivers to the URL the YAML's ref and uri resolve to", () => {
     const ref = yaml.spec.sink.ref;
     const address = `http://${ref.name}.${yaml.metadata.namespace}.svc.cluster.local`;
-    expect(created().spec.sink).toEqual({ uri: new URL(yaml.spec.sink.uri, address).href });
+    expect(created().spec.sink).toEqual({
+      uri: new URL(yaml.spec.sink.uri, address).href,
+      audience: yaml.spec.sink.audience,
+    });
   });
 });
 

@@ -51,7 +51,10 @@ export async function startJwksServer(tls?: { key: string; cert: string }) {
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     state.fetches++;
     if (state.broken) return res.writeHead(500).end();
-    if (req.headers.authorization !== `Bearer ${state.token}`) return res.writeHead(401).end();
+    // An empty token: an issuer whose keys are public (an OIDC provider).
+    if (state.token && req.headers.authorization !== `Bearer ${state.token}`) {
+      return res.writeHead(401).end();
+    }
     res.writeHead(200, { "Content-Type": "application/jwk-set+json" });
     res.end(JSON.stringify({ keys: state.keys }));
   };

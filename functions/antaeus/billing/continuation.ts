@@ -1,5 +1,6 @@
 import { request } from "undici";
 import type { Logger } from "../../runtime/index.js";
+import type { TokenFile } from "./token-file.js";
 
 /**
  * Knative only lets a pod work while a request is open, and ends each request at the service's
@@ -14,6 +15,8 @@ export class Continuations {
   constructor(
     private readonly selfUrl: string | undefined,
     private readonly logger: Logger,
+    /** Antaeus's own token: with auth on, only it (and the PingSources) may continue a run. */
+    private readonly token?: TokenFile,
   ) {}
 
   /** Outside Knative the service continues itself on its own port, known once it listens. */
@@ -24,7 +27,12 @@ export class Continuations {
   start(runId: number): void {
     const base = this.selfUrl ?? `http://127.0.0.1:${this.port}`;
     const url = new URL(`/rest/v1/billing/runs/${runId}/continue`, base);
-    request(url, { method: "POST", headersTimeout: 0, bodyTimeout: 0 })
+    // The token is read inside the chain, so a missing file is a failed link, logged, not a throw.
+    Promise.resolve()
+      .then(() => {
+        const headers = this.token ? { authorization: `Bearer ${this.token.current()}` } : {};
+        return request(url, { method: "POST", headers, headersTimeout: 0, bodyTimeout: 0 });
+      })
       .then(async (response) => {
         const text = await response.body.text();
         this.logger.debug(

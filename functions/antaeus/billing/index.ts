@@ -34,7 +34,8 @@ export function createBilling(
     retries: settings.retries,
     token,
   });
-  const continuations = new Continuations(settings.selfUrl, logger);
+  const selfToken = settings.selfTokenFile ? new TokenFile(settings.selfTokenFile) : undefined;
+  const continuations = new Continuations(settings.selfUrl, logger, selfToken);
   const relay = new EventRelay(sql, events, logger);
   logger.info(
     { sink: events.sink ?? null, source: events.source },

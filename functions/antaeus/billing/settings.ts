@@ -37,6 +37,8 @@ export interface BillingSettings {
   retrySchedule: RetrySchedule;
   /** A file holding billing's "now" (clock.ts); unset: the system clock. Never in production. */
   clockFile: string | undefined;
+  /** Antaeus's own projected token (audience antaeus), sent with each continuation. */
+  selfTokenFile: string | undefined;
 }
 
 /** Longest wait honoured from a Retry-After header, and the cap on exponential backoff. */

@@ -2,7 +2,7 @@ import type { Currency } from "../../kernel/money.js";
 import type { Sql } from "../../runtime/index.js";
 import type { AttemptRecord, Verdict } from "../domain/attempt.js";
 import type { ClaimedInvoice } from "../domain/claim.js";
-import { EVENT_TYPES, NEEDS_PERSON } from "../domain/events.js";
+import { EVENT_TYPES } from "../domain/events.js";
 import {
   CLAIMED,
   DECLINES,
@@ -10,6 +10,7 @@ import {
   OUTCOME_COUNTERS,
   PAID,
   PENDING,
+  WAITING_FOR_PERSON,
 } from "../domain/status.js";
 
 /**
@@ -144,7 +145,7 @@ export async function recordVerdicts(
          jsonb_build_object('reason', a.reason, 'hard', a.status = ${HARD_DECLINED},
                             'retryScheduled', a.next_retry_at is not null,
                             'nextRetryAt', a.next_retry_at)),
-        (${EVENT_TYPES.needsPerson}, a.status in ${sql(NEEDS_PERSON)},
+        (${EVENT_TYPES.needsPerson}, a.status in ${sql(WAITING_FOR_PERSON)},
          jsonb_build_object('status', a.status, 'reason', a.reason))
       ) as e(type, wanted, data)
       where e.wanted

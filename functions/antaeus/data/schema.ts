@@ -190,3 +190,5 @@ export const billingEvents = pgTable(
       .where(sql`${table.deliveredAt} is null`),
   ],
 );
+// Operator actions (requeue, cancel) and who did them: their own file, one table.
+export * from "./audit-schema.js";

@@ -1,5 +1,5 @@
 import type { RunTrigger } from "./run.js";
-import { type InvoiceStatus, OUTCOME_COUNTERS, OUTCOMES, type Outcome } from "./status.js";
+import { OUTCOME_COUNTERS, OUTCOMES, type Outcome } from "./status.js";
 
 /**
  * The CloudEvents Antaeus publishes (docs/events.md; their data's JSON schemas are in
@@ -9,19 +9,11 @@ export const EVENT_TYPES = {
   paid: "dev.antaeus.invoice.paid",
   /** Every decline: with its reason, and whether a retry is scheduled. */
   paymentFailed: "dev.antaeus.invoice.payment_failed",
+  /** A verdict that leaves the invoice waiting for a person (WAITING_FOR_PERSON). */
   needsPerson: "dev.antaeus.invoice.needs_person",
   runCompleted: "dev.antaeus.billing.run_completed",
 } as const;
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
-
-/** Verdicts that leave an invoice waiting for a person (docs/billing.md, "Outcomes"). */
-export const NEEDS_PERSON = [
-  "RETRIES_EXHAUSTED",
-  "HARD_DECLINED",
-  "OUTCOME_UNKNOWN",
-  "CURRENCY_MISMATCH",
-  "CUSTOMER_NOT_FOUND",
-] as const satisfies readonly InvoiceStatus[];
 
 /** A completed run's counters, as the row holds them: one column per outcome (OUTCOME_COUNTERS). */
 export type RunCounters = {

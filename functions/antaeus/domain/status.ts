@@ -71,3 +71,11 @@ export const RETRIED_BY_NEXT_RUN = [
   "REJECTED",
   "NETWORK_ERROR",
 ] as const satisfies readonly InvoiceStatus[];
+
+/**
+ * What a person must settle: every verdict the next run does not charge again, except PAID.
+ * The run page lists these invoices and an alert counts them.
+ */
+export const WAITING_FOR_PERSON = OUTCOMES.filter(
+  (status) => status !== "PAID" && !(RETRIED_BY_NEXT_RUN as readonly string[]).includes(status),
+);

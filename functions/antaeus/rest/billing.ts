@@ -9,7 +9,14 @@ import { COMPLETED, RUNNING } from "../domain/run.js";
 import { OUTCOMES, type Outcome } from "../domain/status.js";
 import { triggerOf } from "./cloudevent.js";
 import { idParams, runListQuery } from "./params.js";
-import { AttemptSchema, invalid, notFoundContent, PayAnswerSchema, RunSchema } from "./schemas.js";
+import {
+  AttemptSchema,
+  invalid,
+  notFoundContent,
+  PayAnswerSchema,
+  RunSchema,
+  refusals,
+} from "./schemas.js";
 
 /** A run as clients read it: progress is `done` of `total`, with counts by outcome. */
 export function runJson(run: BillingRun) {
@@ -45,6 +52,7 @@ const pay = createRoute({
     200: jsonContent(PayAnswerSchema, "the run is done"),
     202: jsonContent(PayAnswerSchema, `${running}it goes on in a continuation`),
     400: errorContent("a malformed CloudEvent"),
+    ...refusals,
   },
 });
 
@@ -64,6 +72,7 @@ const resume = createRoute({
     ),
     202: jsonContent(z.object({ run: RunSchema }), `${running}it goes on`),
     400: errorContent("a malformed CloudEvent"),
+    ...refusals,
   },
 });
 
@@ -73,7 +82,7 @@ const runs = createRoute({
   tags: ["billing"],
   summary: "Billing runs, newest first",
   request: { query: runListQuery },
-  responses: { 200: jsonContent(z.array(RunSchema), "the runs"), 400: invalid },
+  responses: { 200: jsonContent(z.array(RunSchema), "the runs"), 400: invalid, ...refusals },
 });
 
 const run = createRoute({
@@ -82,7 +91,12 @@ const run = createRoute({
   tags: ["billing"],
   summary: "One run's progress",
   request: { params: idParams("run id") },
-  responses: { 200: jsonContent(RunSchema, "the run"), 400: invalid, 404: notFoundContent },
+  responses: {
+    200: jsonContent(RunSchema, "the run"),
+    400: invalid,
+    404: notFoundContent,
+    ...refusals,
+  },
 });
 
 const proceed = createRoute({
@@ -96,6 +110,7 @@ const proceed = createRoute({
     202: jsonContent(RunSchema, `${running}it goes on`),
     400: invalid,
     404: notFoundContent,
+    ...refusals,
   },
 });
 
@@ -109,6 +124,7 @@ const attempts = createRoute({
     200: jsonContent(z.array(AttemptSchema), "the attempts, oldest first"),
     400: invalid,
     404: notFoundContent,
+    ...refusals,
   },
 });
 

@@ -11,14 +11,14 @@ import type { Db } from "../data/database.js";
 import { invoicePages } from "./invoices.js";
 import { customerJson } from "./json.js";
 import { idParams, statusQuery } from "./params.js";
-import { CustomerSchema, InvoiceSchema, invalid, notFoundContent } from "./schemas.js";
+import { CustomerSchema, InvoiceSchema, invalid, notFoundContent, refusals } from "./schemas.js";
 
 const list = createRoute({
   method: "get",
   path: "/rest/v1/customers",
   tags: ["customers"],
   summary: "Every customer",
-  responses: { 200: jsonContent(z.array(CustomerSchema), "the customers") },
+  responses: { 200: jsonContent(z.array(CustomerSchema), "the customers"), ...refusals },
 });
 
 const one = createRoute({
@@ -31,6 +31,7 @@ const one = createRoute({
     200: jsonContent(CustomerSchema, "the customer"),
     400: invalid,
     404: notFoundContent,
+    ...refusals,
   },
 });
 
@@ -44,6 +45,7 @@ const invoices = createRoute({
     200: jsonContent(z.array(InvoiceSchema), "the customer's invoices"),
     400: invalid,
     404: notFoundContent,
+    ...refusals,
   },
 });
 

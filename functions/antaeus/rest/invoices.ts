@@ -10,7 +10,7 @@ import type { Db } from "../data/database.js";
 import { findInvoice, type InvoiceFilter, invoicePage } from "../data/invoices.js";
 import { invoiceJson } from "./json.js";
 import { idParams, invoiceFilterQuery } from "./params.js";
-import { InvoiceSchema, invalid, notFoundContent } from "./schemas.js";
+import { InvoiceSchema, invalid, notFoundContent, refusals } from "./schemas.js";
 
 const PAGE_SIZE = 1_000;
 
@@ -31,7 +31,11 @@ const list = createRoute({
   tags: ["invoices"],
   summary: "Every invoice, in id order, streamed page by page",
   request: { query: invoiceFilterQuery },
-  responses: { 200: jsonContent(z.array(InvoiceSchema), "the invoices"), 400: invalid },
+  responses: {
+    200: jsonContent(z.array(InvoiceSchema), "the invoices"),
+    400: invalid,
+    ...refusals,
+  },
 });
 
 const one = createRoute({
@@ -44,6 +48,7 @@ const one = createRoute({
     200: jsonContent(InvoiceSchema, "the invoice"),
     400: invalid,
     404: notFoundContent,
+    ...refusals,
   },
 });
 

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { CURRENCIES } from "../../kernel/money.js";
 import { errorContent } from "../../runtime/index.js";
+import { OPERATOR_ACTIONS } from "../data/audit-schema.js";
 import { EVENT_TYPES, type EventType } from "../domain/events.js";
 import { RUN_STATUSES, RUN_TRIGGERS } from "../domain/run.js";
 import { INVOICE_STATUSES, OUTCOMES } from "../domain/status.js";
@@ -80,3 +81,36 @@ export const invalid = errorContent(
   "the request is not valid: the code and message name the problem",
 );
 export const notFoundContent = errorContent("not found");
+
+/** With auth on (docs/production.md), any route but the probes may refuse its caller. */
+export const refusals = {
+  401: errorContent("no valid bearer token; the message says how to get one"),
+  403: errorContent("the caller holds no role this route accepts"),
+};
+
+export const OperatorActionSchema = z
+  .object({
+    id: z.number().int(),
+    action: z.enum(OPERATOR_ACTIONS),
+    invoiceId: z.number().int().nullable(),
+    runId: z.number().int().nullable(),
+    /** The verified caller, or "anonymous" with auth off. */
+    actor: z.string(),
+    reason: z.string(),
+    previousStatus: z.string().nullable(),
+    invoicesUnqueued: z.number().int().nullable(),
+    at: z.string(),
+  })
+  .openapi("OperatorAction");
+
+export const ActionAnswerSchema = z
+  .object({ performed: z.boolean(), action: OperatorActionSchema })
+  .openapi("OperatorActionAnswer");
+
+/** An operator action's body, for the document only: the route parses it (rest/operator-actions.ts). */
+export const actionBodyDocument = {
+  type: "object",
+  required: ["reason"],
+  additionalProperties: false,
+  properties: { reason: { type: "string", minLength: 1, maxLength: 1000 } },
+};

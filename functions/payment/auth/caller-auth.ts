@@ -1,9 +1,16 @@
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv, Logger } from "../../runtime/index.js";
+import {
+  type AppEnv,
+  type Challenge,
+  forbidden,
+  type Logger,
+  remoteKeySet,
+  requireCaller,
+  verifyToken,
+} from "../../runtime/index.js";
 import type { AuthConfig } from "../config.js";
-import { remoteKeySet } from "./jwks.js";
-import { requireCaller } from "./middleware.js";
-import { tokenVerifier } from "./verifier.js";
+
+const CHALLENGE: Challenge = { realm: "payment", message: "a valid bearer token is required" };
 
 /** What PAYMENT_AUTH asks for: verified callers only, or (said loudly at start) anyone. */
 export function callerAuth(auth: AuthConfig, logger: Logger): MiddlewareHandler<AppEnv> {
@@ -19,7 +26,16 @@ export function callerAuth(auth: AuthConfig, logger: Logger): MiddlewareHandler<
     url: auth.jwksUrl,
     tokenFile: auth.jwksTokenFile,
     caFile: auth.jwksCaFile,
+    caFileSetting: "PAYMENT_AUTH_JWKS_CA_FILE",
     cooldownMs: auth.jwksCooldownMs,
   });
-  return requireCaller(tokenVerifier(keys, auth));
+  const policy = { issuer: auth.issuer, audiences: [auth.audience] };
+  // A Kubernetes projected service-account token; only the subjects configured may charge.
+  return requireCaller(async (token) => {
+    const { sub } = await verifyToken(token, keys, policy, CHALLENGE);
+    if (!auth.subjects.includes(sub)) {
+      throw forbidden(CHALLENGE, `${sub} may not call payment`, `subject ${sub} not allowed`);
+    }
+    return { subject: sub };
+  }, CHALLENGE);
 }

@@ -24,6 +24,8 @@ export const ERROR_STATUS = {
   not_found: 404,
   method_not_allowed: 405,
   request_timeout: 408,
+  invoice_not_waiting: 409,
+  run_finished: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   expectation_failed: 417,

@@ -16,6 +16,8 @@ export type AppEnv = {
     log: Logger;
     /** What a handler wants on this request's log line (one line per request, not two). */
     logFields?: Record<string, unknown>;
+    /** The verified caller and its roles, where the function authenticates. */
+    caller?: { subject: string; roles: readonly string[] };
   };
 };
 

@@ -48,8 +48,12 @@ const metricsRoute = createRoute({
   },
 });
 
-/** Times every request from here on and declares GET /metrics, open to Prometheus. */
-export function serveMetrics(app: Router, metrics: HttpMetrics): void {
+/**
+ * Times every request from here on and declares GET /metrics. A `guard` (authentication) runs
+ * after the timer, so its refusals are timed too, and before /metrics, which it then covers.
+ */
+export function serveMetrics(app: Router, metrics: HttpMetrics, guard?: MiddlewareHandler): void {
   app.use(metrics.observe);
+  if (guard) app.use(guard);
   declare(app, metricsRoute, metrics.expose);
 }

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from "jose";
 import { Agent, fetch as undiciFetch } from "undici";
-import { ConfigError } from "../../runtime/index.js";
+import { ConfigError } from "../../process/config.js";
 
 export interface JwksSource {
   url: string;
@@ -11,6 +11,8 @@ export interface JwksSource {
   /** Trusted for the JWKS URL only (the cluster CA), not for anything else this process calls. */
   caFile: string | undefined;
   cooldownMs: number;
+  /** The setting that named the CA file, for the error when it cannot be read. */
+  caFileSetting: string;
 }
 
 /**
@@ -19,7 +21,7 @@ export interface JwksSource {
  */
 export function remoteKeySet(source: JwksSource): JWTVerifyGetKey {
   const dispatcher = source.caFile
-    ? new Agent({ connect: { ca: readCa(source.caFile) } })
+    ? new Agent({ connect: { ca: readCa(source.caFile, source.caFileSetting) } })
     : undefined;
   return createRemoteJWKSet(new URL(source.url), {
     cooldownDuration: source.cooldownMs,
@@ -36,10 +38,10 @@ export function remoteKeySet(source: JwksSource): JWTVerifyGetKey {
   });
 }
 
-function readCa(file: string): string {
+function readCa(file: string, setting: string): string {
   try {
     return readFileSync(file, "utf8");
   } catch (error) {
-    throw new ConfigError(`PAYMENT_AUTH_JWKS_CA_FILE: cannot read ${file}: ${String(error)}`);
+    throw new ConfigError(`${setting}: cannot read ${file}: ${String(error)}`);
   }
 }

@@ -1,0 +1,54 @@
+import type { Role } from "./roles.js";
+
+/**
+ * Every route and who may call it: the one table to read for "who may do what". `original`
+ * marks the original challenge's routes, which the challenge profile (ANTAEUS_AUTH_OPEN_ROUTES=
+ * original) answers without a token; everything else needs a token with one of `roles` in every
+ * profile. test/antaeus/auth-routes.test.ts fails when a route of the app is missing here.
+ */
+export interface RouteAccess {
+  method: "GET" | "POST";
+  path: string;
+  roles: readonly Role[];
+  original?: true;
+}
+
+const READ: readonly Role[] = ["reader", "billing", "operator"];
+const WATCH: readonly Role[] = ["billing", "operator"];
+const OPERATE: readonly Role[] = ["operator"];
+/** Only Antaeus itself and its PingSources may keep a run going. */
+const CONTINUE: readonly Role[] = ["self", "pingsource"];
+
+export const ROUTE_ACCESS: readonly RouteAccess[] = [
+  { method: "GET", path: "/", roles: READ, original: true },
+  { method: "GET", path: "/rest/health", roles: READ, original: true },
+  { method: "GET", path: "/rest/v1/invoices", roles: READ, original: true },
+  { method: "GET", path: "/rest/v1/invoices/:id", roles: READ, original: true },
+  { method: "GET", path: "/rest/v1/customers", roles: READ, original: true },
+  { method: "GET", path: "/rest/v1/customers/:id", roles: READ, original: true },
+  // The judged call: "pay", then fetch the invoices. The monthly PingSource delivers here too.
+  {
+    method: "POST",
+    path: "/rest/v1/invoices/pay",
+    roles: ["billing", "operator", "pingsource"],
+    original: true,
+  },
+  { method: "GET", path: "/rest/v1/customers/:id/invoices", roles: READ },
+  { method: "GET", path: "/rest/v1/invoices/:id/attempts", roles: WATCH },
+  { method: "GET", path: "/rest/v1/invoices/:id/actions", roles: WATCH },
+  { method: "GET", path: "/rest/v1/billing/runs", roles: WATCH },
+  { method: "GET", path: "/rest/v1/billing/runs/:id", roles: WATCH },
+  { method: "GET", path: "/rest/v1/billing/runs/:id/actions", roles: WATCH },
+  // The run pages show what the runs and attempts routes show, to the same people.
+  { method: "GET", path: "/runs", roles: WATCH },
+  { method: "GET", path: "/runs/:id", roles: WATCH },
+  { method: "GET", path: "/metrics", roles: WATCH },
+  { method: "GET", path: "/openapi.json", roles: READ },
+  { method: "POST", path: "/rest/v1/billing/runs/:id/continue", roles: CONTINUE },
+  { method: "POST", path: "/rest/v1/billing/resume", roles: CONTINUE },
+  { method: "POST", path: "/rest/v1/invoices/:id/requeue", roles: OPERATE },
+  { method: "POST", path: "/rest/v1/billing/runs/:id/cancel", roles: OPERATE },
+];
+
+/** The Knative probes: open in every profile, they say nothing but ready or not and why. */
+export const PROBES = ["/healthz", "/readyz"] as const;

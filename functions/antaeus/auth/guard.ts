@@ -1,0 +1,119 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { TrieRouter } from "hono/router/trie-router";
+import { decodeJwt, type JWTVerifyGetKey } from "jose";
+import {
+  type AppEnv,
+  type Challenge,
+  forbidden,
+  type Logger,
+  remoteKeySet,
+  unauthenticated,
+  verifiedCaller,
+  verifyToken,
+} from "../../runtime/index.js";
+import { PROBES, ROUTE_ACCESS, type RouteAccess } from "./access.js";
+import { type Role, rolesOf } from "./roles.js";
+import type { AuthFile, AuthSettings, IssuerSettings } from "./settings.js";
+
+/** The README's token step, named in every 401 so a person knows what to run. */
+export const TOKEN_COMMAND = "kubectl create token antaeus-reader -n antaeus --audience antaeus";
+
+const CHALLENGE: Challenge = {
+  realm: "antaeus",
+  message: `a valid bearer token is required; get one with: ${TOKEN_COMMAND} (README, "Calling Antaeus")`,
+};
+
+/** A verified caller: its name (issuer prefix + subject) and the roles configuration gives it. */
+export interface Caller {
+  subject: string;
+  roles: readonly Role[];
+}
+
+/** The caller of this request; undefined when auth is off or the route is open. */
+export const callerOf = (c: Context<AppEnv>): Caller | undefined =>
+  c.get("caller") as Caller | undefined;
+
+/**
+ * Decides every request before it reaches a route, from ROUTE_ACCESS: probes pass, the original's
+ * routes pass in the challenge profile, everything else needs a verified token with a role the
+ * route accepts. A path the table does not know needs an operator (so a route added without an
+ * entry is closed, not open), and then answers 404 or 405 as usual.
+ */
+export function accessGuard(auth: AuthSettings, logger: Logger): MiddlewareHandler<AppEnv> {
+  if (auth.mode === "off") {
+    logger.warn("ANTAEUS_AUTH=off: every route is open to anyone who can reach this process");
+    return (_c, next) => next();
+  }
+  const router = new TrieRouter<RouteAccess>();
+  for (const route of ROUTE_ACCESS) router.add(route.method, route.path, route);
+  const open = auth.openRoutes === "original";
+  if (open) {
+    logger.warn(
+      {
+        openRoutes: ROUTE_ACCESS.filter((route) => route.original).map(
+          (r) => `${r.method} ${r.path}`,
+        ),
+      },
+      "ANTAEUS_AUTH_OPEN_ROUTES=original (challenge profile): the original's routes answer without a token; deploy knative/production to close them",
+    );
+  } else {
+    logger.info("every route but the probes needs a token");
+  }
+  const verify = callerVerifier(auth.file);
+  return async (c, next) => {
+    if ((PROBES as readonly string[]).includes(c.req.path)) return next();
+    const method = c.req.method === "HEAD" ? "GET" : c.req.method;
+    const route = router.match(method, c.req.path)[0][0]?.[0];
+    if (open && route?.original) return next();
+    const caller = await verifiedCaller(c, verify, CHALLENGE);
+    const allowed = route?.roles ?? (["operator"] as const);
+    if (!caller.roles.some((role) => allowed.includes(role))) {
+      const roles = caller.roles.length ? `holds ${caller.roles.join(", ")}` : "holds no role";
+      throw forbidden(
+        CHALLENGE,
+        `${caller.subject} may not ${c.req.method} ${c.req.path}: it ${roles}; this needs ${allowed.join(" or ")}`,
+        `roles ${caller.roles.join(",") || "none"} not in ${allowed.join(",")}`,
+      );
+    }
+    c.set("caller", caller);
+    await next();
+  };
+}
+
+/**
+ * Picks the issuer the token names (unverified, only to choose whose keys verify it), then
+ * verifies signature, issuer, audience and expiry against that issuer alone.
+ */
+function callerVerifier(file: AuthFile): (token: string) => Promise<Caller> {
+  const issuers = new Map(
+    file.issuers.map((issuer) => [issuer.issuer, { settings: issuer, keys: keySet(issuer) }]),
+  );
+  return async (token) => {
+    let claimed: unknown;
+    try {
+      claimed = decodeJwt(token).iss;
+    } catch (error) {
+      throw unauthenticated(CHALLENGE, `not a JWT: ${String(error)}`);
+    }
+    const issuer = typeof claimed === "string" ? issuers.get(claimed) : undefined;
+    if (!issuer) throw unauthenticated(CHALLENGE, `issuer ${String(claimed)} not trusted`);
+    const { settings, keys } = issuer;
+    const payload = await verifyToken(token, keys, settings, CHALLENGE);
+    const subject = `${settings.prefix}${payload.sub}`;
+    const claim = settings.groupsClaim ? payload[settings.groupsClaim] : undefined;
+    const groups = Array.isArray(claim)
+      ? claim.filter((g): g is string => typeof g === "string").map((g) => `${settings.prefix}${g}`)
+      : [];
+    return { subject, roles: rolesOf(file.roles, subject, groups) };
+  };
+}
+
+function keySet(issuer: IssuerSettings): JWTVerifyGetKey {
+  return remoteKeySet({
+    url: issuer.jwksUrl,
+    tokenFile: issuer.jwksTokenFile,
+    caFile: issuer.jwksCaFile,
+    caFileSetting: `ANTAEUS_AUTH_CONFIG_FILE issuers[${issuer.issuer}].jwksCaFile`,
+    cooldownMs: issuer.jwksCooldownMs,
+  });
+}

@@ -1,0 +1,64 @@
+import { Gauge, type Registry } from "prom-client";
+import type { Logger, Sql } from "../../runtime/index.js";
+import { billingOverview } from "../data/overview.js";
+import { WAITING_FOR_PERSON } from "../domain/status.js";
+
+/**
+ * Gauges read from the database at each scrape, so any replica (or the one woken to be scraped)
+ * reports the whole system, and a run's progress survives the pod that made it. The alerts in
+ * knative/observability rest on them:
+ * - antaeus_billing_runs_running: 1 while a run is in progress
+ * - antaeus_billing_run_invoices{state="done"|"total"}: the running run's progress (0 when none)
+ * - antaeus_billing_last_scheduled_run_start_timestamp_seconds: the monthly run's last start
+ * - antaeus_invoices_waiting_for_person{status}: invoices a person must settle
+ */
+export function registerOverviewMetrics(registry: Registry, sql: Sql, logger: Logger): void {
+  // One read serves the four gauges: a scrape asks every metric at once (Registry.metrics), so
+  // the first collect reads and the others share its answer.
+  let pending: Promise<void> | undefined;
+  const collect = () => {
+    pending ??= billingOverview(sql)
+      .then((overview) => {
+        running.set(overview.running ? 1 : 0);
+        progress.set({ state: "done" }, overview.running?.done ?? 0);
+        progress.set({ state: "total" }, overview.running?.total ?? 0);
+        lastScheduled.set(overview.lastScheduledStartSeconds);
+        for (const status of WAITING_FOR_PERSON) waiting.set({ status }, overview.waiting[status]);
+      })
+      .catch((error: unknown) => {
+        // The database is away: the last values stand (no run moves without it, and the stall
+        // alert should say so) and the request metrics are still served.
+        logger.warn({ err: error }, "billing gauges not read: database unavailable");
+      })
+      .finally(() => {
+        pending = undefined;
+      });
+    return pending;
+  };
+  const running = new Gauge({
+    name: "antaeus_billing_runs_running",
+    help: "Billing runs in progress (at most 1)",
+    registers: [registry],
+    collect,
+  });
+  const progress = new Gauge({
+    name: "antaeus_billing_run_invoices",
+    help: "The running run's invoices: done (a verdict written) and total (0 when no run)",
+    labelNames: ["state"] as const,
+    registers: [registry],
+    collect,
+  });
+  const lastScheduled = new Gauge({
+    name: "antaeus_billing_last_scheduled_run_start_timestamp_seconds",
+    help: "When the latest run started by the monthly schedule began (0 before the first)",
+    registers: [registry],
+    collect,
+  });
+  const waiting = new Gauge({
+    name: "antaeus_invoices_waiting_for_person",
+    help: "Invoices billing will not charge again until a person settles them, by status",
+    labelNames: ["status"] as const,
+    registers: [registry],
+    collect,
+  });
+}

@@ -1,0 +1,57 @@
+import { createHash } from "node:crypto";
+import { formatDuration, formatRate } from "./progress.js";
+
+/**
+ * The run page's only script: it polls the run's JSON (the API's own answer, so the page and
+ * `GET /rest/v1/billing/runs/:id` never disagree) every 2 s and updates the figures in place.
+ * The figures are formatted by progress.ts's own functions, inlined. Speed is settled invoices between polls over the browser's own elapsed time, averaged over the
+ * last 30 s. When the run completes it reloads once, so the invoices left for a person appear.
+ * Without JavaScript, the page refreshes itself instead (a meta refresh in <noscript>).
+ */
+export const LIVE_SCRIPT = `(() => {
+  const root = document.querySelector("[data-run]");
+  if (!root || root.dataset.status !== "RUNNING") return;
+  const url = root.dataset.poll;
+  const field = (name) => root.querySelector('[data-field="' + name + '"]');
+  const set = (name, text) => { const el = field(name); if (el && el.textContent !== text) el.textContent = text; };
+  // The page was rendered with this many settled: the first poll already gives a speed.
+  const samples = [[performance.now(), Number(root.dataset.done)]];
+  const rate = ${formatRate.toString()};
+  const duration = ${formatDuration.toString()};
+  const tick = async () => {
+    let run;
+    try {
+      const response = await fetch(url, { headers: { accept: "application/json" }, credentials: "same-origin" });
+      if (!response.ok) throw new Error(String(response.status));
+      run = await response.json();
+      set("connection", "");
+    } catch {
+      set("connection", "Live updates paused: the server did not answer. Retrying.");
+      return setTimeout(tick, 5000);
+    }
+    const now = performance.now();
+    samples.push([now, run.done]);
+    while (samples.length > 2 && now - samples[0][0] > 30000) samples.shift();
+    const [t0, d0] = samples[0];
+    const perSecond = now > t0 && run.done > d0 ? (run.done - d0) / ((now - t0) / 1000) : undefined;
+    const percent = run.total === 0 ? 100 : Math.floor((run.done / run.total) * 100);
+    const bar = field("bar");
+    bar.max = Math.max(run.total, 1);
+    bar.value = run.total === 0 ? 1 : run.done;
+    bar.textContent = percent + "%";
+    set("done", run.done.toLocaleString("en"));
+    set("total", run.total.toLocaleString("en"));
+    set("percent", percent + "%");
+    if (perSecond !== undefined) {
+      set("rate", rate(perSecond));
+      set("left", duration((run.total - run.done) / perSecond));
+    }
+    for (const [outcome, count] of Object.entries(run.counts)) set("count-" + outcome, count.toLocaleString("en"));
+    if (run.status !== "RUNNING") return location.reload();
+    setTimeout(tick, 2000);
+  };
+  setTimeout(tick, 2000);
+})();`;
+
+/** For the Content-Security-Policy: this script, and no other, may run on the pages. */
+export const LIVE_SCRIPT_HASH = `'sha256-${createHash("sha256").update(LIVE_SCRIPT).digest("base64")}'`;

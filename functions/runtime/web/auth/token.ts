@@ -1,0 +1,77 @@
+import { errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { ApiError } from "../errors.js";
+
+/** What a 401 says: the realm named in WWW-Authenticate, and how a person gets a token. */
+export interface Challenge {
+  realm: string;
+  message: string;
+}
+
+/** Why a caller was refused, for the log line: jose's reason, never the token. */
+export class CallerRefused extends ApiError {
+  constructor(
+    status: 401 | 403,
+    message: string,
+    readonly reason: string,
+    realm: string,
+  ) {
+    super(
+      status === 401 ? "unauthenticated" : "forbidden",
+      message,
+      status === 401 ? { "WWW-Authenticate": `Bearer realm="${realm}"` } : {},
+    );
+  }
+}
+
+export const unauthenticated = (challenge: Challenge, reason: string) =>
+  new CallerRefused(401, challenge.message, reason, challenge.realm);
+
+export const forbidden = (challenge: Challenge, message: string, reason: string) =>
+  new CallerRefused(403, message, reason, challenge.realm);
+
+/** jose errors that mean the token is bad; any other failure is ours (the JWKS is unreachable). */
+const TOKEN_FAULTS = new Set([
+  "ERR_JWT_EXPIRED",
+  "ERR_JWT_CLAIM_VALIDATION_FAILED",
+  "ERR_JWT_INVALID",
+  "ERR_JWS_INVALID",
+  "ERR_JWS_SIGNATURE_VERIFICATION_FAILED",
+  "ERR_JWKS_NO_MATCHING_KEY",
+  "ERR_JWKS_MULTIPLE_MATCHING_KEYS",
+  "ERR_JOSE_ALG_NOT_ALLOWED",
+  "ERR_JOSE_NOT_SUPPORTED",
+]);
+
+export interface IssuerPolicy {
+  issuer: string;
+  /** The token's `aud` must hold one of these. */
+  audiences: readonly string[];
+}
+
+/**
+ * Verifies a bearer JWT (a Kubernetes projected service-account token, or an OIDC issuer's):
+ * signature against the issuer's keys, issuer, audience, expiry, and a subject. Resolves to its
+ * claims; rejects with a 401 CallerRefused, or with what broke (the JWKS fetch).
+ */
+export async function verifyToken(
+  token: string,
+  keys: JWTVerifyGetKey,
+  policy: IssuerPolicy,
+  challenge: Challenge,
+): Promise<JWTPayload & { sub: string }> {
+  try {
+    const { payload } = await jwtVerify(token, keys, {
+      issuer: policy.issuer,
+      audience: [...policy.audiences],
+      algorithms: ["RS256", "ES256"],
+      requiredClaims: ["exp", "sub"],
+      clockTolerance: 5,
+    });
+    return payload as JWTPayload & { sub: string };
+  } catch (error) {
+    if (error instanceof errors.JOSEError && TOKEN_FAULTS.has(error.code)) {
+      throw unauthenticated(challenge, error.message);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,423 @@
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { JWTPayload } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TOKEN_COMMAND } from "../../functions/antaeus/auth/guard.js";
+import {
+  ISSUER,
+  type SigningKey,
+  signingKey,
+  startJwksServer,
+  token,
+} from "../payment/identity.js";
+import { expectError } from "../payment/support.js";
+import { pingDelivery } from "../support/cloudevents.js";
+import { type FunctionProcess, startFunction } from "../support/processes.js";
+import { type System, startSystem } from "../support/system.js";
+
+// The identities a cluster hands out (knative/antaeus/serviceaccount.yaml), and the one Knative
+// Eventing gives a PingSource with authentication-oidc on: "<name>-oidc-sources.knative.dev-
+// pingsource" (knative/eventing pkg/auth/serviceaccount.go @9f632ef8847a98f6933794d042b487151454a7f1,
+// GetOIDCServiceAccountNameForResource: "-oidc-<group>-<kind>", lowercased).
+const SA = (name: string) => `system:serviceaccount:antaeus:${name}`;
+const SELF = SA("antaeus");
+const READER = SA("antaeus-reader");
+const OPERATOR = SA("antaeus-operator");
+const MONTHLY = SA("monthly-billing-oidc-sources.knative.dev-pingsource");
+const OIDC_ISSUER = "https://login.example.com";
+
+let system: System;
+let cluster: Awaited<ReturnType<typeof startJwksServer>>;
+let company: Awaited<ReturnType<typeof startJwksServer>>;
+let clusterKey: SigningKey;
+let companyKey: SigningKey;
+let dir: string;
+
+/** A token from the cluster's issuer for Antaeus (audience antaeus), as `kubectl create token`. */
+const clusterToken = (sub: string, claims: JWTPayload = {}) =>
+  token(clusterKey, { aud: "antaeus", sub, ...claims });
+/** A token from the company's OIDC provider, with groups. */
+const companyToken = (sub: string, groups: string[], claims: JWTPayload = {}) =>
+  token(companyKey, { iss: OIDC_ISSUER, aud: "antaeus-api", sub, groups, ...claims });
+
+beforeAll(async () => {
+  [clusterKey, companyKey] = await Promise.all([signingKey("k8s-1"), signingKey("idp-1", "ES256")]);
+  [cluster, company] = await Promise.all([startJwksServer(), startJwksServer()]);
+  cluster.state.keys = [clusterKey.jwk];
+  cluster.state.token = "jwks-reader";
+  company.state.keys = [companyKey.jwk];
+  dir = await mkdtemp(join(tmpdir(), "antaeus-auth-"));
+  await writeFile(join(dir, "jwks-token"), "jwks-reader\n");
+  await writeFile(join(dir, "self-token"), await clusterToken(SELF));
+  await writeFile(
+    join(dir, "auth.json"),
+    JSON.stringify({
+      issuers: [
+        {
+          issuer: ISSUER,
+          audiences: ["antaeus"],
+          jwksUrl: cluster.url,
+          jwksTokenFile: join(dir, "jwks-token"),
+          jwksCooldownMs: "0",
+        },
+        {
+          issuer: OIDC_ISSUER,
+          audiences: ["antaeus-api"],
+          jwksUrl: company.url,
+          prefix: "oidc:",
+          groupsClaim: "groups",
+        },
+      ],
+      roles: {
+        reader: { subjects: [READER] },
+        billing: { groups: ["oidc:billing"] },
+        operator: { subjects: [OPERATOR] },
+        self: { subjects: [SELF] },
+        pingsource: { subjects: [MONTHLY] },
+      },
+    }),
+  );
+  system = await startSystem({
+    antaeus: {
+      ANTAEUS_AUTH: "on",
+      ANTAEUS_AUTH_CONFIG_FILE: join(dir, "auth.json"),
+      BILLING_SELF_TOKEN_FILE: join(dir, "self-token"),
+      SEED_CUSTOMERS: "10",
+      SEED_INVOICES_PER_CUSTOMER: "2",
+    },
+    // 20 invoices one at a time at 20 ms each outlast a 100 ms budget: continuations happen.
+    payment: { PAYMENT_LATENCY_MS: "20" },
+  });
+});
+afterAll(async () => {
+  await system?.stop();
+  await Promise.all([cluster?.close(), company?.close()]);
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const base = () => system.antaeus[0]!.url;
+const bearer = (value: string | undefined): Record<string, string> =>
+  value ? { authorization: `Bearer ${value}` } : {};
+
+interface Target {
+  /** The request, with the caller's headers. */
+  send: (headers: Record<string, string>) => Promise<Response>;
+  /** A caller with a role, just not the one this needs. */
+  wrongRole: () => Promise<string>;
+  rightRole: () => Promise<string>;
+  /** What the right caller gets. */
+  allowed: number[];
+}
+
+let events = 0;
+const post = (path: string, headers: Record<string, string>, body?: unknown) =>
+  fetch(`${base()}${path}`, {
+    method: "POST",
+    headers: body === undefined ? headers : { ...headers, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+
+const TARGETS: Record<string, Target> = {
+  "a read": {
+    send: (headers) => fetch(`${base()}/rest/v1/invoices/1`, { headers }),
+    wrongRole: () => clusterToken(MONTHLY),
+    rightRole: () => clusterToken(READER),
+    allowed: [200],
+  },
+  "a pay call": {
+    send: (headers) => post("/rest/v1/invoices/pay", headers),
+    wrongRole: () => clusterToken(READER),
+    rightRole: () => companyToken("alice@example.com", ["billing"]),
+    allowed: [200, 202],
+  },
+  "an operator action": {
+    send: async (headers) => {
+      await system.antaeusDb`update invoices set status = 'CURRENCY_MISMATCH', run_id = null where id = 3`;
+      return post("/rest/v1/invoices/3/requeue", headers, { reason: "customer moved to EUR" });
+    },
+    wrongRole: () => companyToken("alice@example.com", ["billing"]),
+    rightRole: () => clusterToken(OPERATOR),
+    allowed: [200],
+  },
+  "a continuation": {
+    send: (headers) => post("/rest/v1/billing/runs/1/continue", headers),
+    wrongRole: () => clusterToken(OPERATOR),
+    rightRole: () => clusterToken(SELF),
+    allowed: [200],
+  },
+  "a PingSource delivery": {
+    send: (headers) => {
+      const event = pingDelivery({ source: "antaeus/monthly-billing", id: `e-${++events}` });
+      return fetch(`${base()}/rest/v1/invoices/pay`, {
+        ...event,
+        headers: { ...event.headers, ...headers },
+      });
+    },
+    wrongRole: () => clusterToken(READER),
+    rightRole: () => clusterToken(MONTHLY),
+    allowed: [200, 202],
+  },
+};
+
+async function expectUnauthenticated(response: Response) {
+  expect(response.headers.get("www-authenticate")).toBe('Bearer realm="antaeus"');
+  await expectError(response, 401, "unauthenticated", TOKEN_COMMAND);
+}
+
+const CASES: Array<[string, (target: Target) => Promise<string | undefined>, number]> = [
+  ["no token", async () => undefined, 401],
+  [
+    "a bad signature",
+    async () => token(await signingKey("k8s-1"), { aud: "antaeus", sub: READER }),
+    401,
+  ],
+  [
+    "an expired token",
+    async () => clusterToken(READER, { exp: Math.floor(Date.now() / 1000) - 60 }),
+    401,
+  ],
+  ["a token for another audience", async () => clusterToken(READER, { aud: "payment" }), 401],
+  [
+    "a token from an issuer not trusted",
+    async () => clusterToken(READER, { iss: "https://evil.example" }),
+    401,
+  ],
+  ["an unknown subject", async () => clusterToken(SA("intruder")), 403],
+  ["a known subject without the role", (target) => target.wrongRole(), 403],
+  ["the right role", (target) => target.rightRole(), 200],
+];
+
+describe("the production profile: who may call Antaeus", () => {
+  beforeAll(async () => {
+    // A run to continue: started by a billing caller.
+    const response = await post(
+      "/rest/v1/invoices/pay",
+      bearer(await companyToken("bob@example.com", ["billing"])),
+    );
+    expect([200, 202]).toContain(response.status);
+  });
+
+  for (const [targetName, target] of Object.entries(TARGETS)) {
+    for (const [caseName, credential, status] of CASES) {
+      it(`${targetName} with ${caseName}: ${status === 200 ? "served" : status}`, async () => {
+        const response = await target.send(bearer(await credential(target)));
+        if (status === 401) return expectUnauthenticated(response);
+        if (status === 403) return expectError(response, 403, "forbidden", "may not");
+        expect(target.allowed).toContain(response.status);
+      });
+    }
+  }
+
+  it("lets only the probes through without a token, and asks for one on unknown paths", async () => {
+    for (const probe of ["/healthz", "/readyz"])
+      expect((await fetch(`${base()}${probe}`)).status).toBe(200);
+    for (const path of [
+      "/",
+      "/rest/health",
+      "/rest/v1/customers",
+      "/metrics",
+      "/rest/v1/nothing",
+    ]) {
+      await expectUnauthenticated(await fetch(`${base()}${path}`));
+    }
+  });
+
+  it("records an operator's requeue with who, when and why, and a repeat changes nothing", async () => {
+    const operator = bearer(await clusterToken(OPERATOR));
+    await system.antaeusDb`update invoices set status = 'CUSTOMER_NOT_FOUND', run_id = null where id = 5`;
+    const first = await post("/rest/v1/invoices/5/requeue", operator, {
+      reason: "customer imported",
+    });
+    expect(first.status).toBe(200);
+    const again = await post("/rest/v1/invoices/5/requeue", operator, { reason: "twice" });
+    expect(await again.json()).toMatchObject({
+      performed: false,
+      action: { reason: "customer imported" },
+    });
+    const watcher = bearer(await companyToken("carol@example.com", ["billing"]));
+    const actions = (await (
+      await fetch(`${base()}/rest/v1/invoices/5/actions`, { headers: watcher })
+    ).json()) as Array<Record<string, unknown>>;
+    expect(actions).toHaveLength(1);
+    expect(actions[0]).toMatchObject({
+      action: "requeue_invoice",
+      actor: OPERATOR,
+      reason: "customer imported",
+      previousStatus: "CUSTOMER_NOT_FOUND",
+    });
+    expect(Date.now() - Date.parse(String(actions[0]!.at))).toBeLessThan(60_000);
+    const [invoice] = await system.antaeusDb`select status from invoices where id = 5`;
+    expect(invoice!.status).toBe("PENDING");
+  });
+
+  it("names the OIDC caller by its issuer's prefix, so no issuer can mint another's subject", async () => {
+    // The company's provider says "sub: the cluster's operator": it stays oidc:…, no role.
+    const forged = await companyToken(OPERATOR, []);
+    await expectError(
+      await post("/rest/v1/invoices/5/requeue", bearer(forged), { reason: "x" }),
+      403,
+      "forbidden",
+      `oidc:${OPERATOR}`,
+    );
+  });
+
+  it("logs who called, never the token", async () => {
+    const reader = await clusterToken(READER);
+    expect((await fetch(`${base()}/rest/v1/customers/1`, { headers: bearer(reader) })).status).toBe(
+      200,
+    );
+    const logs = system.antaeus[0]!.logs;
+    // The request's line is written asynchronously, after the answer.
+    await expect
+      .poll(() => logs.some((l) => l.subject === READER && l.path === "/rest/v1/customers/1"))
+      .toBe(true);
+    expect(JSON.stringify(logs)).not.toContain(reader.split(".")[2]);
+  });
+
+  it("the 401 names the token command the README gives", async () => {
+    const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
+    expect(readme.includes(TOKEN_COMMAND)).toBe(true);
+  });
+});
+
+describe("continuations", () => {
+  it("carry Antaeus's own token: a run longer than one request's budget finishes", async () => {
+    const slow = await startFunction("antaeus", {
+      ...system.antaeusEnv,
+      BILLING_REQUEST_BUDGET_MS: "100",
+      BILLING_CONCURRENCY: "1",
+    });
+    try {
+      // A new run, not one joined: wait for any earlier run to finish, then queue everything.
+      await expect
+        .poll(
+          async () =>
+            (
+              await system.antaeusDb`select count(*)::int as n from billing_runs where status = 'RUNNING'`
+            )[0]!.n,
+          { timeout: 20_000 },
+        )
+        .toBe(0);
+      await system.antaeusDb`update invoices set status = 'PENDING', run_id = null, attempt_key = null`;
+      const pay = await fetch(`${slow.url}/rest/v1/invoices/pay`, {
+        method: "POST",
+        headers: bearer(await companyToken("dave@example.com", ["billing"])),
+      });
+      expect([200, 202]).toContain(pay.status);
+      const { id } = (await pay.json()) as { id: number };
+      await expect
+        .poll(
+          async () =>
+            (await system.antaeusDb`select status from billing_runs where id = ${id}`)[0]?.status,
+          { timeout: 30_000 },
+        )
+        .toBe("COMPLETED");
+      expect(slow.logs.some((line) => String(line.msg).startsWith("budget spent"))).toBe(true);
+      expect(slow.logs.filter((line) => line.msg === "caller refused")).toHaveLength(0);
+    } finally {
+      await slow.stop();
+    }
+  });
+});
+
+describe("the challenge profile (ANTAEUS_AUTH_OPEN_ROUTES=original)", () => {
+  let open: FunctionProcess;
+  beforeAll(async () => {
+    open = await startFunction("antaeus", {
+      ...system.antaeusEnv,
+      ANTAEUS_AUTH_OPEN_ROUTES: "original",
+      METRICS_PORT: "0",
+    });
+  });
+  afterAll(() => open?.stop());
+
+  it("says so in a warning at start", () => {
+    const warning = open.logs.find((line) =>
+      String(line.msg).includes("ANTAEUS_AUTH_OPEN_ROUTES=original"),
+    );
+    expect(warning).toMatchObject({ level: "warn" });
+  });
+
+  it("answers the original's routes without a token, pay and a PingSource delivery included", async () => {
+    for (const path of [
+      "/",
+      "/rest/health",
+      "/rest/v1/invoices",
+      "/rest/v1/invoices/1",
+      "/rest/v1/customers",
+      "/rest/v1/customers/1",
+    ]) {
+      expect((await fetch(`${open.url}${path}`)).status, path).toBe(200);
+    }
+    expect([200, 202]).toContain(
+      (await fetch(`${open.url}/rest/v1/invoices/pay`, { method: "POST" })).status,
+    );
+    const event = pingDelivery({ source: "antaeus/monthly-billing", id: "open-1" });
+    expect([200, 202]).toContain((await fetch(`${open.url}/rest/v1/invoices/pay`, event)).status);
+  });
+
+  it("serves /metrics without a token on METRICS_PORT, and nothing else there", async () => {
+    const port = open.logs.find((line) => line.msg === "metrics alone on their own port")?.port;
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain("http_request_duration_seconds");
+    expect((await fetch(`http://127.0.0.1:${port}/rest/v1/invoices`)).status).toBe(404);
+  });
+
+  it("still asks for a token everywhere else", async () => {
+    for (const [method, path] of [
+      ["GET", "/rest/v1/customers/1/invoices"],
+      ["GET", "/rest/v1/invoices/1/attempts"],
+      ["GET", "/rest/v1/billing/runs"],
+      ["GET", "/metrics"],
+      ["POST", "/rest/v1/billing/runs/1/continue"],
+      ["POST", "/rest/v1/billing/resume"],
+      ["POST", "/rest/v1/invoices/1/requeue"],
+      ["POST", "/rest/v1/billing/runs/1/cancel"],
+    ] as const) {
+      await expectUnauthenticated(await fetch(`${open.url}${path}`, { method }));
+    }
+  });
+});
+
+describe("which routes are open is always a decision", () => {
+  it("npm start's default: auth off, said in one log line", async () => {
+    const local = await startFunction("antaeus", {
+      ...system.antaeusEnv,
+      ANTAEUS_AUTH: "",
+      ANTAEUS_AUTH_CONFIG_FILE: "",
+      BILLING_SELF_TOKEN_FILE: "",
+    });
+    try {
+      expect(
+        local.logs.filter((line) => String(line.msg).includes("ANTAEUS_AUTH=off")),
+      ).toHaveLength(1);
+      expect((await fetch(`${local.url}/rest/v1/billing/runs`)).status).toBe(200);
+    } finally {
+      await local.stop();
+    }
+  });
+
+  it("NODE_ENV=production refuses to start until ANTAEUS_AUTH_OPEN_ROUTES is set, and refuses auth off", async () => {
+    const production = {
+      ...system.antaeusEnv,
+      NODE_ENV: "production",
+      BILLING_SELF_URL: "http://antaeus.antaeus.svc.cluster.local",
+    };
+    const unset = await startFunction("antaeus", production, { waitForListening: false });
+    expect((await unset.exited).code).toBe(1);
+    expect(unset.text.join("\n")).toContain(
+      "ANTAEUS_AUTH_OPEN_ROUTES: is required when NODE_ENV=production",
+    );
+    const off = await startFunction(
+      "antaeus",
+      { ...production, ANTAEUS_AUTH: "off", ANTAEUS_AUTH_OPEN_ROUTES: "none" },
+      { waitForListening: false },
+    );
+    expect((await off.exited).code).toBe(1);
+    expect(off.text.join("\n")).toContain(
+      'ANTAEUS_AUTH: "off" is refused when NODE_ENV=production',
+    );
+  });
+});
