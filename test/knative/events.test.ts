@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadAntaeusConfig } from "../../functions/antaeus/config.js";
 import { EVENT_TYPES } from "../../functions/antaeus/domain/events.js";
@@ -45,7 +48,19 @@ describe("Antaeus's events on Knative", () => {
   // spec.ceOverrides or "" when there are none. The Broker's address (mt-channel-broker) is
   // http://broker-ingress.knative-eventing.svc.cluster.local/<namespace>/<broker>.
   it("starts with the environment the SinkBinding injects, and sends to the Broker", () => {
+    // The ksvc's own plain env (its auth and token files among them), then what is bound in.
+    const container = find("Service", "antaeus")?.spec.template.spec.containers[0] as {
+      env?: Array<{ name: string; value?: string }>;
+    };
+    const declared = Object.fromEntries(
+      (container.env ?? []).flatMap((e) => (e.value === undefined ? [] : [[e.name, e.value]])),
+    );
+    // The auth config the ksvc mounts from its ConfigMap, at a path of our own.
+    const authFile = join(mkdtempSync(join(tmpdir(), "antaeus-auth-")), "auth.json");
+    writeFileSync(authFile, find("ConfigMap", "antaeus-auth")?.data["auth.json"]);
     const injected = {
+      ...declared,
+      ANTAEUS_AUTH_CONFIG_FILE: authFile,
       NODE_ENV: "production",
       DATABASE_URL: "postgres://antaeus@db/antaeus",
       PAYMENT_PROVIDER_ENDPOINT: "http://payment.payment.svc.cluster.local/v1/charges",

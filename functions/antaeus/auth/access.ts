@@ -39,6 +39,7 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { method: "GET", path: "/rest/v1/billing/runs", roles: WATCH },
   { method: "GET", path: "/rest/v1/billing/runs/:id", roles: WATCH },
   { method: "GET", path: "/rest/v1/billing/runs/:id/actions", roles: WATCH },
+  { method: "GET", path: "/rest/v1/billing/events", roles: WATCH },
   // The run pages show what the runs and attempts routes show, to the same people.
   { method: "GET", path: "/runs", roles: WATCH },
   { method: "GET", path: "/runs/:id", roles: WATCH },
