@@ -19,6 +19,7 @@ import { runPages } from "./pages/routes.js";
 import { signInRoutes } from "./pages/sign-in.js";
 import { billingRoutes, payRoute } from "./rest/billing.js";
 import { customerRoutes } from "./rest/customers.js";
+import { eventRoutes } from "./rest/events.js";
 import { invoiceRoutes } from "./rest/invoices.js";
 import { operatorActionRoutes } from "./rest/operator-actions.js";
 import { refusals } from "./rest/schemas.js";
@@ -62,6 +63,7 @@ export function antaeusApp(deps: {
   operatorActionRoutes(app, deps.sql);
   invoiceRoutes(app, db);
   customerRoutes(app, db);
+  eventRoutes(app, db);
   // The run pages for people, over the same data as the billing routes; the sign-in first, so
   // "/runs/sign-in" is not read as a run id.
   signInRoutes(app, verify);

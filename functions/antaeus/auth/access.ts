@@ -48,6 +48,7 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   // The run page's live script polls this with the session cookie.
   { method: "GET", path: "/rest/v1/billing/runs/:id", roles: WATCH, session: true },
   { method: "GET", path: "/rest/v1/billing/runs/:id/actions", roles: WATCH },
+  { method: "GET", path: "/rest/v1/billing/events", roles: WATCH },
   // The run pages show what the runs and attempts routes show, to the same people.
   // A browser cannot send a bearer header: a person trades a token for a cookie once.
   { method: "GET", path: "/runs/sign-in", roles: [], public: true },
