@@ -1,5 +1,6 @@
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pay, type System, startSystem, waitForRun } from "./support/system.js";
 
@@ -20,7 +21,11 @@ interface Declared {
 }
 
 beforeAll(async () => {
-  system = await startSystem({ antaeus: { SEED_CUSTOMERS: "3", SEED_INVOICES_PER_CUSTOMER: "2" } });
+  // Every decline hard, so runs count HARD_DECLINED and attempts carry a decline reason.
+  system = await startSystem({
+    antaeus: { SEED_CUSTOMERS: "3", SEED_INVOICES_PER_CUSTOMER: "2" },
+    payment: { PAYMENT_DECLINE_REASONS: "expired_card=1" },
+  });
   for (const [name, base] of Object.entries(bases())) {
     const response = await fetch(`${base}/openapi.json`);
     documents[name] = (await response.json()) as OpenApiDocument;
@@ -66,6 +71,7 @@ async function expectDeclared(
   expect(response.headers.get("content-type") ?? "").toContain(mediaType ?? "none");
   if (mediaType !== "application/json") return response.status;
   const ajv = new Ajv2020({ strict: false });
+  addFormats.default(ajv);
   ajv.addSchema({ $id: "doc", components: document.components ?? {} });
   const schema = JSON.parse(
     JSON.stringify(media?.schema).replaceAll('"#/components/', '"doc#/components/'),
@@ -95,20 +101,27 @@ describe("answers match their declarations", () => {
     await expectDeclared("antaeus", "get", "/metrics");
   });
 
-  it("Antaeus: billing runs, attempts and the watchdog", async () => {
+  it("Antaeus: billing runs, attempts, the watchdog and the events", async () => {
     const { status, body } = await pay(system.antaeus[0]?.url ?? "");
     expect([200, 202]).toContain(status);
+    expect(body.counts.HARD_DECLINED).toBeGreaterThan(0);
     await expectDeclared("antaeus", "post", "/rest/v1/invoices/pay");
     await expectDeclared("antaeus", "get", "/rest/v1/billing/runs");
     await expectDeclared("antaeus", "get", "/rest/v1/billing/runs?limit=0");
     await expectDeclared("antaeus", "get", `/rest/v1/billing/runs/${body.id}`);
     await expectDeclared("antaeus", "get", "/rest/v1/billing/runs/99999");
     await expectDeclared("antaeus", "post", `/rest/v1/billing/runs/${body.id}/continue`);
-    await expectDeclared("antaeus", "get", "/rest/v1/invoices/1/attempts");
+    for (const id of [1, 2, 3, 4, 5, 6]) {
+      await expectDeclared("antaeus", "get", `/rest/v1/invoices/${id}/attempts`);
+    }
     await expectDeclared("antaeus", "post", "/rest/v1/billing/resume");
     await expectDeclared("antaeus", "post", "/rest/v1/invoices/pay", {
       headers: { "ce-specversion": "0.3" },
     });
+    await expectDeclared("antaeus", "get", "/rest/v1/billing/events");
+    await expectDeclared("antaeus", "get", "/rest/v1/billing/events?pending=true&limit=3");
+    expect(await expectDeclared("antaeus", "get", "/rest/v1/billing/events?limit=0")).toBe(400);
+    expect(await expectDeclared("antaeus", "get", "/rest/v1/billing/events?pending=1")).toBe(400);
   });
 
   it("Antaeus: the run pages, HTML for people and the API's errors", async () => {

@@ -11,13 +11,15 @@ import {
   serveDocs,
   serveMetrics,
 } from "../runtime/index.js";
-import { accessGuard } from "./auth/guard.js";
+import { accessGuard, callerVerifier } from "./auth/guard.js";
 import type { AuthSettings } from "./auth/settings.js";
 import type { BillingEngine } from "./billing/engine.js";
 import { createDb, migrations } from "./data/database.js";
 import { runPages } from "./pages/routes.js";
+import { signInRoutes } from "./pages/sign-in.js";
 import { billingRoutes, payRoute } from "./rest/billing.js";
 import { customerRoutes } from "./rest/customers.js";
+import { eventRoutes } from "./rest/events.js";
 import { invoiceRoutes } from "./rest/invoices.js";
 import { operatorActionRoutes } from "./rest/operator-actions.js";
 import { refusals } from "./rest/schemas.js";
@@ -47,7 +49,9 @@ export function antaeusApp(deps: {
     { database: () => checkSchemaCurrent(deps.sql, migrations) },
     { bodyLimitBytes: BODY_LIMIT_BYTES },
   );
-  serveMetrics(app, deps.metrics, accessGuard(deps.auth, deps.logger));
+  // One verifier for the guard and the run pages' sign-in: one rule, one cache of keys.
+  const verify = deps.auth.mode === "on" ? callerVerifier(deps.auth.file) : undefined;
+  serveMetrics(app, deps.metrics, accessGuard(deps.auth, verify, deps.logger));
 
   // The original's greeting and health check, kept for clients written against it.
   declare(app, welcome, (c) => c.text("Welcome to Antaeus! see the README for the routes"));
@@ -59,7 +63,10 @@ export function antaeusApp(deps: {
   operatorActionRoutes(app, deps.sql);
   invoiceRoutes(app, db);
   customerRoutes(app, db);
-  // The run pages for people, over the same data as the billing routes.
+  eventRoutes(app, db);
+  // The run pages for people, over the same data as the billing routes; the sign-in first, so
+  // "/runs/sign-in" is not read as a run id.
+  signInRoutes(app, verify);
   runPages(app, db, deps.sql);
   serveDocs(app, {
     title: "Antaeus",

@@ -3,6 +3,7 @@ import {
   boolean,
   integer,
   parseConfig,
+  parsedWith,
   requireDatabaseInProduction,
   type ServiceConfig,
   serviceConfig,
@@ -16,7 +17,13 @@ import {
   requireExplicitAccess,
 } from "./auth/settings.js";
 import { type BillingSettings, DIALECTS, worstCaseChargeMs } from "./billing/settings.js";
+import { parseRetrySchedule, type RetrySchedule } from "./domain/dunning.js";
 import { isPeriod, type Period, periodOf } from "./domain/period.js";
+import type { EventSettings } from "./events/relay.js";
+
+const DAY_MS = 86_400_000;
+/** P1D,P3D,P7D: retries one, three and seven days after the first soft decline. */
+const DEFAULT_RETRY_SCHEDULE: RetrySchedule = [DAY_MS, 3 * DAY_MS, 7 * DAY_MS];
 
 const httpUrl = url(["http", "https"]);
 
@@ -45,6 +52,31 @@ const schema = z
     BILLING_REQUEST_BUDGET_MS: integer({ min: 100, max: 590_000, default: 240_000 }),
     BILLING_LEASE_MS: integer({ min: 100, max: 3_600_000, default: 60_000 }),
     BILLING_SELF_URL: httpUrl.optional(),
+    // "none": no retries, a soft decline goes to a person at once.
+    BILLING_RETRY_SCHEDULE: parsedWith(parseRetrySchedule).optional(),
+    BILLING_CLOCK_FILE: z.string().optional(),
+    K_SINK: httpUrl.optional(),
+    // The SinkBinding's ceOverrides as JSON, e.g. {"extensions":{"team":"billing"}}.
+    K_CE_OVERRIDES: z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          const parsed = JSON.parse(text) as { extensions?: unknown };
+          const extensions = parsed?.extensions ?? {};
+          if (typeof extensions !== "object" || extensions === null) throw new Error();
+          return Object.fromEntries(
+            Object.entries(extensions).map(([name, value]) => [name, String(value)]),
+          );
+        } catch {
+          ctx.addIssue({
+            code: "custom",
+            message: 'expected JSON like {"extensions":{"name":"value"}}',
+          });
+          return z.NEVER;
+        }
+      })
+      .optional(),
+    EVENTS_SOURCE: z.string().min(1).max(512).optional(),
     BILLING_SELF_TOKEN_FILE: z.string().optional(),
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     ...authEnv,
@@ -66,6 +98,13 @@ const schema = z
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
+    if (env.BILLING_CLOCK_FILE) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["BILLING_CLOCK_FILE"],
+        message: "is refused when NODE_ENV=production: billing runs on the system clock",
+      });
+    }
     for (const name of ["PAYMENT_PROVIDER_ENDPOINT", "BILLING_SELF_URL"] as const) {
       if (!env[name]) {
         ctx.addIssue({
@@ -118,6 +157,7 @@ export interface AntaeusConfig extends ServiceConfig {
     lastPeriod: Period;
   };
   billing: BillingSettings;
+  events: EventSettings;
   auth: AuthSettings;
   /** Where /metrics is also served alone, without a token; unset: only on the API's port. */
   metricsPort: number | undefined;
@@ -149,6 +189,14 @@ export function loadAntaeusConfig(
       leaseMs: parsed.BILLING_LEASE_MS,
       selfUrl: parsed.BILLING_SELF_URL,
       selfTokenFile: parsed.BILLING_SELF_TOKEN_FILE,
+      retrySchedule: parsed.BILLING_RETRY_SCHEDULE ?? DEFAULT_RETRY_SCHEDULE,
+      clockFile: parsed.BILLING_CLOCK_FILE,
+    },
+    events: {
+      sink: parsed.K_SINK,
+      extensions: parsed.K_CE_OVERRIDES ?? {},
+      // This instance: its Knative address, or the local one.
+      source: parsed.EVENTS_SOURCE ?? parsed.BILLING_SELF_URL ?? "/antaeus/local",
     },
     auth: authSettings(parsed),
     metricsPort: parsed.METRICS_PORT,

@@ -13,7 +13,7 @@ await runService({
   build: async ({ config, sql, logger }) => {
     if (config.seed.enabled) await seedIfEmpty(createDb(sql), config.seed, logger);
     const metrics = createHttpMetrics();
-    const billing = createBilling(sql, config.billing, logger, metrics.registry);
+    const billing = createBilling(sql, config.billing, config.events, logger, metrics.registry);
     registerOverviewMetrics(metrics.registry, sql, logger);
     logger.info(
       { provider: config.billing.providerEndpoint, tokenFile: config.billing.tokenFile ?? null },

@@ -27,7 +27,11 @@ export function paymentApp(deps: { config: PaymentConfig; sql: Sql; logger: Logg
   const randomness = createRandomness(config.seed);
   const metrics = createHttpMetrics();
   logger.info(
-    { successRate: config.successRate, seeded: config.seed !== undefined },
+    {
+      successRate: config.successRate,
+      declineMix: Object.fromEntries(config.declineMix),
+      seeded: config.seed !== undefined,
+    },
     "charges succeed at random",
   );
   warnAboutFaults(config.faults, logger);
@@ -49,7 +53,12 @@ export function paymentApp(deps: { config: PaymentConfig; sql: Sql; logger: Logg
   app.use(callerAuth(config.auth, logger));
   chargeRoutes(app, {
     db,
-    charge: chargeService({ db, randomness, successRate: config.successRate }),
+    charge: chargeService({
+      db,
+      randomness,
+      successRate: config.successRate,
+      declineMix: config.declineMix,
+    }),
     faults: faultInjector(config.faults, randomness),
     count: chargeCounter(metrics.registry),
     bodyLimitBytes: config.bodyLimitBytes,

@@ -2,12 +2,14 @@ import * as z from "zod";
 import {
   integer,
   parseConfig,
+  parsedWith,
   probability,
   requireDatabaseInProduction,
   type ServiceConfig,
   serviceConfig,
   serviceEnv,
 } from "../runtime/index.js";
+import { DEFAULT_DECLINE_MIX, type DeclineMix, parseDeclineMix } from "./domain/decline-reasons.js";
 
 const MAX_DELAY_MS = 600_000;
 
@@ -40,6 +42,7 @@ const subjectList = z
 const variables = z.object({
   ...serviceEnv,
   PAYMENT_SUCCESS_RATE: probability(0.5),
+  PAYMENT_DECLINE_REASONS: parsedWith(parseDeclineMix).optional(),
   PAYMENT_SEED: z.coerce
     .number()
     .int()
@@ -115,6 +118,8 @@ export interface FaultConfig {
 
 export interface PaymentConfig extends ServiceConfig {
   successRate: number;
+  /** How declines are split between reasons (decline-reasons.ts). */
+  declineMix: DeclineMix;
   /** Makes every draw reproducible when set; crypto randomness when not. */
   seed: number | undefined;
   bodyLimitBytes: number;
@@ -129,6 +134,7 @@ export function loadPaymentConfig(
   return {
     ...serviceConfig(parsed),
     successRate: parsed.PAYMENT_SUCCESS_RATE,
+    declineMix: parsed.PAYMENT_DECLINE_REASONS ?? DEFAULT_DECLINE_MIX,
     seed: parsed.PAYMENT_SEED,
     bodyLimitBytes: parsed.PAYMENT_BODY_LIMIT_BYTES,
     faults: {

@@ -20,6 +20,13 @@ describe("the route table (functions/antaeus/auth/access.ts)", () => {
     expect([...served].sort()).toEqual([...listed].sort());
   });
 
+  it("takes the run pages' cookie only on GET routes, and answers without a caller only the sign-in", () => {
+    expect(ROUTE_ACCESS.filter((route) => route.session && route.method !== "GET")).toEqual([]);
+    expect(
+      ROUTE_ACCESS.filter((route) => route.public).map((r) => `${r.method} ${r.path}`),
+    ).toEqual(["GET /runs/sign-in", "POST /runs/sign-in", "POST /runs/sign-out"]);
+  });
+
   it("opens in the challenge profile the original's routes and nothing of ours", () => {
     expect(
       ROUTE_ACCESS.filter((route) => route.original)

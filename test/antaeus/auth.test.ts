@@ -281,6 +281,147 @@ describe("the production profile: who may call Antaeus", () => {
   });
 });
 
+describe("the run pages' way in: a token traded once for a cookie", () => {
+  const signIn = (tokenValue: string, next = "/runs", headers: Record<string, string> = {}) =>
+    fetch(`${base()}/runs/sign-in`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+      body: new URLSearchParams({ token: tokenValue, next }),
+    });
+  const page = (path: string, cookie?: string) =>
+    fetch(`${base()}${path}`, {
+      redirect: "manual",
+      headers: { accept: "text/html", ...(cookie ? { cookie } : {}) },
+    });
+  /** The cookie a browser would send back under /runs, from a sign-in's Set-Cookie. */
+  const cookieOf = (response: Response) => {
+    const set = response.headers.getSetCookie().find((line) => /Path=\/runs(;|$)/.test(line));
+    return set?.split(";")[0];
+  };
+  const billingToken = (claims: JWTPayload = {}) => companyToken("alice", ["billing"], claims);
+
+  it("sends a browser without a cookie from a page to the sign-in, and curl gets the JSON 401", async () => {
+    const response = await page("/runs/7");
+    expect(response.status).toBe(303);
+    expect(response.headers.get("location")).toBe("/runs/sign-in?next=%2Fruns%2F7");
+    await expectError(
+      await fetch(`${base()}/runs`, { redirect: "manual" }),
+      401,
+      "unauthenticated",
+      TOKEN_COMMAND,
+    );
+    const form = await page("/runs/sign-in?next=%2Fruns%2F7");
+    expect(form.status).toBe(200);
+    expect(await form.text()).toContain('name="next" value="/runs/7"');
+  });
+
+  it("refuses a bad token in the page: 401, no cookie", async () => {
+    const forged = await token(companyKey, { iss: ISSUER, aud: "antaeus", sub: "x" });
+    for (const bad of ["not-a-jwt", forged, await billingToken({ exp: 1 })]) {
+      const response = await signIn(bad);
+      expect(response.status).toBe(401);
+      expect(response.headers.get("content-type")).toMatch(/^text\/html/);
+      expect(await response.text()).toContain("Not signed in");
+      expect(response.headers.getSetCookie()).toEqual([]);
+    }
+    // A reader may read invoices but not watch runs.
+    expect((await signIn(await clusterToken(READER))).status).toBe(403);
+    // Another site may not sign a browser in.
+    const foreign = await signIn(await billingToken(), "/runs", { origin: "https://evil.example" });
+    expect(foreign.status).toBe(403);
+    expect(foreign.headers.getSetCookie()).toEqual([]);
+  });
+
+  it("sets an HttpOnly, SameSite=Strict, path-limited cookie that expires with the token, and it opens the pages", async () => {
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    const response = await signIn(await billingToken({ exp }), "/runs/7");
+    expect(response.status).toBe(303);
+    expect(response.headers.get("location")).toBe("/runs/7");
+    const cookies = response.headers.getSetCookie();
+    expect(cookies.map((line) => /Path=([^;]+)/.exec(line)?.[1]).sort()).toEqual([
+      "/rest/v1/billing/runs",
+      "/runs",
+    ]);
+    for (const line of cookies) {
+      expect(line).toMatch(/; HttpOnly/);
+      expect(line).toMatch(/; SameSite=Strict/);
+      expect(line).not.toMatch(/; Secure/); // plain http here
+      const maxAge = Number(/Max-Age=(\d+)/.exec(line)?.[1]);
+      expect(maxAge).toBeGreaterThan(590);
+      expect(maxAge).toBeLessThanOrEqual(exp - Math.floor(Date.now() / 1000) + 1);
+    }
+    const cookie = cookieOf(response)!;
+    const runs = await page("/runs", cookie);
+    expect(runs.status).toBe(200);
+    expect(await runs.text()).toContain("Sign out");
+    // The run the live script polls: past the guard, to an answer about the run itself.
+    await expectError(
+      await fetch(`${base()}/rest/v1/billing/runs/999999`, { headers: { cookie } }),
+      404,
+      "not_found",
+      "999999",
+    );
+  });
+
+  it("is Secure when the person came over https", async () => {
+    const response = await signIn(await billingToken(), "/runs", { "x-forwarded-proto": "https" });
+    for (const line of response.headers.getSetCookie()) expect(line).toMatch(/; Secure/);
+  });
+
+  it("never lets the cookie alone charge or change anything, or read beyond the pages", async () => {
+    const cookie = cookieOf(await signIn(await billingToken()))!;
+    for (const path of [
+      "/rest/v1/invoices/pay",
+      "/rest/v1/billing/runs/1/continue",
+      "/rest/v1/billing/resume",
+      "/rest/v1/invoices/1/requeue",
+      "/rest/v1/billing/runs/1/cancel",
+    ]) {
+      await expectError(await post(path, { cookie }, {}), 401, "unauthenticated", TOKEN_COMMAND);
+    }
+    await expectError(
+      await fetch(`${base()}/rest/v1/invoices`, { headers: { cookie } }),
+      401,
+      "unauthenticated",
+      TOKEN_COMMAND,
+    );
+  });
+
+  it("sends a browser whose token expired back to the sign-in, and forgets the cookie", async () => {
+    const cookie = `antaeus-session=${await billingToken({ exp: Math.floor(Date.now() / 1000) - 60 })}`;
+    const response = await page("/runs", cookie);
+    expect(response.status).toBe(303);
+    expect(response.headers.get("location")).toBe("/runs/sign-in?next=%2Fruns");
+    expect(response.headers.getSetCookie().join("\n")).toMatch(/antaeus-session=;.*Max-Age=0/);
+  });
+
+  it("goes only to a run page of this server after signing in: no open redirect", async () => {
+    for (const next of [
+      "//evil.example",
+      "https://evil.example/runs",
+      "/runs/../rest/v1/invoices",
+      "/\\evil.example",
+      "/runsx",
+    ]) {
+      const response = await signIn(await billingToken(), next);
+      expect(response.status).toBe(303);
+      expect(response.headers.get("location")).toBe("/runs");
+    }
+    const form = await page("/runs/sign-in?next=%2F%2Fevil.example");
+    expect(await form.text()).toContain('name="next" value="/runs"');
+  });
+
+  it("signs out: the cookie is cleared on both paths", async () => {
+    const response = await fetch(`${base()}/runs/sign-out`, { method: "POST", redirect: "manual" });
+    expect(response.status).toBe(303);
+    expect(response.headers.get("location")).toBe("/runs/sign-in");
+    const cleared = response.headers.getSetCookie();
+    expect(cleared).toHaveLength(2);
+    for (const line of cleared) expect(line).toMatch(/^antaeus-session=;.*Max-Age=0/);
+  });
+});
+
 describe("continuations", () => {
   it("carry Antaeus's own token: a run longer than one request's budget finishes", async () => {
     const slow = await startFunction("antaeus", {

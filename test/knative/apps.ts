@@ -36,7 +36,7 @@ export async function antaeusForChecks() {
   const sql = postgres(url, { max: 2, onnotice: () => {} });
   const config = loadAntaeusConfig({ DATABASE_URL: url });
   const metrics = createHttpMetrics();
-  const billing = createBilling(sql, config.billing, silent, metrics.registry);
+  const billing = createBilling(sql, config.billing, config.events, silent, metrics.registry);
   const app = antaeusApp({
     sql,
     logger: silent,

@@ -1,7 +1,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Broker } from "@kubernetes-models/knative/eventing.knative.dev/v1/Broker";
+import { Trigger } from "@kubernetes-models/knative/eventing.knative.dev/v1/Trigger";
 import { Service as KnativeService } from "@kubernetes-models/knative/serving.knative.dev/v1/Service";
 import { PingSource } from "@kubernetes-models/knative/sources.knative.dev/v1/PingSource";
+import { SinkBinding } from "@kubernetes-models/knative/sources.knative.dev/v1/SinkBinding";
 import { ValidatingAdmissionPolicy } from "kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy";
 import { ValidatingAdmissionPolicyBinding } from "kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding";
 import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
@@ -51,6 +54,9 @@ const MODELS: Record<string, ModelClass> = {
     ValidatingAdmissionPolicyBinding,
   "serving.knative.dev/v1/Service": KnativeService,
   "sources.knative.dev/v1/PingSource": PingSource,
+  "sources.knative.dev/v1/SinkBinding": SinkBinding,
+  "eventing.knative.dev/v1/Broker": Broker,
+  "eventing.knative.dev/v1/Trigger": Trigger,
 };
 
 const kubectl = kubectlVersion();

@@ -19,6 +19,7 @@ export interface LedgerRow {
   currency: string;
   amount_minor: string;
   status: string;
+  reason: string | null;
 }
 
 /** A payment process on a fresh database (or `databaseUrl`), auth off unless `env` says. */

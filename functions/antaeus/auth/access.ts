@@ -11,10 +11,18 @@ export interface RouteAccess {
   path: string;
   roles: readonly Role[];
   original?: true;
+  /**
+   * Besides the bearer header, the run pages' session cookie is accepted here. Only the GET
+   * routes the pages read: a cookie rides along on any request the browser makes, so it must
+   * never be enough to charge or change anything (test/antaeus/auth.test.ts).
+   */
+  session?: true;
+  /** Answered without a caller: the sign-in checks the token it is given itself. */
+  public?: true;
 }
 
 const READ: readonly Role[] = ["reader", "billing", "operator"];
-const WATCH: readonly Role[] = ["billing", "operator"];
+export const WATCH: readonly Role[] = ["billing", "operator"];
 const OPERATE: readonly Role[] = ["operator"];
 /** Only Antaeus itself and its PingSources may keep a run going. */
 const CONTINUE: readonly Role[] = ["self", "pingsource"];
@@ -37,11 +45,17 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { method: "GET", path: "/rest/v1/invoices/:id/attempts", roles: WATCH },
   { method: "GET", path: "/rest/v1/invoices/:id/actions", roles: WATCH },
   { method: "GET", path: "/rest/v1/billing/runs", roles: WATCH },
-  { method: "GET", path: "/rest/v1/billing/runs/:id", roles: WATCH },
+  // The run page's live script polls this with the session cookie.
+  { method: "GET", path: "/rest/v1/billing/runs/:id", roles: WATCH, session: true },
   { method: "GET", path: "/rest/v1/billing/runs/:id/actions", roles: WATCH },
+  { method: "GET", path: "/rest/v1/billing/events", roles: WATCH },
   // The run pages show what the runs and attempts routes show, to the same people.
-  { method: "GET", path: "/runs", roles: WATCH },
-  { method: "GET", path: "/runs/:id", roles: WATCH },
+  // A browser cannot send a bearer header: a person trades a token for a cookie once.
+  { method: "GET", path: "/runs/sign-in", roles: [], public: true },
+  { method: "POST", path: "/runs/sign-in", roles: [], public: true },
+  { method: "POST", path: "/runs/sign-out", roles: [], public: true },
+  { method: "GET", path: "/runs", roles: WATCH, session: true },
+  { method: "GET", path: "/runs/:id", roles: WATCH, session: true },
   { method: "GET", path: "/metrics", roles: WATCH },
   { method: "GET", path: "/openapi.json", roles: READ },
   { method: "POST", path: "/rest/v1/billing/runs/:id/continue", roles: CONTINUE },

@@ -3,6 +3,8 @@ import { TrieRouter } from "hono/router/trie-router";
 import { decodeJwt } from "jose";
 import {
   type AppEnv,
+  bearerToken,
+  CallerRefused,
   type Challenge,
   forbidden,
   type IssuerKeys,
@@ -15,6 +17,7 @@ import {
 } from "../../runtime/index.js";
 import { PROBES, ROUTE_ACCESS, type RouteAccess } from "./access.js";
 import { type Role, rolesOf } from "./roles.js";
+import { endSession, sessionToken, signInLocation } from "./session.js";
 import type { AuthFile, AuthSettings, IssuerSettings } from "./settings.js";
 
 /** The README's token step, named in every 401 so a person knows what to run. */
@@ -35,14 +38,35 @@ export interface Caller {
 export const callerOf = (c: Context<AppEnv>): Caller | undefined =>
   c.get("caller") as Caller | undefined;
 
+/** Verifies a token and says whom it speaks for; the sign-in uses the guard's own. */
+export type CallerVerifier = (token: string) => Promise<Caller & { expiresAt: number }>;
+
+/** Whether a caller holds one of the roles a route accepts. */
+export const mayCall = (caller: Caller, roles: readonly Role[]) =>
+  caller.roles.some((role) => roles.includes(role));
+
+/** The 403 for a caller without the roles, as the guard words it. */
+export function refusedRoles(caller: Caller, allowed: readonly Role[], what: string) {
+  const roles = caller.roles.length ? `holds ${caller.roles.join(", ")}` : "holds no role";
+  return forbidden(
+    CHALLENGE,
+    `${caller.subject} may not ${what}: it ${roles}; this needs ${allowed.join(" or ")}`,
+    `roles ${caller.roles.join(",") || "none"} not in ${allowed.join(",")}`,
+  );
+}
+
 /**
  * Decides every request before it reaches a route, from ROUTE_ACCESS: probes pass, the original's
  * routes pass in the challenge profile, everything else needs a verified token with a role the
  * route accepts. A path the table does not know needs an operator (so a route added without an
  * entry is closed, not open), and then answers 404 or 405 as usual.
  */
-export function accessGuard(auth: AuthSettings, logger: Logger): MiddlewareHandler<AppEnv> {
-  if (auth.mode === "off") {
+export function accessGuard(
+  auth: AuthSettings,
+  verify: CallerVerifier | undefined,
+  logger: Logger,
+): MiddlewareHandler<AppEnv> {
+  if (auth.mode === "off" || !verify) {
     logger.warn("ANTAEUS_AUTH=off: every route is open to anyone who can reach this process");
     return (_c, next) => next();
   }
@@ -61,22 +85,31 @@ export function accessGuard(auth: AuthSettings, logger: Logger): MiddlewareHandl
   } else {
     logger.info("every route but the probes needs a token");
   }
-  const verify = callerVerifier(auth.file);
   return async (c, next) => {
     if ((PROBES as readonly string[]).includes(c.req.path)) return next();
     const method = c.req.method === "HEAD" ? "GET" : c.req.method;
     const route = router.match(method, c.req.path)[0][0]?.[0];
+    if (route?.public) return next();
     if (open && route?.original) return next();
-    const caller = await verifiedCaller(c, verify, CHALLENGE);
-    const allowed = route?.roles ?? (["operator"] as const);
-    if (!caller.roles.some((role) => allowed.includes(role))) {
-      const roles = caller.roles.length ? `holds ${caller.roles.join(", ")}` : "holds no role";
-      throw forbidden(
-        CHALLENGE,
-        `${caller.subject} may not ${c.req.method} ${c.req.path}: it ${roles}; this needs ${allowed.join(" or ")}`,
-        `roles ${caller.roles.join(",") || "none"} not in ${allowed.join(",")}`,
-      );
+    const bearer = bearerToken(c);
+    // The cookie stands in for the header only on the pages' GET routes: never on a POST.
+    const token = bearer ?? (route?.session && method === "GET" ? sessionToken(c) : undefined);
+    let caller: Caller;
+    try {
+      caller = await verifiedCaller(c, token, verify, CHALLENGE);
+    } catch (error) {
+      // A person on a page (not the live script, not curl) is sent to sign in, not shown JSON.
+      const page = route?.session && !route.path.startsWith("/rest/");
+      const browser = c.req.header("accept")?.includes("text/html");
+      if (error instanceof CallerRefused && error.status === 401 && page && browser && !bearer) {
+        if (token) endSession(c);
+        return c.redirect(signInLocation(c.req.path), 303);
+      }
+      throw error;
     }
+    const allowed = route?.roles ?? (["operator"] as const);
+    if (!mayCall(caller, allowed))
+      throw refusedRoles(caller, allowed, `${c.req.method} ${c.req.path}`);
     c.set("caller", caller);
     await next();
   };
@@ -86,7 +119,7 @@ export function accessGuard(auth: AuthSettings, logger: Logger): MiddlewareHandl
  * Picks the issuer the token names (unverified, only to choose whose keys verify it), then
  * verifies signature, issuer, audience and expiry against that issuer alone.
  */
-function callerVerifier(file: AuthFile): (token: string) => Promise<Caller> {
+export function callerVerifier(file: AuthFile): CallerVerifier {
   const issuers = new Map(
     file.issuers.map((issuer) => {
       const keys = keySet(issuer);
@@ -111,7 +144,7 @@ function callerVerifier(file: AuthFile): (token: string) => Promise<Caller> {
     const groups = Array.isArray(claim)
       ? claim.filter((g): g is string => typeof g === "string").map((g) => `${settings.prefix}${g}`)
       : [];
-    return { subject, roles: rolesOf(file.roles, subject, groups) };
+    return { subject, roles: rolesOf(file.roles, subject, groups), expiresAt: payload.exp ?? 0 };
   };
 }
 

@@ -4,8 +4,11 @@ import { claimInvoices } from "../data/claims.js";
 import { type BillingRun, completeIfDone, startOrJoinRun } from "../data/runs.js";
 import type { Verdict } from "../domain/attempt.js";
 import type { ClaimedInvoice } from "../domain/claim.js";
+import { afterDecline, NOT_DUNNING } from "../domain/dunning.js";
 import { periodOf } from "../domain/period.js";
-import type { Trigger } from "../domain/run.js";
+import type { PayTrigger } from "../domain/run.js";
+import type { EventRelay } from "../events/relay.js";
+import type { Clock } from "./clock.js";
 import type { Continuations } from "./continuation.js";
 import type { PaymentProvider } from "./provider.js";
 import type { BillingSettings } from "./settings.js";
@@ -13,6 +16,8 @@ import { VerdictWriter } from "./verdict-writer.js";
 
 /** How often a worker with nothing to claim looks again while other workers hold leases. */
 const IDLE_POLL_MS = 200;
+/** The least time a request spends delivering events (the outbox keeps what is left). */
+const EVENTS_MIN_FLUSH_MS = 5_000;
 
 export interface WorkResult {
   runId: number;
@@ -38,21 +43,42 @@ export class BillingEngine {
       /** Who signs the attempts this replica records. */
       worker: string;
       countVerdict: (outcome: Verdict["status"]) => void;
+      /** Billing's "now": the month a run is due through, and when retries are due. */
+      clock: Clock;
+      /** Delivers the outbox's events at the end of every request that works on billing. */
+      relay: EventRelay;
     },
   ) {}
 
   /** A pay call or the monthly CloudEvent: start or join the run, then work on it. */
   async trigger(
-    trigger: Trigger,
+    trigger: PayTrigger,
     request: AbortSignal,
   ): Promise<{ run: BillingRun; created: boolean; work: WorkResult }> {
-    const dueThrough = periodOf(new Date());
-    const { run, created } = await startOrJoinRun(this.deps.sql, trigger, dueThrough);
+    const now = this.deps.clock();
+    const started = await startOrJoinRun(this.deps.sql, trigger, periodOf(now), now);
+    if (!started) throw new Error("a pay trigger always starts or joins a run");
+    const { run, created } = started;
     this.deps.logger.info(
       { runId: run.id, created, trigger: trigger.kind, total: run.total },
       created ? "billing run started" : "joined billing run",
     );
     return { run, created, work: await this.work(run.id, request) };
+  }
+
+  /**
+   * The watchdog, with no run in progress: starts a run of the retries now due, if any, and works
+   * on it. null when none is due.
+   */
+  async retryDue(request: AbortSignal): Promise<WorkResult | null> {
+    const now = this.deps.clock();
+    const started = await startOrJoinRun(this.deps.sql, { kind: "retry" }, periodOf(now), now);
+    if (!started) return null;
+    this.deps.logger.info(
+      { runId: started.run.id, created: started.created, total: started.run.total },
+      "billing run of due retries",
+    );
+    return this.work(started.run.id, request);
   }
 
   /** Work on a run until it is done or this request's budget is spent; hand on what is left. */
@@ -69,7 +95,21 @@ export class BillingEngine {
       { runId, finished },
       finished ? "billing run completed" : "billing request budget spent",
     );
+    await this.deliverEvents(deadline);
     return { runId, finished };
+  }
+
+  /**
+   * Delivers due events before the request answers: for what is left of its budget, and at least
+   * EVENTS_MIN_FLUSH_MS, so a request that spent its budget still moves the outbox on.
+   */
+  async deliverEvents(deadline = performance.now()): Promise<void> {
+    try {
+      await this.deps.relay.flush(Math.max(deadline, performance.now() + EVENTS_MIN_FLUSH_MS));
+    } catch (error) {
+      // The outbox keeps them: the next request delivers them.
+      this.deps.logger.warn({ err: error }, "delivering events failed");
+    }
   }
 
   /** Shutdown has begun: stop claiming; in-flight charges finish and their verdicts are written. */
@@ -188,15 +228,28 @@ export class BillingEngine {
       }
     }
     const result = await this.deps.provider.charge(invoice);
-    return {
+    const verdict = {
       invoiceId: invoice.id,
       attemptKey: invoice.attemptKey,
-      status: result.outcome,
       // Only a provider that honours keys can be asked again about the same attempt.
       keepKey: result.outcome === "NETWORK_ERROR" && this.deps.settings.idempotent,
       calls: result.calls.length,
       attempts: result.calls,
+      retry: invoice.dunning.declines,
+      declineReason: result.declineReason,
     };
+    if (result.outcome === "PAID") return { ...verdict, status: "PAID", dunning: NOT_DUNNING };
+    if (result.outcome === "DECLINED") {
+      const next = afterDecline(
+        this.deps.settings.retrySchedule,
+        invoice.dunning,
+        result.declineReason,
+        this.deps.clock(),
+      );
+      return { ...verdict, status: next.status, dunning: next.dunning };
+    }
+    // No definite answer (or a refusal): the cycle stands; a due retry stays due.
+    return { ...verdict, status: result.outcome, dunning: undefined };
   }
 
   /**
@@ -222,6 +275,9 @@ export class BillingEngine {
       status,
       keepKey: false,
       calls: 0,
+      retry: invoice.dunning.declines,
+      declineReason: null,
+      dunning: undefined,
       attempts: [
         {
           invoiceId: invoice.id,
@@ -233,6 +289,8 @@ export class BillingEngine {
           chargeId: null,
           error,
           attemptedAt: new Date(),
+          retry: invoice.dunning.declines,
+          declineReason: null,
         },
       ],
     };

@@ -1,6 +1,8 @@
 import { hostname } from "node:os";
 import type { Registry } from "prom-client";
 import type { Logger, Sql } from "../../runtime/index.js";
+import { EventRelay, type EventSettings } from "../events/relay.js";
+import { fileClock, systemClock } from "./clock.js";
 import { Continuations } from "./continuation.js";
 import { BillingEngine } from "./engine.js";
 import { verdictCounter } from "./metrics.js";
@@ -12,6 +14,7 @@ import { TokenFile } from "./token-file.js";
 export function createBilling(
   sql: Sql,
   settings: BillingSettings,
+  events: EventSettings,
   logger: Logger,
   registry: Registry,
 ) {
@@ -33,6 +36,11 @@ export function createBilling(
   });
   const selfToken = settings.selfTokenFile ? new TokenFile(settings.selfTokenFile) : undefined;
   const continuations = new Continuations(settings.selfUrl, logger, selfToken);
+  const relay = new EventRelay(sql, events, logger);
+  logger.info(
+    { sink: events.sink ?? null, source: events.source },
+    events.sink ? "events are delivered to K_SINK" : "no K_SINK: events stay in the outbox",
+  );
   const engine = new BillingEngine({
     sql,
     provider,
@@ -42,8 +50,16 @@ export function createBilling(
     // On Kubernetes the host name is the pod's name; the process id tells local replicas apart.
     worker: `${hostname()}/${process.pid}`,
     countVerdict: verdictCounter(registry),
+    clock: settings.clockFile ? fileClock(settings.clockFile) : systemClock,
+    relay,
   });
-  return { engine, continuations, close: () => provider.close() };
+  return {
+    engine,
+    continuations,
+    close: async () => {
+      await Promise.all([provider.close(), relay.close()]);
+    },
+  };
 }
 
 /**

@@ -18,6 +18,8 @@ export type ProviderOutcome = Extract<
 export interface ChargeResult {
   outcome: ProviderOutcome;
   calls: AttemptRecord[];
+  /** With DECLINED: the provider's reason, or null when it gave none (the original dialect). */
+  declineReason: string | null;
 }
 
 type CallResult =
@@ -27,6 +29,7 @@ type CallResult =
       status: number;
       chargeId: string | null;
       error: string | null;
+      declineReason: string | null;
     }
   /** The request may have reached the provider: it may have charged. */
   | { kind: "unknown"; status: number | null; error: string; retryAfterMs: number | undefined }
@@ -99,10 +102,15 @@ export class PaymentProvider {
         chargeId: result.kind === "answer" ? result.chargeId : null,
         error: result.error,
         attemptedAt,
+        retry: invoice.dunning.declines,
+        declineReason: result.kind === "answer" ? result.declineReason : null,
       });
-      if (result.kind === "answer") return { outcome: result.outcome, calls };
-      if (giveUp) return { outcome: "OUTCOME_UNKNOWN", calls };
-      if (retry >= this.options.retries) return { outcome: "NETWORK_ERROR", calls };
+      if (result.kind === "answer") {
+        return { outcome: result.outcome, calls, declineReason: result.declineReason };
+      }
+      if (giveUp) return { outcome: "OUTCOME_UNKNOWN", calls, declineReason: null };
+      if (retry >= this.options.retries)
+        return { outcome: "NETWORK_ERROR", calls, declineReason: null };
       await sleep(backoff(retry, result.retryAfterMs));
     }
   }
@@ -163,6 +171,7 @@ export class PaymentProvider {
       status,
       chargeId: null,
       error: `HTTP ${status}: ${errorMessage(text)}`,
+      declineReason: null,
     };
   }
 }
@@ -281,7 +290,20 @@ function parseAnswer(status: number, text: string): CallResult {
   const paid = getBoolean(fields.result);
   if (paid === undefined) return unknown(status, "answer has no boolean result");
   const chargeId = typeof fields.charge_id === "string" ? fields.charge_id.slice(0, 200) : null;
-  return { kind: "answer", outcome: paid ? "PAID" : "DECLINED", status, chargeId, error: null };
+  // A decline's reason decides whether it is retried (domain/dunning.ts); a provider may send
+  // none, and anything but a short token is not one.
+  const declineReason =
+    !paid && typeof fields.reason === "string" && /^[a-z0-9_]{1,64}$/.test(fields.reason)
+      ? fields.reason
+      : null;
+  return {
+    kind: "answer",
+    outcome: paid ? "PAID" : "DECLINED",
+    status,
+    chargeId,
+    error: null,
+    declineReason,
+  };
 }
 
 function retryAfter(header: string | string[] | undefined): number | undefined {

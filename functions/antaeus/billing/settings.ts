@@ -1,3 +1,5 @@
+import type { RetrySchedule } from "../domain/dunning.js";
+
 /**
  * How a charge request looks on the wire. `v1`: payment's contract (docs/payment-contract.md):
  * invoice id, currency code, an Idempotency-Key and the workload token. `original`: byte for byte
@@ -31,6 +33,10 @@ export interface BillingSettings {
    * outside production, where it is this process's own port.
    */
   selfUrl: string | undefined;
+  /** Offsets from the first soft decline at which it is retried (BILLING_RETRY_SCHEDULE). */
+  retrySchedule: RetrySchedule;
+  /** A file holding billing's "now" (clock.ts); unset: the system clock. Never in production. */
+  clockFile: string | undefined;
   /** Antaeus's own projected token (audience antaeus), sent with each continuation. */
   selfTokenFile: string | undefined;
 }

@@ -1,12 +1,31 @@
 import { desc, eq } from "drizzle-orm";
+import type { TransactionSql } from "postgres";
 import type { Sql } from "../../runtime/index.js";
+import { EVENT_TYPES, type RunCounters, runCompletedData } from "../domain/events.js";
 import type { Period } from "../domain/period.js";
 import { COMPLETED, RUNNING, type Trigger } from "../domain/run.js";
-import { RETRIED_BY_NEXT_RUN } from "../domain/status.js";
+import { OUTCOME_COUNTERS, RETRIED_BY_NEXT_RUN } from "../domain/status.js";
 import { createDb, type Db } from "./database.js";
 import { billingRuns } from "./schema.js";
 
 export type BillingRun = typeof billingRuns.$inferSelect;
+
+/**
+ * What a run started (or joined) by `kind` queues. The monthly schedule takes every unsettled
+ * invoice of a due month, except a DECLINED one whose retry is not yet due: its schedule owns it.
+ * The API is a person asking to charge now: it takes those too (the attempt counts as their
+ * next retry). The watchdog takes only retries that are due.
+ */
+function dueInvoices(tx: TransactionSql, kind: Trigger["kind"], dueThrough: Period, now: Date) {
+  const unsettled = tx`run_id is null and status in ${tx(RETRIED_BY_NEXT_RUN)}`;
+  const instant = now.toISOString();
+  if (kind === "retry") return tx`${unsettled} and next_retry_at <= ${instant}::timestamptz`;
+  const notWaiting =
+    kind === "api"
+      ? tx``
+      : tx`and (next_retry_at is null or next_retry_at <= ${instant}::timestamptz)`;
+  return tx`${unsettled} and period <= ${dueThrough} ${notWaiting}`;
+}
 
 export interface StartedRun {
   run: BillingRun;
@@ -17,19 +36,27 @@ export interface StartedRun {
 /**
  * Starts a run, or joins the one in progress: at most one runs at a time (a unique index), and a
  * CloudEvent seen before maps to the run that answered it, so a redelivery never starts another.
- * A new run queues every due invoice that is not settled in the same transaction.
+ * A new run queues every due invoice that is not settled in the same transaction; a call that
+ * joins adds what is due for it, not yet queued and not yet decided by this run (the monthly tick
+ * may land during a run of retries). The watchdog's retry trigger starts nothing when no retry is due: null.
  */
 export async function startOrJoinRun(
   sql: Sql,
   trigger: Trigger,
   dueThrough: Period,
-): Promise<StartedRun> {
+  now: Date,
+): Promise<StartedRun | null> {
   for (;;) {
     const started = await sql.begin(async (tx) => {
       if (trigger.kind === "schedule") {
         const [seen] = await tx<[{ run_id: number }?]>`
           select run_id from billing_triggers where source = ${trigger.source} and event_id = ${trigger.eventId}`;
         if (seen) return { runId: seen.run_id, created: false };
+      }
+      const due = dueInvoices(tx, trigger.kind, dueThrough, now);
+      if (trigger.kind === "retry") {
+        const [any] = await tx<[{ id: number }?]>`select id from invoices where ${due} limit 1`;
+        if (!any) return null;
       }
       const [inserted] = await tx<[{ id: number }?]>`
         insert into billing_runs (trigger, due_through)
@@ -39,17 +66,26 @@ export async function startOrJoinRun(
       let runId: number;
       if (inserted) {
         runId = inserted.id;
-        const queued = await tx`
-          update invoices set run_id = ${runId}
-          where run_id is null and status in ${tx(RETRIED_BY_NEXT_RUN)} and period <= ${dueThrough}`;
+        const queued = await tx`update invoices set run_id = ${runId} where ${due}`;
         await tx`update billing_runs set total = ${queued.count} where id = ${runId}`;
       } else {
-        const [running] = await tx<
-          [{ id: number }?]
-        >`select id from billing_runs where status = ${RUNNING}`;
+        // Locks the running run's row: completeIfDone takes the same lock before it looks for
+        // queued invoices, so a run never completes with invoices added here.
+        const [running] = await tx<[{ id: number }?]>`
+          update billing_runs set due_through = greatest(due_through, ${dueThrough})
+          where status = ${RUNNING} returning id`;
         // The running run finished between our insert and this read: try again from the top.
         if (!running) return undefined;
         runId = running.id;
+        // Only what this run has not decided yet: an invoice it declined, rejected or lost the
+        // answer for is due again by the rule above, but is the next run's, not this one's again.
+        const queued = await tx`
+          update invoices set run_id = ${runId}
+          where ${due} and not exists (
+            select 1 from payment_attempts a where a.invoice_id = invoices.id and a.run_id = ${runId})`;
+        if (queued.count > 0) {
+          await tx`update billing_runs set total = total + ${queued.count} where id = ${runId}`;
+        }
       }
       if (trigger.kind === "schedule") {
         await tx`
@@ -59,6 +95,7 @@ export async function startOrJoinRun(
       }
       return { runId, created: Boolean(inserted) };
     });
+    if (started === null) return null;
     if (!started) continue;
     const run = await findRun(createDb(sql), started.runId);
     if (!run) throw new Error(`billing run ${started.runId} vanished after it was started`);
@@ -66,18 +103,27 @@ export async function startOrJoinRun(
   }
 }
 
-/** Marks the run COMPLETED once nothing is queued for it; true when it is (now or before). */
+/**
+ * Marks the run COMPLETED once nothing is queued for it; true when it is (now or before). The
+ * run's row is locked first and the queue read after, in a statement of its own: a caller joining
+ * the run (startOrJoinRun) holds that lock while it queues, so its invoices are seen here.
+ */
 export async function completeIfDone(sql: Sql, runId: number): Promise<boolean> {
-  const [row] = await sql<[{ status: string }]>`
-    update billing_runs set status = ${COMPLETED}, finished_at = now()
-    where id = ${runId} and status = ${RUNNING}
-      and not exists (select 1 from invoices where run_id = ${runId})
-    returning status`;
-  if (row) return true;
-  const [current] = await sql<
-    [{ status: string }?]
-  >`select status from billing_runs where id = ${runId}`;
-  return current?.status === COMPLETED;
+  return sql.begin(async (tx) => {
+    const [run] = await tx<[{ status: string }?]>`
+      select status from billing_runs where id = ${runId} for update`;
+    if (run?.status !== RUNNING) return run?.status === COMPLETED;
+    const [queue] = await tx<[{ queued: boolean }]>`
+      select exists (select 1 from invoices where run_id = ${runId}) as queued`;
+    if (queue.queued) return false;
+    const [done] = await tx<[RunCounters]>`
+      update billing_runs set status = ${COMPLETED}, finished_at = now() where id = ${runId}
+      returning trigger, total, retries, recovered, ${tx(Object.values(OUTCOME_COUNTERS))}`;
+    await tx`
+      insert into billing_events (type, subject, data)
+      values (${EVENT_TYPES.runCompleted}, ${`runs/${runId}`}, ${JSON.stringify(runCompletedData(runId, done))}::jsonb)`;
+    return true;
+  });
 }
 
 export async function findRun(db: Db, id: number): Promise<BillingRun | undefined> {

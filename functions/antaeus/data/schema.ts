@@ -6,6 +6,7 @@ import {
   date,
   index,
   integer,
+  jsonb,
   pgTable,
   serial,
   text,
@@ -65,6 +66,12 @@ export const invoices = pgTable(
     attemptKey: uuid("attempt_key"),
     /** Calls made to the provider for this invoice, over all runs. */
     attempts: integer().notNull().default(0),
+    /** Soft declines in the current dunning cycle: the next attempt is retry number `declines`. */
+    declines: integer().notNull().default(0),
+    /** The cycle's first decline; the retry schedule is measured from it. */
+    dunningSince: timestamp("dunning_since", { withTimezone: true }),
+    /** When the next scheduled retry is due; null when none is. */
+    nextRetryAt: timestamp("next_retry_at", { withTimezone: true }),
   },
   (table) => [
     check("invoices_currency_check", oneOf("currency", CURRENCIES)),
@@ -73,6 +80,9 @@ export const invoices = pgTable(
     check("invoices_period_first_of_month", sql`extract(day from ${table.period}) = 1`),
     index("invoices_customer_id_idx").on(table.customerId),
     index("invoices_status_idx").on(table.status),
+    index("invoices_next_retry_idx")
+      .on(table.nextRetryAt)
+      .where(sql`${table.nextRetryAt} is not null`),
     index("invoices_run_queue_idx")
       .on(table.runId, table.id)
       .where(sql`${table.runId} is not null`),
@@ -97,6 +107,9 @@ export const billingRuns = pgTable(
     finishedAt: timestamp("finished_at", { withTimezone: true }),
     total: integer().notNull().default(0),
     ...outcomeCounters,
+    /** Verdicts on scheduled retries (attempts with retry > 0), and how many of those were PAID. */
+    retries: integer().notNull().default(0),
+    recovered: integer().notNull().default(0),
   },
   (table) => [
     check("billing_runs_status_check", oneOf("status", RUN_STATUSES)),
@@ -143,9 +156,39 @@ export const paymentAttempts = pgTable(
     attemptedAt: timestamp("attempted_at", { withTimezone: true }).notNull(),
     /** The replica that made it: host name (on Kubernetes, the pod's name) and process id. */
     worker: text(),
+    /** 0: the invoice's charge; n: the n-th scheduled retry after a soft decline. */
+    retry: integer().notNull().default(0),
+    /** The provider's reason for a decline; null otherwise, or when it gave none. */
+    declineReason: text("decline_reason"),
   },
   (table) => [index("payment_attempts_invoice_idx").on(table.invoiceId, table.attemptNumber)],
 );
 
+/**
+ * The outbox: CloudEvents written in the transaction of the verdict (or the run's completion)
+ * they report, and delivered at least once to K_SINK by a relay inside a request. A row is marked
+ * delivered only after the sink answered 2xx; its `id` is the CloudEvent id on every delivery.
+ */
+export const billingEvents = pgTable(
+  "billing_events",
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    type: text().notNull(),
+    /** `invoices/<id>` or `runs/<id>`. */
+    subject: text().notNull(),
+    data: jsonb().notNull(),
+    time: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    deliveredAt: timestamp("delivered_at", { withTimezone: true }),
+    /** Deliveries tried and failed so far; the next waits until nextAttemptAt. */
+    failures: integer().notNull().default(0),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }).notNull().defaultNow(),
+    lastError: text("last_error"),
+  },
+  (table) => [
+    index("billing_events_undelivered_idx")
+      .on(table.nextAttemptAt)
+      .where(sql`${table.deliveredAt} is null`),
+  ],
+);
 // Operator actions (requeue, cancel) and who did them: their own file, one table.
 export * from "./audit-schema.js";

@@ -1,3 +1,4 @@
+import type { DunningState } from "./dunning.js";
 import type { Outcome } from "./status.js";
 
 /**
@@ -17,6 +18,9 @@ export interface AttemptRecord {
   chargeId: string | null;
   error: string | null;
   attemptedAt: Date;
+  /** 0: the invoice's charge; n: the n-th scheduled retry. */
+  retry: number;
+  declineReason: string | null;
 }
 
 /** A worker's decision on one claimed invoice, with the attempts that led to it. */
@@ -29,4 +33,10 @@ export interface Verdict {
   keepKey: boolean;
   calls: number;
   attempts: AttemptRecord[];
+  /** Which retry this verdict ends (0: none). */
+  retry: number;
+  /** A decline's reason, for the payment-failed event; null otherwise or when none was given. */
+  declineReason: string | null;
+  /** The invoice's dunning state from now on; undefined leaves it as it was. */
+  dunning: DunningState | undefined;
 }

@@ -1,4 +1,5 @@
 import type { Currency } from "../../kernel/money.js";
+import type { DunningState } from "./dunning.js";
 
 /** An invoice a worker holds for one charge attempt, with what billing needs to decide it. */
 export interface ClaimedInvoice {
@@ -14,4 +15,6 @@ export interface ClaimedInvoice {
   reconciling: boolean;
   /** The customer's currency, or null when the customer does not exist. */
   customerCurrency: Currency | null;
+  /** Its dunning cycle; `declines` is the number of the retry this attempt is (0: none). */
+  dunning: DunningState;
 }

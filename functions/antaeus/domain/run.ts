@@ -1,9 +1,20 @@
-/** Who asked for a run: a person or client over the API, or the PingSource's CloudEvent. */
+/**
+ * Who asked for a run: a person or client over the API, the monthly PingSource's CloudEvent, or
+ * the watchdog finding scheduled retries due.
+ */
 export type Trigger =
   | { kind: "api" }
-  | { kind: "schedule"; source: string; eventId: string; eventTime: Date | undefined };
+  | { kind: "schedule"; source: string; eventId: string; eventTime: Date | undefined }
+  | { kind: "retry" };
 
-export const RUN_TRIGGERS = ["api", "schedule"] as const satisfies readonly Trigger["kind"][];
+/** A trigger of the pay route: always starts or joins a run. */
+export type PayTrigger = Exclude<Trigger, { kind: "retry" }>;
+
+export const RUN_TRIGGERS = [
+  "api",
+  "schedule",
+  "retry",
+] as const satisfies readonly Trigger["kind"][];
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 
 export const RUN_STATUSES = ["RUNNING", "COMPLETED"] as const;

@@ -7,6 +7,8 @@ export const INVOICE_STATUSES = [
   "PROCESSING",
   "PAID",
   "DECLINED",
+  "RETRIES_EXHAUSTED",
+  "HARD_DECLINED",
   "REJECTED",
   "NETWORK_ERROR",
   "OUTCOME_UNKNOWN",
@@ -20,6 +22,10 @@ export const isInvoiceStatus = (value: string): value is InvoiceStatus =>
 
 /** A claimed invoice's status while a worker holds it; SQL compares against this constant. */
 export const CLAIMED = "PROCESSING" satisfies InvoiceStatus;
+/** Not yet charged, or set back by a person (which starts its dunning afresh). */
+export const PENDING = "PENDING" satisfies InvoiceStatus;
+export const PAID = "PAID" satisfies InvoiceStatus;
+export const HARD_DECLINED = "HARD_DECLINED" satisfies InvoiceStatus;
 
 /** A run's verdict on an invoice it claimed: every status but the two before and during a run. */
 export type Outcome = Exclude<InvoiceStatus, "PENDING" | "PROCESSING">;
@@ -32,6 +38,8 @@ export type Outcome = Exclude<InvoiceStatus, "PENDING" | "PROCESSING">;
 export const OUTCOME_COUNTERS = {
   PAID: "paid",
   DECLINED: "declined",
+  RETRIES_EXHAUSTED: "retries_exhausted",
+  HARD_DECLINED: "hard_declined",
   REJECTED: "rejected",
   NETWORK_ERROR: "network_error",
   OUTCOME_UNKNOWN: "outcome_unknown",
@@ -41,9 +49,18 @@ export const OUTCOME_COUNTERS = {
 
 export const OUTCOMES = Object.keys(OUTCOME_COUNTERS) as Outcome[];
 
+/** Waiting for a person after declines: the retry schedule ended, or the decline was hard. */
+export const DUNNING_ENDED = [
+  "RETRIES_EXHAUSTED",
+  HARD_DECLINED,
+] as const satisfies readonly InvoiceStatus[];
+/** Verdicts on a decline: a retry may be scheduled (DECLINED), or dunning has ended. */
+export const DECLINES = ["DECLINED", ...DUNNING_ENDED] as const satisfies readonly InvoiceStatus[];
+
 /**
  * The next run charges these again: the provider said no (DECLINED), refused the request
- * (REJECTED) or never answered for sure (NETWORK_ERROR). The mismatch and missing-customer
+ * (REJECTED) or never answered for sure (NETWORK_ERROR). A DECLINED invoice with a retry
+ * scheduled waits for it (docs/billing.md). The mismatch and missing-customer
  * outcomes are data problems a person must fix; charging again would only repeat them.
  * OUTCOME_UNKNOWN waits for a person too: the provider ignores Idempotency-Key, so asking again
  * could charge twice.

@@ -38,6 +38,8 @@ export function Page(props: {
   title: string;
   /** Seconds between refreshes when JavaScript is off; none when the page is final. */
   refreshSeconds?: number;
+  /** Who the session cookie or bearer token speaks for; none when auth is off. */
+  signedInAs?: string | undefined;
   children: Child;
 }) {
   return (
@@ -62,6 +64,11 @@ export function Page(props: {
           <nav aria-label="Billing">
             <a href="/runs">All runs</a>
           </nav>
+          {props.signedInAs ? (
+            <form method="post" action="/runs/sign-out">
+              <span class="muted">{props.signedInAs}</span> <button type="submit">Sign out</button>
+            </form>
+          ) : null}
         </header>
         <main id="main">{props.children}</main>
         <script>{raw(LIVE_SCRIPT)}</script>

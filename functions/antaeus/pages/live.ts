@@ -18,10 +18,20 @@ export const LIVE_SCRIPT = `(() => {
   const samples = [[performance.now(), Number(root.dataset.done)]];
   const rate = ${formatRate.toString()};
   const duration = ${formatDuration.toString()};
+  // The session cookie expired or was cleared: say so and stop, a retry cannot help.
+  const signedOut = () => {
+    const el = field("connection");
+    const link = document.createElement("a");
+    link.href = "/runs/sign-in?next=" + encodeURIComponent(location.pathname);
+    link.textContent = "Sign in again";
+    el.textContent = "Live updates stopped: your session has ended. ";
+    el.append(link);
+  };
   const tick = async () => {
     let run;
     try {
       const response = await fetch(url, { headers: { accept: "application/json" }, credentials: "same-origin" });
+      if (response.status === 401) return signedOut();
       if (!response.ok) throw new Error(String(response.status));
       run = await response.json();
       set("connection", "");

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { declare, notFound, type Router, type Sql } from "../../runtime/index.js";
+import { callerOf } from "../auth/guard.js";
 import type { Db } from "../data/database.js";
 import { waitingInvoicesOfRun } from "../data/overview.js";
 import { findRun, listRuns } from "../data/runs.js";
@@ -16,7 +17,7 @@ const WAITING_SHOWN = 100;
  * The pages allow their own inline style and the one live script, talk only to this origin, and
  * are never framed or cached: what they show is always read anew.
  */
-const PAGE_HEADERS = {
+export const PAGE_HEADERS = {
   "Content-Security-Policy": `default-src 'none'; style-src 'unsafe-inline'; script-src ${LIVE_SCRIPT_HASH}; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`,
   "Cache-Control": "no-store",
   "X-Content-Type-Options": "nosniff",
@@ -54,7 +55,7 @@ const runPage = createRoute({
 export function runPages(app: Router, db: Db, sql: Sql): void {
   declare(app, runsPage, async (c) => {
     const runs = (await listRuns(db, 50)).map(runJson);
-    return c.html(<RunsPage runs={runs} />, 200, PAGE_HEADERS);
+    return c.html(<RunsPage runs={runs} signedInAs={callerOf(c)?.subject} />, 200, PAGE_HEADERS);
   });
   declare(app, runPage, async (c) => {
     const { id } = c.req.valid("param");
@@ -66,6 +67,7 @@ export function runPages(app: Router, db: Db, sql: Sql): void {
     return c.html(
       <RunPage
         run={runJson(run)}
+        signedInAs={callerOf(c)?.subject}
         elapsedSeconds={elapsedSeconds}
         waiting={waiting}
         waitingLimit={WAITING_SHOWN}

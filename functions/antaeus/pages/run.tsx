@@ -23,6 +23,7 @@ const OUTCOME_TEXT: Record<string, string> = {
  * live.ts keeps the figures moving while it runs.
  */
 export function RunPage(props: {
+  signedInAs?: string | undefined;
   run: Run;
   elapsedSeconds: number;
   waiting: WaitingInvoice[];
@@ -32,7 +33,11 @@ export function RunPage(props: {
   const pace = paceOf(run.done, run.total, props.elapsedSeconds);
   const running = run.status === "RUNNING";
   return (
-    <Page title={`Run ${run.id} · Antaeus`} {...(running ? { refreshSeconds: 5 } : {})}>
+    <Page
+      title={`Run ${run.id} · Antaeus`}
+      signedInAs={props.signedInAs}
+      {...(running ? { refreshSeconds: 5 } : {})}
+    >
       <div
         data-run={String(run.id)}
         data-status={run.status}

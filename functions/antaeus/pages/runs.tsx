@@ -16,10 +16,14 @@ export const When = (props: { at: Date | string | null }) =>
   );
 
 /** Every run, newest first: what it is, how far it got, and a link to follow it. */
-export function RunsPage(props: { runs: Run[] }) {
+export function RunsPage(props: { signedInAs?: string | undefined; runs: Run[] }) {
   const running = props.runs.some((run) => run.status === "RUNNING");
   return (
-    <Page title="Billing runs · Antaeus" {...(running ? { refreshSeconds: 5 } : {})}>
+    <Page
+      title="Billing runs · Antaeus"
+      signedInAs={props.signedInAs}
+      {...(running ? { refreshSeconds: 5 } : {})}
+    >
       <h1>Billing runs</h1>
       {props.runs.length === 0 ? (
         <p>

@@ -34,6 +34,8 @@ export function runJson(run: BillingRun) {
     total: run.total,
     done: Object.values(counts).reduce((sum, n) => sum + n, 0),
     counts,
+    /** Verdicts on scheduled retries, and how many of those were PAID. */
+    retries: { done: run.retries, recovered: run.recovered },
   };
 }
 
@@ -58,12 +60,15 @@ const resume = createRoute({
   method: "post",
   path: "/rest/v1/billing/resume",
   tags: ["billing"],
-  summary: "The watchdog: finishes a run whose continuations broke; never starts one",
+  summary:
+    "The watchdog: finishes a run whose continuations broke, or runs the retries that are due",
+  description:
+    "With no run in progress it starts a run with trigger retry when scheduled retries of soft declines are due (docs/billing.md); with none due it answers run null after delivering pending events.",
   responses: {
     200: jsonContent(
       // A union, not .nullable(): the generator drops nullable from a referenced schema.
       z.object({ run: z.union([RunSchema, z.null()]) }),
-      "no run in progress, or it is done",
+      "nothing to finish and no retry due, or the run is done",
     ),
     202: jsonContent(z.object({ run: RunSchema }), `${running}it goes on`),
     400: errorContent("a malformed CloudEvent"),
@@ -160,7 +165,16 @@ export function billingRoutes(app: Router, db: Db, engine: BillingEngine): void 
   declare(app, resume, async (c) => {
     await triggerOf(c); // a PingSource event must be well-formed, like on the pay route
     const inProgress = await findRunningRun(db);
-    if (!inProgress) return c.json({ run: null }, 200);
+    if (!inProgress) {
+      // Nothing to finish: run the soft declines whose retry is due, if any (docs/billing.md).
+      const retried = await engine.retryDue(c.req.raw.signal);
+      if (!retried) {
+        await engine.deliverEvents();
+        return c.json({ run: null }, 200);
+      }
+      const { body, status } = await answer(db, retried.runId, {});
+      return c.json({ run: body }, status);
+    }
     c.get("log").info({ runId: inProgress.id }, "resuming a billing run");
     await engine.work(inProgress.id, c.req.raw.signal);
     const { body, status } = await answer(db, inProgress.id, {});

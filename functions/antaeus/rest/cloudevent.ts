@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { badRequest, readText } from "../../runtime/index.js";
-import type { Trigger } from "../domain/run.js";
+import type { PayTrigger } from "../domain/run.js";
 
 const PING_TYPE = "dev.knative.sources.ping";
 
@@ -87,7 +87,7 @@ const JSON_DATA = /^application\/(.+\+)?json/i;
  * Who is asking for a run. A request with CloudEvent headers (binary mode, as the PingSource
  * sends) must be a well-formed ping event; anything else is a plain API call.
  */
-export async function triggerOf(c: Context): Promise<Trigger> {
+export async function triggerOf(c: Context): Promise<PayTrigger> {
   const headers = c.req.header();
   const contentType = c.req.header("content-type") ?? "";
   // Media types are case-insensitive (RFC 9110 section 8.3.1).

@@ -63,3 +63,24 @@ export const runListQuery = z.object({
     .optional()
     .openapi({ type: "string", pattern: "^[0-9]+$", example: "50" }),
 });
+
+export const eventListQuery = z.object({
+  limit: z
+    .string()
+    .refine(
+      (raw) => /^\d+$/.test(raw) && Number(raw) >= 1 && Number(raw) <= 1000,
+      failWith("invalid_query", () => "limit must be an integer from 1 to 1000"),
+    )
+    .transform(Number)
+    .optional()
+    .openapi({ type: "string", pattern: "^[0-9]+$", example: "100" }),
+  pending: z
+    .string()
+    .refine(
+      (raw) => raw === "true" || raw === "false",
+      failWith("invalid_query", () => "pending must be true or false"),
+    )
+    .transform((raw) => raw === "true")
+    .optional()
+    .openapi({ type: "string", enum: ["true", "false"] }),
+});

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { CURRENCIES } from "../../kernel/money.js";
 import { errorContent } from "../../runtime/index.js";
 import { OPERATOR_ACTIONS } from "../data/audit-schema.js";
+import { EVENT_TYPES, type EventType } from "../domain/events.js";
 import { RUN_STATUSES, RUN_TRIGGERS } from "../domain/run.js";
 import { INVOICE_STATUSES, OUTCOMES } from "../domain/status.js";
 
@@ -34,6 +35,8 @@ export const RunSchema = z
     total: z.number().int(),
     done: z.number().int(),
     counts: z.object(Object.fromEntries(OUTCOMES.map((outcome) => [outcome, z.number().int()]))),
+    /** Verdicts on scheduled retries, and how many of those were PAID. */
+    retries: z.object({ done: z.number().int(), recovered: z.number().int() }),
   })
   .openapi("BillingRun");
 
@@ -53,8 +56,26 @@ export const AttemptSchema = z
     error: z.string().nullable(),
     attemptedAt: z.string(),
     worker: z.string().nullable(),
+    /** 0: the invoice's charge; n: the n-th scheduled retry. */
+    retry: z.number().int(),
+    declineReason: z.string().nullable(),
   })
   .openapi("PaymentAttempt");
+
+/** A row of the outbox: a CloudEvent's type, subject and data, and how its delivery stands. */
+export const EventSchema = z
+  .object({
+    id: z.uuid(),
+    type: z.enum(Object.values(EVENT_TYPES) as [EventType, ...EventType[]]),
+    subject: z.string(),
+    data: z.record(z.string(), z.unknown()),
+    time: z.string(),
+    deliveredAt: z.string().nullable(),
+    failures: z.number().int(),
+    nextAttemptAt: z.string(),
+    lastError: z.string().nullable(),
+  })
+  .openapi("BillingEvent");
 
 export const invalid = errorContent(
   "the request is not valid: the code and message name the problem",

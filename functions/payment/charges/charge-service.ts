@@ -4,6 +4,7 @@ import { findChargeByKey } from "../data/charges.js";
 import type { Db } from "../data/database.js";
 import { LedgerWriter } from "../data/ledger-writer.js";
 import { type ChargeRequest, type NewCharge, requestHash } from "../domain/charge.js";
+import { type DeclineMix, outcomeOf } from "../domain/decline-reasons.js";
 import type { Randomness } from "./randomness.js";
 
 export interface ChargeAnswer {
@@ -19,19 +20,25 @@ const newChargeId = () => `ch_${randomUUID().replaceAll("-", "").slice(0, 24)}`;
  * Charges at most once per idempotency key. The outcome is drawn before the insert and travels
  * in the row, so whichever request inserts first decides it for every request with that key.
  */
-export function chargeService(deps: { db: Db; randomness: Randomness; successRate: number }) {
+export function chargeService(deps: {
+  db: Db;
+  randomness: Randomness;
+  successRate: number;
+  declineMix: DeclineMix;
+}) {
   const keyless = deps.randomness.stream("charge");
   const ledger = new LedgerWriter(deps.db);
 
   return async (request: ChargeRequest, key: string | null): Promise<ChargeAnswer> => {
-    const succeeded = (key === null ? keyless() : deps.randomness.forKey(key)) < deps.successRate;
+    const draw = key === null ? keyless() : deps.randomness.forKey(key);
+    const outcome = outcomeOf(draw, deps.successRate, deps.declineMix);
     const charge: NewCharge = {
       ...request,
       id: newChargeId(),
       idempotencyKey: key,
       requestHash: requestHash(request),
-      status: succeeded ? "succeeded" : "declined",
-      reason: succeeded ? null : "insufficient_funds",
+      status: outcome.succeeded ? "succeeded" : "declined",
+      reason: outcome.succeeded ? null : outcome.reason,
     };
     const inserted = await ledger.insertOnce(charge);
     if (inserted) return { charge: inserted, replayed: false };

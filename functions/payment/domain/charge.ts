@@ -1,13 +1,12 @@
 import { createHash } from "node:crypto";
 import type { Currency } from "../../kernel/money.js";
+import type { DeclineReason } from "./decline-reasons.js";
 
 export const CHARGE_STATUSES = ["succeeded", "declined"] as const;
 export type ChargeStatus = (typeof CHARGE_STATUSES)[number];
 export const [SUCCEEDED, DECLINED] = CHARGE_STATUSES;
 
-/** Why a charge was declined; the simulated provider has one reason. */
-export const DECLINE_REASONS = ["insufficient_funds"] as const;
-export type DeclineReason = (typeof DECLINE_REASONS)[number];
+export { DECLINE_REASONS, type DeclineReason } from "./decline-reasons.js";
 
 /** One ledger row: a charge attempt and its outcome, decided once and never redrawn. */
 export interface Charge {

@@ -33,6 +33,15 @@ export const boolean = (fallback: boolean) =>
     .default(fallback ? "true" : "false")
     .transform((value) => value === "true" || value === "1");
 
+/** A variable read by `parse`, which returns the value (never a string) or a message naming the problem. */
+export const parsedWith = <T extends object>(parse: (text: string) => T | string) =>
+  z.string().transform((text, ctx) => {
+    const value = parse(text);
+    if (typeof value !== "string") return value;
+    ctx.addIssue({ code: "custom", message: value });
+    return z.NEVER;
+  });
+
 export const probability = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
 
 /** A URL whose scheme is one of `schemes`, e.g. `url(["http", "https"])`. */

@@ -10,18 +10,23 @@ export interface Identity {
   subject: string;
 }
 
+/** The token of the request's `Authorization: Bearer` header, if it has one. */
+export const bearerToken = (c: Context<AppEnv>): string | undefined =>
+  BEARER.exec(c.req.header("authorization") ?? "")?.[1];
+
 /**
- * The request's caller, verified by `verify` from its bearer token. A refusal is logged with its
- * reason and rethrown (401/403); any other failure is ours and answers 503, never 401.
+ * The request's caller, verified by `verify` from `token` (its bearer token, or what stands in
+ * for it). A refusal is logged with its reason and rethrown (401/403); any other failure is ours
+ * and answers 503, never 401.
  */
 export async function verifiedCaller<I extends Identity>(
   c: Context<AppEnv>,
+  token: string | undefined,
   verify: (token: string) => Promise<I>,
   challenge: Challenge,
 ): Promise<I> {
   const log = c.get("log");
   try {
-    const token = BEARER.exec(c.req.header("authorization") ?? "")?.[1];
     if (!token) throw unauthenticated(challenge, "no bearer token");
     const identity = await verify(token);
     c.set("log", log.child({ subject: identity.subject }));
@@ -45,7 +50,7 @@ export function requireCaller<I extends Identity>(
   challenge: Challenge,
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    await verifiedCaller(c, verify, challenge);
+    await verifiedCaller(c, bearerToken(c), verify, challenge);
     await next();
   };
 }

@@ -1,0 +1,2 @@
+ALTER TABLE "payment"."charges" DROP CONSTRAINT "charges_reason_check";--> statement-breakpoint
+ALTER TABLE "payment"."charges" ADD CONSTRAINT "charges_reason_check" CHECK (reason in ('insufficient_funds', 'do_not_honor', 'try_again_later', 'expired_card', 'stolen_card', 'invalid_account'));
