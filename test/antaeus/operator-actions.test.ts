@@ -108,6 +108,28 @@ describe("requeueing an invoice", () => {
     expect(row!.status).toBe("OUTCOME_UNKNOWN");
   });
 
+  it.each(["HARD_DECLINED", "RETRIES_EXHAUSTED", "CURRENCY_MISMATCH"])(
+    "puts a %s invoice back to PENDING, its retry schedule started afresh",
+    async (status) => {
+      await system.antaeusDb`
+        update invoices set status = ${status}, declines = 3, dunning_since = now(),
+          next_retry_at = now() where id = 3`;
+      const response = await act("/rest/v1/invoices/3/requeue", { reason: "card replaced" });
+      expect(await response.json()).toMatchObject({
+        performed: true,
+        action: { previousStatus: status },
+      });
+      const [row] = await system.antaeusDb`
+        select status, declines, dunning_since, next_retry_at from invoices where id = 3`;
+      expect(row).toEqual({
+        status: "PENDING",
+        declines: 0,
+        dunning_since: null,
+        next_retry_at: null,
+      });
+    },
+  );
+
   it("puts an OUTCOME_UNKNOWN invoice back to PENDING without its old key, so the next run charges it", async () => {
     const response = await act("/rest/v1/invoices/2/requeue", {
       reason: "provider ledger shows no charge",

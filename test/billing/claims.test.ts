@@ -38,7 +38,7 @@ describe("claiming invoices", () => {
         .poll(
           async () => {
             const counts = await statusCounts(system);
-            return (counts.PAID ?? 0) + (counts.DECLINED ?? 0);
+            return (counts.PAID ?? 0) + (counts.DECLINED ?? 0) + (counts.HARD_DECLINED ?? 0);
           },
           { timeout: 30_000, interval: 100 },
         )

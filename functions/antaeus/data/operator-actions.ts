@@ -1,12 +1,5 @@
 import type { Sql } from "../../runtime/index.js";
-import type { InvoiceStatus } from "../domain/status.js";
-
-/** Statuses that wait for a person: billing never charges them again by itself. */
-export const WAITING_FOR_A_PERSON = [
-  "CURRENCY_MISMATCH",
-  "CUSTOMER_NOT_FOUND",
-  "OUTCOME_UNKNOWN",
-] as const satisfies readonly InvoiceStatus[];
+import { type InvoiceStatus, PENDING, WAITING_FOR_PERSON } from "../domain/status.js";
 
 export interface OperatorAction {
   id: number;
@@ -30,7 +23,8 @@ export type ActionResult =
   | { kind: "not_found" };
 
 /**
- * Puts an invoice that waits for a person back to PENDING, so the next run charges it, and
+ * Puts an invoice that waits for a person back to PENDING, so the next run charges it (a declined
+ * one starts its retry schedule afresh: the person has had the customer fix the card), and
  * records who and why in the same transaction. OUTCOME_UNKNOWN's kept key is dropped: the person
  * has checked with the provider that nothing was charged. Asked again once it is PENDING after a
  * requeue, it changes nothing and answers with that requeue.
@@ -45,7 +39,7 @@ export async function requeueInvoice(
     const [invoice] = await tx<[{ status: InvoiceStatus; run_id: number | null }?]>`
       select status, run_id from invoices where id = ${invoiceId} for update`;
     if (!invoice) return { kind: "not_found" } as const;
-    if (!(WAITING_FOR_A_PERSON as readonly string[]).includes(invoice.status)) {
+    if (!(WAITING_FOR_PERSON as readonly string[]).includes(invoice.status)) {
       const [last] = await tx<[OperatorAction?]>`
         select ${tx.unsafe(COLUMNS)} from operator_actions
         where action = 'requeue_invoice' and invoice_id = ${invoiceId}
@@ -54,11 +48,12 @@ export async function requeueInvoice(
       return {
         kind: "conflict",
         code: "invoice_not_waiting",
-        message: `invoice ${invoiceId} is ${invoice.status}; only ${WAITING_FOR_A_PERSON.join(", ")} can be requeued`,
+        message: `invoice ${invoiceId} is ${invoice.status}; only ${WAITING_FOR_PERSON.join(", ")} can be requeued`,
       } as const;
     }
     await tx`
-      update invoices set status = 'PENDING', attempt_key = null, lease_expires_at = null
+      update invoices set status = ${PENDING}, attempt_key = null, lease_expires_at = null,
+        declines = 0, dunning_since = null, next_retry_at = null
       where id = ${invoiceId}`;
     const [action] = await tx<[OperatorAction]>`
       insert into operator_actions (action, invoice_id, actor, reason, previous_status)
