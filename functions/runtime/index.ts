@@ -4,7 +4,8 @@
  *
  * web/: the HTTP half a Hono app is built from (the shared shell and probes, JSON errors and
  * their closed codes, body caps, streamed arrays, request metrics, and web/auth/: bearer tokens
- * verified against an issuer's keys, with their 401 and 403).
+ * verified against an issuer's keys, an accepted token remembered until it expires, with their
+ * 401 and 403).
  */
 
 /**
@@ -23,6 +24,7 @@ export * from "./process/service.js";
 export * from "./web/auth/bearer.js";
 export * from "./web/auth/jwks.js";
 export * from "./web/auth/token.js";
+export * from "./web/auth/verdict-cache.js";
 export * from "./web/errors.js";
 export * from "./web/http.js";
 export * from "./web/json-body.js";

@@ -273,3 +273,21 @@ describe("running as Knative runs them", () => {
     }
   });
 });
+
+describe("the compile cache", () => {
+  it.each(["antaeus", "payment"] as const)(
+    "%s: a cold start on a read-only root reads the V8 compile cache the image ships",
+    (name) => {
+      // No configuration: the function compiles its whole module graph, then stops. Node logs
+      // each module whose code cache it accepted (a cache for another Node, user or path is not).
+      const run = spawnSync(
+        containerEngine().command,
+        ["run", "--rm", "--read-only", "-e", "NODE_DEBUG_NATIVE=COMPILE_CACHE", images[name]],
+        { encoding: "utf8" },
+      );
+      expect(run.stderr).toContain(`${name}: invalid configuration`);
+      expect(run.stderr).toContain(`V8 code cache for ESM file:///app/${name}.mjs was accepted`);
+      expect(run.stderr).not.toMatch(/rejected|mismatch/i);
+    },
+  );
+});

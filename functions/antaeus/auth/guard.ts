@@ -1,13 +1,15 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { TrieRouter } from "hono/router/trie-router";
-import { decodeJwt, type JWTVerifyGetKey } from "jose";
+import { decodeJwt } from "jose";
 import {
   type AppEnv,
   bearerToken,
   CallerRefused,
   type Challenge,
   forbidden,
+  type IssuerKeys,
   type Logger,
+  rememberVerdicts,
   remoteKeySet,
   unauthenticated,
   verifiedCaller,
@@ -119,7 +121,12 @@ export function accessGuard(
  */
 export function callerVerifier(file: AuthFile): CallerVerifier {
   const issuers = new Map(
-    file.issuers.map((issuer) => [issuer.issuer, { settings: issuer, keys: keySet(issuer) }]),
+    file.issuers.map((issuer) => {
+      const keys = keySet(issuer);
+      // Each issuer's accepted tokens are remembered until they expire; roles are read afresh.
+      const verify = rememberVerdicts((token) => verifyToken(token, keys, issuer, CHALLENGE), keys);
+      return [issuer.issuer, { settings: issuer, verify }] as const;
+    }),
   );
   return async (token) => {
     let claimed: unknown;
@@ -130,8 +137,8 @@ export function callerVerifier(file: AuthFile): CallerVerifier {
     }
     const issuer = typeof claimed === "string" ? issuers.get(claimed) : undefined;
     if (!issuer) throw unauthenticated(CHALLENGE, `issuer ${String(claimed)} not trusted`);
-    const { settings, keys } = issuer;
-    const payload = await verifyToken(token, keys, settings, CHALLENGE);
+    const { settings, verify } = issuer;
+    const payload = await verify(token);
     const subject = `${settings.prefix}${payload.sub}`;
     const claim = settings.groupsClaim ? payload[settings.groupsClaim] : undefined;
     const groups = Array.isArray(claim)
@@ -141,7 +148,7 @@ export function callerVerifier(file: AuthFile): CallerVerifier {
   };
 }
 
-function keySet(issuer: IssuerSettings): JWTVerifyGetKey {
+function keySet(issuer: IssuerSettings): IssuerKeys {
   return remoteKeySet({
     url: issuer.jwksUrl,
     tokenFile: issuer.jwksTokenFile,

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError, integer, url } from "../../runtime/index.js";
 import { ROLES } from "./roles.js";
 

@@ -1,4 +1,3 @@
-import { request } from "undici";
 import type { Logger } from "../../runtime/index.js";
 import type { TokenFile } from "./token-file.js";
 
@@ -27,9 +26,10 @@ export class Continuations {
   start(runId: number): void {
     const base = this.selfUrl ?? `http://127.0.0.1:${this.port}`;
     const url = new URL(`/rest/v1/billing/runs/${runId}/continue`, base);
-    // The token is read inside the chain, so a missing file is a failed link, logged, not a throw.
-    Promise.resolve()
-      .then(() => {
+    // undici is loaded when first needed (see provider.ts), here by the first hand-over. The
+    // token is read inside the chain, so a missing file is a failed link, logged, not a throw.
+    import("undici")
+      .then(({ default: { request } }) => {
         const headers = this.token ? { authorization: `Bearer ${this.token.current()}` } : {};
         return request(url, { method: "POST", headers, headersTimeout: 0, bodyTimeout: 0 });
       })

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { type Dispatcher, Pool } from "undici";
+import type { Dispatcher, Pool } from "undici";
 import type { AttemptRecord } from "../domain/attempt.js";
 import type { ClaimedInvoice } from "../domain/claim.js";
 import type { Outcome } from "../domain/status.js";
@@ -46,7 +46,7 @@ type CallResult =
  * that does not, asking again could charge twice, so the charge ends OUTCOME_UNKNOWN.
  */
 export class PaymentProvider {
-  private readonly pool: Pool;
+  private pool: Promise<Pool> | undefined;
   private readonly url: URL;
 
   constructor(
@@ -60,9 +60,20 @@ export class PaymentProvider {
     },
   ) {
     this.url = new URL(options.endpoint);
-    // No cap on connections: every charge in flight has its own, so no attempt's deadline is
-    // spent queueing here behind another (several billing requests may share this replica).
-    this.pool = new Pool(this.url.origin, { keepAliveTimeout: 30_000 });
+  }
+
+  /**
+   * undici, the largest module in the bundle, is loaded by the first charge, not by every cold
+   * start: most requests (the invoice API, probes) never charge. No cap on connections: every
+   * charge in flight has its own, so no attempt's deadline is spent queueing here behind another
+   * (several billing requests may share this replica).
+   */
+  private connections(): Promise<Pool> {
+    // undici is CommonJS: inside the bundle, import() holds its exports only under `default`.
+    this.pool ??= import("undici").then(
+      ({ default: { Pool } }) => new Pool(this.url.origin, { keepAliveTimeout: 30_000 }),
+    );
+    return this.pool;
   }
 
   async charge(invoice: ClaimedInvoice): Promise<ChargeResult> {
@@ -104,8 +115,8 @@ export class PaymentProvider {
     }
   }
 
-  close(): Promise<void> {
-    return this.pool.close();
+  async close(): Promise<void> {
+    await (await this.pool)?.close();
   }
 
   private async call(wireHeaders: Record<string, string>, body: string): Promise<CallResult> {
@@ -119,10 +130,16 @@ export class PaymentProvider {
         );
       }
     }
-    const sent = await post(this.pool, this.url.pathname + this.url.search, headers, body, {
-      deadlineMs: this.options.timeoutMs,
-      maxBytes: MAX_ANSWER_BYTES,
-    });
+    const sent = await post(
+      await this.connections(),
+      this.url.pathname + this.url.search,
+      headers,
+      body,
+      {
+        deadlineMs: this.options.timeoutMs,
+        maxBytes: MAX_ANSWER_BYTES,
+      },
+    );
     if (sent.kind === "failed") {
       const reason = sent.expired
         ? sent.written

@@ -1,4 +1,4 @@
-import { Pool } from "undici";
+import type { Pool } from "undici";
 import type { Logger, Sql } from "../../runtime/index.js";
 
 /** How the relay reaches the sink; parsed from K_SINK, K_CE_OVERRIDES and EVENTS_SOURCE. */
@@ -33,7 +33,8 @@ interface OutboxRow {
  * the same CloudEvent id, so consumers dedupe on it.
  */
 export class EventRelay {
-  private readonly pool: Pool | undefined;
+  private readonly sink: URL | undefined;
+  private pool: Promise<Pool> | undefined;
   private readonly path: string;
 
   constructor(
@@ -42,14 +43,24 @@ export class EventRelay {
     private readonly logger: Logger,
   ) {
     const sink = settings.sink ? new URL(settings.sink) : undefined;
-    this.pool = sink ? new Pool(sink.origin, { keepAliveTimeout: 30_000 }) : undefined;
+    this.sink = sink;
     this.path = sink ? sink.pathname + sink.search : "/";
+  }
+
+  /** undici is loaded by the first flush with a sink, not by every cold start (see provider.ts). */
+  private connections(sink: URL): Promise<Pool> {
+    // undici is CommonJS: inside the bundle, import() holds its exports only under `default`.
+    this.pool ??= import("undici").then(
+      ({ default: { Pool } }) => new Pool(sink.origin, { keepAliveTimeout: 30_000 }),
+    );
+    return this.pool;
   }
 
   /** Delivers what is due until the outbox has nothing due or `deadline` (performance.now()) passes. */
   async flush(deadline: number): Promise<{ delivered: number; failed: number }> {
     const total = { delivered: 0, failed: 0 };
-    if (!this.pool) return total;
+    if (!this.sink) return total;
+    const pool = await this.connections(this.sink);
     while (performance.now() < deadline) {
       const batch = await this.sql.begin(async (tx) => {
         const rows = await tx<OutboxRow[]>`
@@ -57,7 +68,7 @@ export class EventRelay {
           where delivered_at is null and next_attempt_at <= now()
           order by time, id limit ${BATCH}
           for update skip locked`;
-        const results = await Promise.all(rows.map((row) => this.deliver(row)));
+        const results = await Promise.all(rows.map((row) => this.deliver(pool, row)));
         const delivered = rows.filter((_, i) => results[i] === undefined).map((row) => row.id);
         if (delivered.length > 0) {
           await tx`update billing_events set delivered_at = now() where id in ${tx(delivered)}`;
@@ -83,13 +94,12 @@ export class EventRelay {
     return total;
   }
 
-  close(): Promise<void> {
-    return this.pool?.close() ?? Promise.resolve();
+  async close(): Promise<void> {
+    await (await this.pool)?.close();
   }
 
   /** One binary-mode CloudEvent; undefined when the sink answered 2xx, else why not. */
-  private async deliver(row: OutboxRow): Promise<string | undefined> {
-    if (!this.pool) return "no sink";
+  private async deliver(pool: Pool, row: OutboxRow): Promise<string | undefined> {
     const headers: Record<string, string> = {
       "content-type": "application/json",
       "ce-specversion": "1.0",
@@ -103,7 +113,7 @@ export class EventRelay {
       headers[`ce-${name}`] = value;
     }
     try {
-      const response = await this.pool.request({
+      const response = await pool.request({
         method: "POST",
         path: this.path,
         headers,

@@ -4,6 +4,7 @@ import {
   type Challenge,
   forbidden,
   type Logger,
+  rememberVerdicts,
   remoteKeySet,
   requireCaller,
   verifyToken,
@@ -31,8 +32,10 @@ export function callerAuth(auth: AuthConfig, logger: Logger): MiddlewareHandler<
   });
   const policy = { issuer: auth.issuer, audiences: [auth.audience] };
   // A Kubernetes projected service-account token; only the subjects configured may charge.
+  // Verified once per token, then remembered: Antaeus sends the same token for up to an hour.
+  const verify = rememberVerdicts((token) => verifyToken(token, keys, policy, CHALLENGE), keys);
   return requireCaller(async (token) => {
-    const { sub } = await verifyToken(token, keys, policy, CHALLENGE);
+    const { sub } = await verify(token);
     if (!auth.subjects.includes(sub)) {
       throw forbidden(CHALLENGE, `${sub} may not call payment`, `subject ${sub} not allowed`);
     }

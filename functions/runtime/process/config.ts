@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Thrown when the environment (its variables, or the files and permissions it gives) cannot run

@@ -8,8 +8,9 @@ import type { Logger } from "./logger.js";
 export type Sql = postgres.Sql;
 
 /**
- * The function's pool. One query before anything else: postgres.js learns the server's array
- * types on its first connection, and a query that passes an array before then is sent malformed.
+ * The function's pool, once the database answers (see waitForDatabase). That first query matters
+ * too: postgres.js learns the server's array types on its first connection, and a query that
+ * passes an array before then is sent malformed.
  */
 export async function connect(url: string, options: { max: number; logger: Logger }): Promise<Sql> {
   const sql = postgres(url, {
@@ -18,7 +19,12 @@ export async function connect(url: string, options: { max: number; logger: Logge
     connect_timeout: 10,
     onnotice: (notice) => options.logger.debug({ notice: notice.message }, "postgres notice"),
   });
-  await sql`select 1`;
+  try {
+    await waitForDatabase(sql, options.logger);
+  } catch (error) {
+    await sql.end({ timeout: 1 });
+    throw error;
+  }
   return sql;
 }
 
@@ -37,25 +43,20 @@ const NOT_READY_YET = [
  * Waits for the database to accept a query, with backoff, up to `timeoutMs`: on Kubernetes a
  * function may start before its PostgreSQL is ready, and retrying here beats a crash loop.
  */
-export async function waitForDatabase(url: string, logger: Logger, timeoutMs = 60_000) {
-  const sql = postgres(url, { max: 1, connect_timeout: 5, onnotice: () => {} });
+async function waitForDatabase(sql: Sql, logger: Logger, timeoutMs = 60_000) {
   const until = performance.now() + timeoutMs;
-  try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await sql`select 1`;
-        return;
-      } catch (error) {
-        const code = (error as { code?: string }).code ?? "";
-        if (!NOT_READY_YET.includes(code) || performance.now() >= until) throw error;
-        const delay = Math.min(5_000, 250 * 2 ** attempt);
-        const reason = error instanceof Error ? error.message : String(error);
-        logger.warn({ code, reason, retryInMs: delay }, "database not reachable yet; waiting");
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await sql`select 1`;
+      return;
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? "";
+      if (!NOT_READY_YET.includes(code) || performance.now() >= until) throw error;
+      const delay = Math.min(5_000, 250 * 2 ** attempt);
+      const reason = error instanceof Error ? error.message : String(error);
+      logger.warn({ code, reason, retryInMs: delay }, "database not reachable yet; waiting");
+      await new Promise((resolve) => setTimeout(resolve, delay));
     }
-  } finally {
-    await sql.end({ timeout: 1 });
   }
 }
 
@@ -86,6 +87,23 @@ export async function migrateUnderLock(url: string, migrations: Migrations, logg
   } finally {
     await sql.end({ timeout: 5 });
   }
+}
+
+/**
+ * Migrations on start, for the common case in one query on the pool: a schema that already holds
+ * every migration this build ships needs no migrator, its own connection, or its lock.
+ */
+export async function migrateIfBehind(
+  sql: Sql,
+  url: string,
+  migrations: Migrations,
+  logger: Logger,
+): Promise<void> {
+  const current = await checkSchemaCurrent(sql, migrations).then(
+    () => true,
+    () => false,
+  );
+  if (!current) await migrateUnderLock(url, migrations, logger);
 }
 
 /** Readiness: the database answers and holds every migration this build ships. */

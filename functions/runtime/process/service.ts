@@ -1,11 +1,5 @@
 import { ConfigError, type ServiceConfig } from "./config.js";
-import {
-  connect,
-  type Migrations,
-  migrateUnderLock,
-  type Sql,
-  waitForDatabase,
-} from "./database.js";
+import { connect, type Migrations, migrateIfBehind, type Sql } from "./database.js";
 import { startEmbeddedPostgres } from "./embedded-postgres.js";
 import { createLogger, flushLogs, type Logger } from "./logger.js";
 import { exitOnSignals, type FetchApp, type RunningServer, startServer } from "./server.js";
@@ -62,9 +56,8 @@ export async function runService<C extends ServiceConfig>(
         "DATABASE_URL unset: using embedded PostgreSQL",
       );
     }
-    await waitForDatabase(url, logger);
-    if (config.migrateOnStart) await migrateUnderLock(url, definition.migrations, logger);
     const sql = await connect(url, { max: config.databasePoolMax, logger });
+    if (config.migrateOnStart) await migrateIfBehind(sql, url, definition.migrations, logger);
     const built = await definition.build({ config, sql, logger });
     const running = await startServer({
       app: built.app,

@@ -1,0 +1,203 @@
+// What bench/startup.ts and bench/charges.ts share: a local PostgreSQL, the production bundles
+// (and the floor, bundled the same way), a local JWKS endpoint, and how each contender is
+// spawned and found ready.
+//   BENCH_NODE=/path/to/node runs the contenders on another Node (the images run Node 24).
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { openSync } from "node:fs";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { get } from "node:http";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { build } from "esbuild";
+import postgres from "postgres";
+import { startEmbeddedPostgres } from "../functions/runtime/index.js";
+import { buildFunction } from "../scripts/build.mjs";
+import { ANTAEUS, ISSUER, signingKey, startJwksServer, token } from "../test/payment/identity.js";
+
+export const node = process.env.BENCH_NODE ?? process.execPath;
+
+export async function nodeVersion(): Promise<string> {
+  const child = spawn(node, ["--version"], { stdio: ["ignore", "pipe", "ignore"] });
+  let out = "";
+  child.stdout.on("data", (chunk) => {
+    out += chunk;
+  });
+  await new Promise((resolve) => child.once("exit", resolve));
+  return out.trim();
+}
+
+/** The two functions as the images ship them, and the floor bundled by the same esbuild. */
+export async function buildContenders(): Promise<void> {
+  await buildFunction("payment");
+  await buildFunction("antaeus");
+  await build({
+    entryPoints: ["bench/floor.ts"],
+    outfile: "dist/bench/floor.mjs",
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20.18",
+    minifyWhitespace: true,
+    minifySyntax: true,
+    logLevel: "warning",
+  });
+}
+
+/** A local PostgreSQL (embedded unless DATABASE_URL names one) and fresh databases on it. */
+export async function localPostgres() {
+  const server = process.env.DATABASE_URL
+    ? undefined
+    : await startEmbeddedPostgres({
+        dataDir: await mkdtemp(join(tmpdir(), "bench-pg-")),
+        persistent: false,
+      });
+  const adminUrl = process.env.DATABASE_URL ?? server!.url;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  return {
+    admin,
+    async database(name: string): Promise<string> {
+      await admin`drop database if exists ${admin(name)} with (force)`;
+      await admin`create database ${admin(name)}`;
+      const url = new URL(adminUrl);
+      url.pathname = `/${name}`;
+      return url.toString();
+    },
+    async stop() {
+      await admin.end();
+      await server?.stop();
+    },
+  };
+}
+
+/** The floor writes into payment's ledger table: give its database payment's schema. */
+export async function paymentSchema(url: string): Promise<void> {
+  const folder = "functions/payment/data/migrations";
+  const journal = JSON.parse(await readFile(`${folder}/meta/_journal.json`, "utf8")) as {
+    entries: Array<{ tag: string }>;
+  };
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  for (const { tag } of journal.entries) {
+    const text = await readFile(`${folder}/${tag}.sql`, "utf8");
+    for (const statement of text.split("--> statement-breakpoint")) await sql.unsafe(statement);
+  }
+  await sql.end();
+}
+
+/** The issuer's key endpoint and Antaeus's token, as the payment auth tests make them. */
+export async function identity() {
+  const key = await signingKey("bench-rsa");
+  const jwks = await startJwksServer();
+  jwks.state.keys = [key.jwk];
+  // The key endpoint wants a reader token, as the Kubernetes API server does.
+  jwks.state.token = "reader";
+  const tokenFile = join(logDir, "jwks-reader-token");
+  await writeFile(tokenFile, "reader\n");
+  return {
+    env: {
+      PAYMENT_AUTH_JWKS_TOKEN_FILE: tokenFile,
+      PAYMENT_AUTH: "jwks",
+      PAYMENT_AUTH_ISSUER: ISSUER,
+      PAYMENT_AUTH_SUBJECT: ANTAEUS,
+      PAYMENT_AUTH_JWKS_URL: jwks.url,
+    },
+    bearer: await token(key),
+    close: jwks.close,
+  };
+}
+
+export type Contender = {
+  name: string;
+  script: string;
+  env: Record<string, string>;
+  /** Another Node binary than BENCH_NODE's for this contender alone. */
+  node?: string;
+};
+
+export interface Started {
+  child: ChildProcess;
+  url: string;
+  /** Milliseconds from spawn to the first 200 from /readyz. */
+  readyMs: number;
+  /**
+   * CPU time (user + system, every thread) the process spent up to that answer: what a busy
+   * machine distorts least, as waiting for a core is not counted.
+   */
+  cpuMs: number;
+  stop: () => Promise<void>;
+}
+
+const logDir = await mkdtemp(join(tmpdir(), "bench-logs-"));
+
+export async function startContender(contender: Contender, nodeArgs: string[] = []) {
+  const port = await freePort();
+  const log = openSync(join(logDir, `${contender.name.replace(/\W+/g, "-")}.log`), "a");
+  const started = performance.now();
+  const child = spawn(contender.node ?? node, [...nodeArgs, contender.script], {
+    env: { PATH: process.env.PATH ?? "", PORT: String(port), ...contender.env },
+    stdio: ["ignore", log, log],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+  });
+  while (!(await ready(port))) {
+    if (gone) throw new Error(`${contender.name} exited; see ${logDir}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  const readyMs = performance.now() - started;
+  const cpuMs = await cpuTimeMs(child.pid!);
+  return {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    readyMs,
+    cpuMs,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  } satisfies Started;
+}
+
+function ready(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = get({ host: "127.0.0.1", port, path: "/readyz", agent: false }, (response) => {
+      response.resume();
+      resolve(response.statusCode === 200);
+    });
+    request.on("error", () => resolve(false));
+  });
+}
+
+/** User + system CPU time of a process and all its threads so far, from the kernel, in ms. */
+export async function cpuTimeMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces, so split after its closing paren):
+  // utime and stime are the 14th and 15th fields of the line, in clock ticks (USER_HZ = 100).
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Resident set size of a process, from the kernel, in MiB. */
+export async function rssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+  return kib / 1024;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};

@@ -1,0 +1,116 @@
+// Cold start and idle memory: the floor (bench/floor.ts) and both production bundles, spawned
+// in turn, round after round (so a busy moment on the machine hits all of them alike).
+// Cold start: spawn → first 200 from /readyz, against a local PostgreSQL, migrations on start.
+// CPU to ready: the process's own user + system time (all threads) at that moment, which a
+// loaded machine inflates far less than the wall clock. Idle RSS: 2 s after ready.
+// On Node 22.1+ both functions also run with the V8 compile cache the images ship, filled the
+// same way (scripts/compile-cache.mjs) by the Node under test.
+// Prints medians, min–max and ratios to the floor.
+//   npm run bench:startup      (BENCH_ROUNDS=15; BENCH_NODE=/path/to/node for another Node)
+
+import { loadavg } from "node:os";
+import { fillCompileCache } from "../scripts/compile-cache.mjs";
+import {
+  buildContenders,
+  type Contender,
+  identity,
+  localPostgres,
+  median,
+  node,
+  nodeVersion,
+  paymentSchema,
+  rssMiB,
+  startContender,
+} from "./contenders.js";
+
+const rounds = Number(process.env.BENCH_ROUNDS ?? 15);
+const idleMs = 2_000;
+
+await buildContenders();
+const pg = await localPostgres();
+const auth = await identity();
+const floorUrl = await pg.database("bench_floor");
+await paymentSchema(floorUrl);
+
+const contenders: Contender[] = [
+  { name: "floor", script: "dist/bench/floor.mjs", env: { DATABASE_URL: floorUrl } },
+  {
+    name: "payment (auth on)",
+    script: "dist/payment/payment.mjs",
+    env: {
+      NODE_ENV: "production",
+      DATABASE_URL: await pg.database("bench_payment"),
+      ...auth.env,
+    },
+  },
+  {
+    name: "antaeus (seed off)",
+    script: "dist/antaeus/antaeus.mjs",
+    env: {
+      NODE_ENV: "production",
+      DATABASE_URL: await pg.database("bench_antaeus"),
+      SEED_ENABLED: "false",
+      PAYMENT_PROVIDER_ENDPOINT: "http://127.0.0.1:9/v1/charges",
+      BILLING_SELF_URL: "http://127.0.0.1:9",
+    },
+  },
+];
+
+const [major, minor] = (await nodeVersion()).slice(1).split(".").map(Number) as [number, number];
+if (major > 22 || (major === 22 && minor >= 1)) {
+  for (const contender of contenders.slice(1)) {
+    const dir = contender.script.replace(/[^/]+$/, "compile-cache");
+    fillCompileCache(contender.script, dir, node);
+    contenders.push({
+      ...contender,
+      name: `${contender.name}, compile cache`,
+      env: { ...contender.env, NODE_COMPILE_CACHE: dir },
+    });
+  }
+}
+
+const figures = new Map(
+  contenders.map((c) => [
+    c.name,
+    { ready: [] as number[], cpu: [] as number[], rss: [] as number[] },
+  ]),
+);
+try {
+  // One unmeasured start each: the first applies the migrations, later ones find them applied
+  // (as every cold start after the first deploy does).
+  for (const contender of contenders) await (await startContender(contender)).stop();
+  for (let round = 0; round < rounds; round++) {
+    for (const contender of contenders) {
+      const started = await startContender(contender);
+      await new Promise((resolve) => setTimeout(resolve, idleMs));
+      const rss = await rssMiB(started.child.pid!);
+      await started.stop();
+      const figure = figures.get(contender.name)!;
+      figure.ready.push(started.readyMs);
+      figure.cpu.push(started.cpuMs);
+      figure.rss.push(rss);
+    }
+    process.stderr.write(`round ${round + 1}/${rounds}\r`);
+  }
+} finally {
+  await auth.close();
+  await pg.stop();
+}
+process.stderr.write("\n");
+
+const floor = figures.get("floor")!;
+const lines = [
+  `Node ${await nodeVersion()}, ${rounds} rounds, contenders interleaved, load average ${loadavg()[0]!.toFixed(1)}`,
+  "| contender | cold start median (min–max) | × floor | CPU to ready median (min–max) | × floor | idle RSS median (min–max) | × floor |",
+  "|---|---|---|---|---|---|---|",
+];
+const column = (values: number[], floorValues: number[], digits: number, unit: string) =>
+  `${median(values).toFixed(digits)} ${unit} (${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}) ` +
+  `| ${(median(values) / median(floorValues)).toFixed(2)}×`;
+for (const [name, { ready, cpu, rss }] of figures) {
+  lines.push(
+    `| ${name} | ${column(ready, floor.ready, 0, "ms")} | ${column(cpu, floor.cpu, 0, "ms")} ` +
+      `| ${column(rss, floor.rss, 1, "MiB")} |`,
+  );
+}
+process.stdout.write(`${lines.join("\n")}\n`);
