@@ -14,7 +14,7 @@ import {
 import { expectError } from "../payment/support.js";
 import { pingDelivery } from "../support/cloudevents.js";
 import { type FunctionProcess, startFunction } from "../support/processes.js";
-import { type System, startSystem } from "../support/system.js";
+import { type System, startSystem, waitForNoRunningRun } from "../support/system.js";
 
 // The identities a cluster hands out (knative/antaeus/serviceaccount.yaml), and the one Knative
 // Eventing gives a PingSource with authentication-oidc on: "<name>-oidc-sources.knative.dev-
@@ -431,15 +431,7 @@ describe("continuations", () => {
     });
     try {
       // A new run, not one joined: wait for any earlier run to finish, then queue everything.
-      await expect
-        .poll(
-          async () =>
-            (
-              await system.antaeusDb`select count(*)::int as n from billing_runs where status = 'RUNNING'`
-            )[0]!.n,
-          { timeout: 20_000 },
-        )
-        .toBe(0);
+      await waitForNoRunningRun(system);
       await system.antaeusDb`update invoices set status = 'PENDING', run_id = null, attempt_key = null`;
       const pay = await fetch(`${slow.url}/rest/v1/invoices/pay`, {
         method: "POST",

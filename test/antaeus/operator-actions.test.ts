@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectError } from "../payment/support.js";
-import { type System, startSystem } from "../support/system.js";
+import { type System, startSystem, waitForNoRunningRun } from "../support/system.js";
 
 // Auth off (the default outside production): who may act is the auth matrix's subject
 // (auth.test.ts); here, what the actions do.
@@ -142,15 +142,7 @@ describe("requeueing an invoice", () => {
       await system.antaeusDb`select status, attempt_key, run_id from invoices where id = 2`;
     expect(row).toMatchObject({ status: "PENDING", attempt_key: null, run_id: null });
     // A pay call joins a run in progress, which does not hold this invoice: start a new one.
-    await expect
-      .poll(
-        async () =>
-          (
-            await system.antaeusDb`select count(*)::int as n from billing_runs where status = 'RUNNING'`
-          )[0]!.n,
-        { timeout: 20_000 },
-      )
-      .toBe(0);
+    await waitForNoRunningRun(system);
     const pay = await fetch(`${base()}/rest/v1/invoices/pay`, { method: "POST" });
     expect([200, 202]).toContain(pay.status);
     await expect

@@ -130,6 +130,18 @@ export async function waitForRun(
   }
 }
 
+/** Waits until no run is in progress, so that the next pay call starts a run of its own. */
+export async function waitForNoRunningRun(system: System, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const [row] = await system.antaeusDb<[{ n: number }]>`
+      select count(*)::int as n from billing_runs where status = 'RUNNING'`;
+    if (row.n === 0) return;
+    if (Date.now() > until) throw new Error(`${row.n} run(s) still in progress`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /**
  * The billing promise, checked against the provider's ledger: no invoice has more than one
  * successful charge; an invoice is PAID exactly when it has one, except one whose outcome is not
