@@ -44,13 +44,16 @@ const runtimeStage = async (name: string) => {
   const text = await dockerfile(name);
   return text.slice(text.lastIndexOf("\nFROM "));
 };
+/** The env a Dockerfile stage sets: each ENV line's `KEY=value` pairs (unquoted here). */
+const envOfStage = (stage: string): Record<string, string> =>
+  Object.fromEntries(
+    [...stage.matchAll(/^ENV\s+(.+)$/gm)].flatMap((line) =>
+      [...(line[1] ?? "").matchAll(/([A-Z_][A-Z0-9_]*)=(\S+)/g)].map((m) => [m[1], m[2]]),
+    ),
+  );
 /** The env the image sets (ENV lines of the runtime stage), under the manifest's. */
 async function environmentOf(name: string, service: Manifest): Promise<Record<string, string>> {
-  const stage = await runtimeStage(name);
-  const imageEnv = Object.fromEntries(
-    [...stage.matchAll(/^ENV\s+([A-Z_]+)=(\S+)\s*$/gm)].map((m) => [m[1], m[2]]),
-  );
-  return { ...imageEnv, ...resolvedEnv(docs, service) };
+  return { ...envOfStage(await runtimeStage(name)), ...resolvedEnv(docs, service) };
 }
 
 // ANTAEUS_AUTH_CONFIG_FILE is read from the mounted ConfigMap's own text (auth-manifests.ts).
@@ -100,7 +103,7 @@ describe("images", () => {
       expect(stage).toMatch(/^FROM gcr\.io\/distroless\/nodejs24-debian1\d:nonroot$/m);
       expect(stage).toContain(`COPY --from=build --chown=0:0 /src/dist/${name}/ /app/`);
       expect(stage).toContain(`CMD ["/app/${name}.mjs"]`);
-      expect(stage).toMatch(/^ENV NODE_ENV=production$/m);
+      expect(envOfStage(stage).NODE_ENV).toBe("production");
       expect(stage).toMatch(/^USER [1-9]\d*:[1-9]\d*$/m);
 
       const out = await outRoot;
