@@ -1,4 +1,3 @@
-import { pino } from "pino";
 import postgres from "postgres";
 import { antaeusApp } from "../../functions/antaeus/app.js";
 import { createBilling } from "../../functions/antaeus/billing/index.js";
@@ -6,7 +5,11 @@ import { loadAntaeusConfig } from "../../functions/antaeus/config.js";
 import { migrations } from "../../functions/antaeus/data/database.js";
 import { paymentApp } from "../../functions/payment/app.js";
 import type { PaymentConfig } from "../../functions/payment/config.js";
-import { createHttpMetrics, migrateUnderLock } from "../../functions/runtime/index.js";
+import {
+  createHttpMetrics,
+  createLogger,
+  migrateUnderLock,
+} from "../../functions/runtime/index.js";
 import { createDatabase } from "../support/database.js";
 
 /**
@@ -24,7 +27,7 @@ const unreachableDatabase = () =>
     onnotice: () => {},
   });
 
-const silent = pino({ level: "silent" });
+const silent = createLogger("check", "silent");
 
 /**
  * The real Antaeus, engine included, on a fresh migrated database with no invoices: a billing

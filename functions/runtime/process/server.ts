@@ -4,7 +4,7 @@ import type { Duplex } from "node:stream";
 import { getRequestListener, RequestError } from "@hono/node-server";
 import { ERROR_STATUS, type ErrorCode, errorBody } from "../web/errors.js";
 import { requestIdOf } from "../web/http.js";
-import { flushLogs, type Logger } from "./logger.js";
+import type { Logger } from "./logger.js";
 
 /** What the server needs of a Hono app, whatever its env type. */
 export interface FetchApp {
@@ -112,17 +112,14 @@ export function exitOnSignals(
       // alive after its requests are done: give up a little after the drain bound.
       setTimeout(() => {
         logger.error("shutdown did not finish in time; exiting");
-        flushLogs(logger);
         process.exit(1);
       }, shutdownTimeoutMs + 10_000).unref();
       running.shutdown(signal).then(
         () => {
-          flushLogs(logger);
           process.exit(0);
         },
         (error: unknown) => {
           logger.error({ err: error }, "shutdown failed");
-          flushLogs(logger);
           process.exit(1);
         },
       );

@@ -1,7 +1,7 @@
 import { ConfigError, type ServiceConfig } from "./config.js";
 import { connect, type Migrations, migrateIfBehind, type Sql } from "./database.js";
 import { startEmbeddedPostgres } from "./embedded-postgres.js";
-import { createLogger, flushLogs, type Logger } from "./logger.js";
+import { createLogger, type Logger } from "./logger.js";
 import { exitOnSignals, type FetchApp, type RunningServer, startServer } from "./server.js";
 
 export interface ServiceDefinition<C extends ServiceConfig> {
@@ -74,7 +74,6 @@ export async function runService<C extends ServiceConfig>(
   } catch (error) {
     if (error instanceof ConfigError) refuse(error);
     logger.fatal({ err: error }, "failed to start");
-    flushLogs(logger);
     process.exit(1);
   }
 }
