@@ -11,3 +11,9 @@ export function buildFunction(
   name: "antaeus" | "payment",
   options?: { outRoot?: string },
 ): Promise<BuiltFunction>;
+
+/** The lines every bundle starts with: a require() for the CommonJS dependencies it holds. */
+export const BUNDLE_BANNER: string;
+
+/** The esbuild plugin that loads Node built-ins with require() instead of import. */
+export const requireBuiltins: import("esbuild").Plugin;

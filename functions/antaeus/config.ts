@@ -18,7 +18,7 @@ import {
 } from "./auth/settings.js";
 import { type BillingSettings, DIALECTS, worstCaseChargeMs } from "./billing/settings.js";
 import { parseRetrySchedule, type RetrySchedule } from "./domain/dunning.js";
-import { isPeriod, type Period, periodOf } from "./domain/period.js";
+import { isPeriod, type Period } from "./domain/period.js";
 import type { EventSettings } from "./events/relay.js";
 
 const DAY_MS = 86_400_000;
@@ -154,7 +154,8 @@ export interface AntaeusConfig extends ServiceConfig {
     seed: number;
     customers: number;
     invoicesPerCustomer: number;
-    lastPeriod: Period;
+    /** Unset: the current month (data/seed.ts). */
+    lastPeriod: Period | undefined;
   };
   billing: BillingSettings;
   events: EventSettings;
@@ -174,7 +175,7 @@ export function loadAntaeusConfig(
       seed: parsed.SEED,
       customers: parsed.SEED_CUSTOMERS,
       invoicesPerCustomer: parsed.SEED_INVOICES_PER_CUSTOMER,
-      lastPeriod: parsed.SEED_LAST_PERIOD ? `${parsed.SEED_LAST_PERIOD}-01` : periodOf(new Date()),
+      lastPeriod: parsed.SEED_LAST_PERIOD ? `${parsed.SEED_LAST_PERIOD}-01` : undefined,
     },
     billing: {
       // Outside production the defaults point at `npm start`'s local payment function and at itself.
