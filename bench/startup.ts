@@ -32,16 +32,13 @@ const auth = await identity();
 const floorUrl = await pg.database("bench_floor");
 await paymentSchema(floorUrl);
 
+const paymentEnv = { NODE_ENV: "production", ...auth.env };
 const contenders: Contender[] = [
   { name: "floor", script: "dist/bench/floor.mjs", env: { DATABASE_URL: floorUrl } },
   {
     name: "payment (auth on)",
     script: "dist/payment/payment.mjs",
-    env: {
-      NODE_ENV: "production",
-      DATABASE_URL: await pg.database("bench_payment"),
-      ...auth.env,
-    },
+    env: { ...paymentEnv, DATABASE_URL: await pg.database("bench_payment") },
   },
   {
     name: "antaeus (seed off)",
@@ -52,14 +49,27 @@ const contenders: Contender[] = [
       SEED_ENABLED: "false",
       PAYMENT_PROVIDER_ENDPOINT: "http://127.0.0.1:9/v1/charges",
       BILLING_SELF_URL: "http://127.0.0.1:9",
+      // As knative/antaeus/service.yaml ships it: /metrics also alone on a port of its own.
+      METRICS_PORT: "0",
+      ...auth.antaeusEnv,
     },
+  },
+  {
+    name: "payment on Fastify (auth on)",
+    script: "dist/bench/fastify/fastify.mjs",
+    env: { ...paymentEnv, DATABASE_URL: await pg.database("bench_fastify") },
+  },
+  {
+    name: "payment on Express (auth on)",
+    script: "dist/bench/express/express.mjs",
+    env: { ...paymentEnv, DATABASE_URL: await pg.database("bench_express") },
   },
 ];
 
 const [major, minor] = (await nodeVersion()).slice(1).split(".").map(Number) as [number, number];
 if (major > 22 || (major === 22 && minor >= 1)) {
   for (const contender of contenders.slice(1)) {
-    const dir = contender.script.replace(/[^/]+$/, "compile-cache");
+    const dir = contender.script.replace(/\.mjs$/, ".compile-cache");
     fillCompileCache(contender.script, dir, node);
     contenders.push({
       ...contender,

@@ -11,7 +11,10 @@ import {
 } from "../../runtime/index.js";
 import type { AuthConfig } from "../config.js";
 
-const CHALLENGE: Challenge = { realm: "payment", message: "a valid bearer token is required" };
+export const CHALLENGE: Challenge = {
+  realm: "payment",
+  message: "a valid bearer token is required",
+};
 
 /** What PAYMENT_AUTH asks for: verified callers only, or (said loudly at start) anyone. */
 export function callerAuth(auth: AuthConfig, logger: Logger): MiddlewareHandler<AppEnv> {
@@ -23,6 +26,15 @@ export function callerAuth(auth: AuthConfig, logger: Logger): MiddlewareHandler<
     { issuer: auth.issuer, audience: auth.audience, subjects: auth.subjects, jwks: auth.jwksUrl },
     "callers must present a workload-identity token",
   );
+  return requireCaller(callerVerifier(auth), CHALLENGE);
+}
+
+/**
+ * Whom a token speaks for, or a 401/403 CallerRefused: a Kubernetes projected service-account
+ * token, and only the subjects configured may charge. Verified once per token, then remembered:
+ * Antaeus sends the same token for up to an hour.
+ */
+export function callerVerifier(auth: Extract<AuthConfig, { mode: "jwks" }>) {
   const keys = remoteKeySet({
     url: auth.jwksUrl,
     tokenFile: auth.jwksTokenFile,
@@ -31,14 +43,12 @@ export function callerAuth(auth: AuthConfig, logger: Logger): MiddlewareHandler<
     cooldownMs: auth.jwksCooldownMs,
   });
   const policy = { issuer: auth.issuer, audiences: [auth.audience] };
-  // A Kubernetes projected service-account token; only the subjects configured may charge.
-  // Verified once per token, then remembered: Antaeus sends the same token for up to an hour.
   const verify = rememberVerdicts((token) => verifyToken(token, keys, policy, CHALLENGE), keys);
-  return requireCaller(async (token) => {
+  return async (token: string) => {
     const { sub } = await verify(token);
     if (!auth.subjects.includes(sub)) {
       throw forbidden(CHALLENGE, `${sub} may not call payment`, `subject ${sub} not allowed`);
     }
     return { subject: sub };
-  }, CHALLENGE);
+  };
 }
