@@ -61,7 +61,6 @@ export function paymentApp(deps: { config: PaymentConfig; sql: Sql; logger: Logg
     }),
     faults: faultInjector(config.faults, randomness),
     count: chargeCounter(metrics.registry),
-    bodyLimitBytes: config.bodyLimitBytes,
   });
   return app;
 }

@@ -35,8 +35,12 @@ export function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
     c.set("requestId", requestId);
     c.set("log", log);
     const started = performance.now();
+    // On the Node response when there is one: Node merges it into the answer's head, which
+    // spares the answer a Headers object of its own (app.request has no Node response).
+    const outgoing = c.env?.outgoing;
+    outgoing?.setHeader("X-Request-Id", requestId);
     await next();
-    c.res.headers.set("X-Request-Id", requestId);
+    if (!outgoing) c.res.headers.set("X-Request-Id", requestId);
     // The handler may have swapped in a child logger (with the caller's identity, say).
     c.get("log").info(
       {

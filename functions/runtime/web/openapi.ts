@@ -54,11 +54,15 @@ export type Router = ReturnType<typeof createRouter>;
 /** Hono's path for an OpenAPI one: `/runs/{id}` → `/runs/:id`. */
 const honoPath = (path: string) => path.replace(/\{(\w+)\}/g, ":$1");
 
+/** Each app's declared methods by OpenAPI path, for its 405s. */
+const declaredMethods = new WeakMap<Router, Map<string, Set<string>>>();
+
 /**
  * Declares a route once: its validation, its types, its place in the OpenAPI document, and the
- * 405 with Allow for every method it does not declare on its path (GET brings HEAD). The allowed
- * methods are read from the declarations when a request comes, so a path declared twice (GET and
- * POST) allows both. Declared in the order the routes should match, as with Hono's own.
+ * 405 with Allow for every method it does not declare on its path (GET brings HEAD). A path
+ * declared twice (GET and POST) allows both: its 405 check, added with its first declaration,
+ * reads the methods declared by the time a request comes. Declared in the order the routes
+ * should match, as with Hono's own.
  */
 export function declare<R extends RouteConfig>(
   app: Router,
@@ -68,17 +72,21 @@ export function declare<R extends RouteConfig>(
   // Handlers may answer with hand-written JSON or a stream (exact decimals, page by page), which
   // the declared types cannot follow; the contract test checks those answers against the schemas.
   app.openapi(route, handler as unknown as RouteHandler<R, AppEnv>);
+  let paths = declaredMethods.get(app);
+  if (!paths) declaredMethods.set(app, (paths = new Map()));
+  const methods = paths.get(route.path);
+  if (methods) {
+    methods.add(route.method.toUpperCase());
+    return;
+  }
+  const declared = new Set([route.method.toUpperCase()]);
+  paths.set(route.path, declared);
   app.all(honoPath(route.path), async (c, next) => {
-    const declared = app.openAPIRegistry.definitions.flatMap((definition) =>
-      definition.type === "route" && definition.route.path === route.path
-        ? [definition.route.method.toUpperCase()]
-        : [],
-    );
-    const methods = [...new Set(declared)].sort();
-    const allowed = [...methods, ...(methods.includes("GET") ? ["HEAD"] : [])];
     // A method declared later on this path is answered by its own handler, further on.
-    if (allowed.includes(c.req.method)) return next();
-    const allow = allowed.join(", ");
+    if (declared.has(c.req.method) || (c.req.method === "HEAD" && declared.has("GET"))) {
+      return next();
+    }
+    const allow = [...[...declared].sort(), ...(declared.has("GET") ? ["HEAD"] : [])].join(", ");
     return errorResponse(
       c,
       new ApiError("method_not_allowed", `${c.req.method} is not allowed here; use ${allow}`, {
