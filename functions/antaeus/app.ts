@@ -12,6 +12,7 @@ import {
   serveMetrics,
 } from "../runtime/index.js";
 import { accessGuard, callerVerifier } from "./auth/guard.js";
+import { openApiSecurity } from "./auth/openapi-security.js";
 import type { AuthSettings } from "./auth/settings.js";
 import type { BillingEngine } from "./billing/engine.js";
 import { createDb, migrations } from "./data/database.js";
@@ -68,11 +69,15 @@ export function antaeusApp(deps: {
   // "/runs/sign-in" is not read as a run id.
   signInRoutes(app, verify);
   runPages(app, db, deps.sql);
-  serveDocs(app, {
-    title: "Antaeus",
-    description:
-      "The original invoice and customer API, and billing: runs that charge every due invoice through the payment provider.",
-  });
+  serveDocs(
+    app,
+    {
+      title: "Antaeus",
+      description:
+        "The original invoice and customer API, and billing: runs that charge every due invoice through the payment provider.",
+    },
+    openApiSecurity(deps.auth),
+  );
   return app;
 }
 

@@ -8,7 +8,7 @@ import {
   serveDocs,
   serveMetrics,
 } from "../runtime/index.js";
-import { callerAuth } from "./auth/caller-auth.js";
+import { callerAuth, openApiSecurity } from "./auth/caller-auth.js";
 import { chargeService } from "./charges/charge-service.js";
 import { faultInjector, warnAboutFaults } from "./charges/faults.js";
 import { chargeCounter } from "./charges/metrics.js";
@@ -43,11 +43,15 @@ export function paymentApp(deps: { config: PaymentConfig; sql: Sql; logger: Logg
   );
   serveMetrics(app, metrics);
   // Open like the probes: the contract is no secret, and the NetworkPolicy admits only Antaeus.
-  serveDocs(app, {
-    title: "Payment",
-    description:
-      "The payment provider Antaeus charges invoices through: at most one charge per Idempotency-Key, and a ledger to ask.",
-  });
+  serveDocs(
+    app,
+    {
+      title: "Payment",
+      description:
+        "The payment provider Antaeus charges invoices through: at most one charge per Idempotency-Key, and a ledger to ask.",
+    },
+    openApiSecurity(config.auth),
+  );
 
   // Registered after the open routes: Hono runs middleware in order, and those have answered.
   app.use(callerAuth(config.auth, logger));

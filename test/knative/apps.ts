@@ -31,13 +31,14 @@ const silent = createLogger("check", "silent");
 
 /**
  * The real Antaeus, engine included, on a fresh migrated database with no invoices: a billing
- * run it starts has nothing to charge and completes at once, and says who triggered it.
+ * run it starts has nothing to charge and completes at once, and says who triggered it. `env`
+ * adds to its configuration (auth, say).
  */
-export async function antaeusForChecks() {
+export async function antaeusForChecks(env: Record<string, string> = {}) {
   const url = await createDatabase("manifest");
   await migrateUnderLock(url, migrations, silent);
   const sql = postgres(url, { max: 2, onnotice: () => {} });
-  const config = loadAntaeusConfig({ DATABASE_URL: url });
+  const config = loadAntaeusConfig({ DATABASE_URL: url, ...env });
   const metrics = createHttpMetrics();
   const billing = createBilling(sql, config.billing, config.events, silent, metrics.registry);
   const app = antaeusApp({

@@ -15,7 +15,7 @@ import {
   verifiedCaller,
   verifyToken,
 } from "../../runtime/index.js";
-import { PROBES, ROUTE_ACCESS, type RouteAccess } from "./access.js";
+import { accessOf, ROUTE_ACCESS, type RouteAccess } from "./access.js";
 import { type Role, rolesOf } from "./roles.js";
 import { endSession, sessionToken, signInLocation } from "./session.js";
 import type { AuthFile, AuthSettings, IssuerSettings } from "./settings.js";
@@ -72,8 +72,7 @@ export function accessGuard(
   }
   const router = new TrieRouter<RouteAccess>();
   for (const route of ROUTE_ACCESS) router.add(route.method, route.path, route);
-  const open = auth.openRoutes === "original";
-  if (open) {
+  if (auth.openRoutes === "original") {
     logger.warn(
       {
         openRoutes: ROUTE_ACCESS.filter((route) => route.original).map(
@@ -86,20 +85,19 @@ export function accessGuard(
     logger.info("every route but the probes needs a token");
   }
   return async (c, next) => {
-    if ((PROBES as readonly string[]).includes(c.req.path)) return next();
     const method = c.req.method === "HEAD" ? "GET" : c.req.method;
     const route = router.match(method, c.req.path)[0][0]?.[0];
-    if (route?.public) return next();
-    if (open && route?.original) return next();
+    const access = accessOf(method, c.req.path, route, auth.openRoutes);
+    if (access.open) return next();
     const bearer = bearerToken(c);
     // The cookie stands in for the header only on the pages' GET routes: never on a POST.
-    const token = bearer ?? (route?.session && method === "GET" ? sessionToken(c) : undefined);
+    const token = bearer ?? (access.session ? sessionToken(c) : undefined);
     let caller: Caller;
     try {
       caller = await verifiedCaller(c, token, verify, CHALLENGE);
     } catch (error) {
       // A person on a page (not the live script, not curl) is sent to sign in, not shown JSON.
-      const page = route?.session && !route.path.startsWith("/rest/");
+      const page = access.session && !c.req.path.startsWith("/rest/");
       const browser = c.req.header("accept")?.includes("text/html");
       if (error instanceof CallerRefused && error.status === 401 && page && browser && !bearer) {
         if (token) endSession(c);
@@ -107,9 +105,8 @@ export function accessGuard(
       }
       throw error;
     }
-    const allowed = route?.roles ?? (["operator"] as const);
-    if (!mayCall(caller, allowed))
-      throw refusedRoles(caller, allowed, `${c.req.method} ${c.req.path}`);
+    if (!mayCall(caller, access.roles))
+      throw refusedRoles(caller, access.roles, `${c.req.method} ${c.req.path}`);
     c.set("caller", caller);
     await next();
   };

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import {
+  type ApiSecurity,
   type AppEnv,
   type Challenge,
   forbidden,
@@ -52,3 +53,26 @@ export function callerVerifier(auth: Extract<AuthConfig, { mode: "jwks" }>) {
     return { subject: sub };
   };
 }
+
+/**
+ * What payment's OpenAPI document says each operation needs: the routes behind callerAuth (every
+ * one but the probes, /metrics and the API's description, registered before it) take Antaeus's
+ * token when PAYMENT_AUTH=jwks.
+ */
+export function openApiSecurity(auth: AuthConfig): ApiSecurity {
+  return {
+    schemes: {
+      bearer: {
+        type: "http",
+        scheme: "bearer",
+        bearerFormat: "JWT",
+        description: "Antaeus's projected service-account token (audience payment)",
+      },
+    },
+    requirements: (_method, path) =>
+      auth.mode === "off" || OPEN_PATHS.has(path) ? [] : [{ bearer: [] }],
+  };
+}
+
+/** The routes app.ts registers before callerAuth. */
+const OPEN_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"]);

@@ -1,4 +1,5 @@
 import { type Hook, OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
+import { serveApiDocs } from "./api-docs.js";
 import { ApiError, badRequest, ERROR_STATUS, type ErrorCode, errorResponse } from "./errors.js";
 import type { AppEnv } from "./http.js";
 
@@ -72,8 +73,8 @@ export function declare<R extends RouteConfig>(
   // Handlers may answer with hand-written JSON or a stream (exact decimals, page by page), which
   // the declared types cannot follow; the contract test checks those answers against the schemas.
   app.openapi(route, handler as unknown as RouteHandler<R, AppEnv>);
-  let paths = declaredMethods.get(app);
-  if (!paths) declaredMethods.set(app, (paths = new Map()));
+  const paths = declaredMethods.get(app) ?? new Map<string, Set<string>>();
+  declaredMethods.set(app, paths);
   const methods = paths.get(route.path);
   if (methods) {
     methods.add(route.method.toUpperCase());
@@ -96,7 +97,53 @@ export function declare<R extends RouteConfig>(
   });
 }
 
-/** GET /openapi.json: the OpenAPI 3.1 document, built from the declarations. */
-export function serveDocs(app: Router, info: { title: string; description: string }) {
-  app.doc31("/openapi.json", { openapi: "3.1.0", info: { ...info, version: "1" } });
+/** Who may call each operation, as the OpenAPI document states it. */
+export interface ApiSecurity {
+  /** components.securitySchemes, by name. */
+  schemes: Record<string, Record<string, unknown>>;
+  /**
+   * An operation's security requirements: alternatives, each naming a scheme and the roles its
+   * token must carry (OpenAPI 3.1 allows role names for any scheme); [] when it is open.
+   */
+  requirements: (method: string, path: string) => Array<Record<string, string[]>>;
+}
+
+const METHODS = new Set(["get", "put", "post", "delete", "options", "head", "patch", "trace"]);
+
+/**
+ * GET /openapi.json, the OpenAPI 3.1 document built from the declarations, with each
+ * operation's security when given; and GET /docs, the reference page that renders it
+ * (api-docs.ts). The document is built on its first request, not at start.
+ */
+export function serveDocs(
+  app: Router,
+  info: { title: string; description: string },
+  security?: ApiSecurity,
+): void {
+  let document: object | undefined;
+  app.get("/openapi.json", (c) => {
+    document ??= describe(app, info, security);
+    return c.json(document);
+  });
+  serveApiDocs(app, info.title);
+}
+
+function describe(
+  app: Router,
+  info: { title: string; description: string },
+  security: ApiSecurity | undefined,
+) {
+  const document = app.getOpenAPI31Document({ openapi: "3.1.0", info: { ...info, version: "1" } });
+  if (!security) return document;
+  document.components = { ...document.components, securitySchemes: security.schemes as never };
+  for (const [path, operations] of Object.entries(document.paths ?? {})) {
+    for (const [method, operation] of Object.entries(operations ?? {})) {
+      if (!METHODS.has(method)) continue;
+      (operation as { security?: unknown }).security = security.requirements(
+        method.toUpperCase(),
+        honoPath(path),
+      );
+    }
+  }
+  return document;
 }
