@@ -1,18 +1,27 @@
 // `npm start`: both functions on this machine, wired as on Knative. Each function starts its own
 // embedded PostgreSQL when DATABASE_URL is unset (data kept under .data/), so no setup is needed.
+// On a terminal their JSON log lines are shown as readable ones (dev/pretty-logs.ts); piped, or
+// with LOG_FORMAT=json, they pass through as they are. LOG_FORMAT=pretty asks for readable lines
+// anywhere.
 import { type ChildProcess, spawn } from "node:child_process";
+import { prettyStream } from "./pretty-logs.js";
 
 const ANTAEUS_PORT = process.env.PORT ?? "8080";
 const PAYMENT_PORT = process.env.PAYMENT_PORT ?? "8081";
 
+const format = process.env.LOG_FORMAT ?? (process.stdout.isTTY ? "pretty" : "json");
+const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
+
 function start(entry: string, env: Record<string, string | undefined>): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", entry], {
+  const child = spawn(process.execPath, ["--import", "tsx", entry], {
     // An unset value stays unset (spawn would pass the string "undefined").
     env: Object.fromEntries(
       Object.entries({ ...process.env, ...env }).filter(([, value]) => value !== undefined),
     ),
-    stdio: "inherit",
+    stdio: ["inherit", format === "pretty" ? "pipe" : "inherit", "inherit"],
   });
+  if (child.stdout) prettyStream(child.stdout, process.stdout, { colour });
+  return child;
 }
 
 const payment = start("functions/payment/main.ts", {
@@ -34,7 +43,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 const running = new Set(children);
 for (const child of children) {
-  child.on("exit", (code) => {
+  // "close": the process has exited and its output has been read to the end.
+  child.on("close", (code) => {
     running.delete(child);
     // One function gone means the system is not whole: stop the other and report.
     for (const other of running) other.kill("SIGTERM");
