@@ -4,7 +4,7 @@
  *
  * web/: the HTTP half a Hono app is built from (the shared shell and probes, JSON errors and
  * their closed codes, body caps, streamed arrays, request metrics, and web/auth/: bearer tokens
- * verified against an issuer's keys, an accepted token remembered until it expires, with their
+ * verified against an issuer's keys (its name configured or read from the API server), an accepted token remembered until it expires, with their
  * 401 and 403).
  */
 
@@ -22,8 +22,10 @@ export * from "./process/migrate-command.js";
 export * from "./process/server.js";
 export * from "./process/service.js";
 export * from "./web/auth/bearer.js";
+export * from "./web/auth/cluster-issuer.js";
 export * from "./web/auth/jwks.js";
 export * from "./web/auth/token.js";
+export * from "./web/auth/trusted-issuer.js";
 export * from "./web/auth/verdict-cache.js";
 export * from "./web/errors.js";
 export * from "./web/http.js";
