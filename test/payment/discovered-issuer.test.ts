@@ -145,10 +145,11 @@ describe("when tokens cannot be verified", () => {
   });
 
   it("refuses to start with half an issuer, or none outside a cluster", async () => {
-    for (const env of [
+    const halfOrNone: Array<Record<string, string>> = [
       { PAYMENT_AUTH_ISSUER: "https://kubernetes.default.svc.cluster.local" },
       {},
-    ]) {
+    ];
+    for (const env of halfOrNone) {
       const started = startPayment({ PAYMENT_AUTH: "jwks", PAYMENT_AUTH_SUBJECT: ANTAEUS, ...env });
       await expect(started).rejects.toThrow(/PAYMENT_AUTH_(ISSUER|JWKS_URL)/);
     }
