@@ -33,10 +33,11 @@ export function select(value, path) {
   if (path === "@" || path === ".") return [value];
   const steps = [];
   const re = /\.((?:\\\.|[^.[\]])+)|\[(\*|\d+)\]/gy;
-  let match;
   let at = 0;
   re.lastIndex = 0;
-  while (at < path.length && (match = re.exec(path)) !== null) {
+  while (at < path.length) {
+    const match = re.exec(path);
+    if (match === null) break;
     steps.push(
       match[1] !== undefined ? { key: match[1].replaceAll("\\.", ".") } : { index: match[2] },
     );
