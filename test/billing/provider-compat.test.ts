@@ -170,10 +170,11 @@ describe("Antaeus with providers written for the original challenge", () => {
     expect(page).toMatch(
       /<p class="alert" role="alert" data-field="refusal">The payment provider refused every charge/,
     );
-    const logged = antaeus.logs.find(
-      (l) => l.msg === "provider_refused_every_charge" && l.runId === run.id,
-    );
-    expect(logged).toMatchObject({ level: "error", runId: run.id, refused: 8 });
+    await expect
+      .poll(() =>
+        antaeus.logs.find((l) => l.msg === "provider_refused_every_charge" && l.runId === run.id),
+      )
+      .toMatchObject({ level: "error", runId: run.id, refused: 8 });
   });
 
   it.each([503, 429])(

@@ -73,9 +73,11 @@ describe("when tokens cannot be verified", () => {
           reasons: { tokens: "keys-unreachable" },
         },
       });
-      const line = payment.process.logs.find(
-        (l) => l.msg === "not ready" && l.dependency === "tokens",
-      );
+      // The log line travels through the process's stdout: it may land after the answer.
+      const notReady = () =>
+        payment.process.logs.find((l) => l.msg === "not ready" && l.dependency === "tokens");
+      await expect.poll(notReady).toBeDefined();
+      const line = notReady();
       expect(JSON.stringify(line?.err)).toContain(`keys-unreachable: ${api.url}/openid/v1/jwks`);
       api.state.keysDown = false;
       await new Promise((resolve) => setTimeout(resolve, 1_100));
@@ -129,9 +131,10 @@ describe("when tokens cannot be verified", () => {
         status: 200,
         body: { status: "ready", degraded: ["tokens"], reasons: { tokens: "issuer-mismatch" } },
       });
-      const mismatches = payment.process.logs.filter((l) =>
-        String(l.msg).startsWith("issuer mismatch"),
-      );
+      const mismatchLogs = () =>
+        payment.process.logs.filter((l) => String(l.msg).startsWith("issuer mismatch"));
+      await expect.poll(() => mismatchLogs().length).toBe(1);
+      const mismatches = mismatchLogs();
       expect(mismatches).toHaveLength(1);
       expect(mismatches[0]).toMatchObject({
         level: "error",
