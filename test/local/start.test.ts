@@ -94,9 +94,13 @@ describe("npm start", () => {
         const dir = dataDir();
         if (dir) await rm(dir, { recursive: true, force: true });
       });
-      await expect
+      const up = expect
         .poll(() => start.said.output, { timeout: 90_000, interval: 200 })
         .toContain(`Antaeus is up at http://localhost:${antaeusPort}`);
+      const ended = start.closed.then((code) => {
+        throw new Error(`npm start exited (${code}) before it was up:\n${start.said.output}`);
+      });
+      await Promise.race([up, ended]);
       // As root its data cannot live in the clone, which "postgres" may not enter.
       expect(dataDir()).toEqual(
         process.getuid?.() === 0
