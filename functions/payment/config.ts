@@ -8,7 +8,6 @@ import {
   parseConfig,
   parsedWith,
   probability,
-  requireDatabaseInProduction,
   type ServiceConfig,
   serviceConfig,
   serviceEnv,
@@ -73,7 +72,7 @@ const variables = z.object({
   KUBERNETES_SERVICE_PORT: z.string().optional(),
 });
 
-const schema = variables.superRefine(requireDatabaseInProduction).superRefine(requireExplicitAuth);
+const schema = variables.superRefine(requireExplicitAuth);
 
 /**
  * Auth is always a deliberate choice: unset is an error everywhere (the local starter sets

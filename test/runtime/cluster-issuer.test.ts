@@ -2,7 +2,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DISCOVERY_PATH, issuerResolver, readDiscovery } from "../../functions/runtime/index.js";
+import {
+  DISCOVERY_PATH,
+  issuerResolver,
+  readDiscovery,
+} from "../../functions/runtime/web/auth/cluster-issuer.js";
 import { type ApiServerStandIn, startApiServer } from "../support/api-server.js";
 
 // The issuer read from an API server that speaks kube-apiserver's wire format, over https with

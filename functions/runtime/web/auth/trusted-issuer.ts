@@ -1,5 +1,5 @@
 import type { JWTPayload } from "jose";
-import type { Logger } from "../../process/logger.js";
+import type { Logger } from "../../logger.js";
 import { DependencyProblem } from "../http.js";
 import { describeIssuer, type IssuerName, issuerResolver } from "./cluster-issuer.js";
 import { type JwksSource, remoteKeySet } from "./jwks.js";
