@@ -1,6 +1,6 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createLogger } from "../functions/runtime/index.js";
+import { createLogger } from "../functions/runtime/process/logger.js";
 import { prettyLine, prettyStream } from "./pretty-logs.js";
 
 /** Lines exactly as a function writes them. */

@@ -4,8 +4,6 @@ import { join } from "node:path";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROLES } from "../functions/antaeus/auth/roles.js";
-import { loadPaymentConfig } from "../functions/payment/config.js";
-import { antaeusForChecks, paymentForChecks } from "./knative/apps.js";
 import {
   ANTAEUS,
   ISSUER,
@@ -14,6 +12,7 @@ import {
   startJwksServer,
   token,
 } from "./payment/identity.js";
+import { inProcessAntaeus, inProcessPayment } from "./support/in-process.js";
 
 /**
  * The security each OpenAPI document declares is the security its function enforces: every
@@ -73,10 +72,11 @@ const request = (method: string, authorization?: string): RequestInit => ({
 });
 
 describe.each(["none", "original"] as const)("Antaeus, ANTAEUS_AUTH_OPEN_ROUTES=%s", (profile) => {
-  let checked: Awaited<ReturnType<typeof antaeusForChecks>>;
+  let checked: Awaited<ReturnType<typeof inProcessAntaeus>>;
   let document: Document;
   beforeAll(async () => {
-    checked = await antaeusForChecks({
+    checked = await inProcessAntaeus({
+      SEED_ENABLED: "false",
       ANTAEUS_AUTH: "on",
       ANTAEUS_AUTH_CONFIG_FILE: join(dir, "auth.json"),
       ANTAEUS_AUTH_OPEN_ROUTES: profile,
@@ -131,13 +131,12 @@ describe.each(["none", "original"] as const)("Antaeus, ANTAEUS_AUTH_OPEN_ROUTES=
 
 describe("payment, PAYMENT_AUTH=jwks", () => {
   it("marks secured exactly the operations that answer 401 without a token, and serves its description openly", async () => {
-    const config = loadPaymentConfig({
+    const { app, close } = await inProcessPayment({
       PAYMENT_AUTH: "jwks",
       PAYMENT_AUTH_ISSUER: ISSUER,
       PAYMENT_AUTH_SUBJECT: ANTAEUS,
       PAYMENT_AUTH_JWKS_URL: jwks.url,
     });
-    const { app, close } = paymentForChecks(config);
     try {
       const response = await app.request("/openapi.json");
       expect(response.status).toBe(200);

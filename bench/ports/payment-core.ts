@@ -4,7 +4,7 @@
 // parsing, the answer. So "payment against the Fastify port" compares HTTP layers, nothing else.
 // The ports serve what the benches call: /healthz, /readyz, /metrics and POST /v1/charges.
 
-import { CHALLENGE, callerVerifier } from "../../functions/payment/auth/caller-auth.js";
+import { CHALLENGE, callerAuth } from "../../functions/payment/auth/caller-auth.js";
 import { chargeService } from "../../functions/payment/charges/charge-service.js";
 import { parseIdempotencyKey } from "../../functions/payment/charges/idempotency-key.js";
 import { chargeJson } from "../../functions/payment/charges/json.js";
@@ -17,12 +17,12 @@ import {
   ApiError,
   CallerRefused,
   checkSchemaCurrent,
-  connect,
   createHttpMetrics,
-  createLogger,
-  migrateIfBehind,
   unauthenticated,
 } from "../../functions/runtime/index.js";
+import { requireDatabaseUrl } from "../../functions/runtime/process/config.js";
+import { connect, migrateIfBehind } from "../../functions/runtime/process/database.js";
+import { createLogger } from "../../functions/runtime/process/logger.js";
 
 const BEARER = /^Bearer +([\w.~+/-]+=*)$/i;
 
@@ -36,9 +36,9 @@ export interface Answer {
 export async function paymentCore() {
   const config = loadPaymentConfig();
   const logger = createLogger("payment", config.logLevel, config.revision);
-  if (!config.databaseUrl) throw new Error("the ports need DATABASE_URL");
-  const sql = await connect(config.databaseUrl, { max: config.databasePoolMax, logger });
-  if (config.migrateOnStart) await migrateIfBehind(sql, config.databaseUrl, migrations, logger);
+  const url = requireDatabaseUrl(config);
+  const sql = await connect(url, { max: config.databasePoolMax, logger });
+  if (config.migrateOnStart) await migrateIfBehind(sql, url, migrations, logger);
   const db = createDb(sql);
   const metrics = createHttpMetrics();
   const count = chargeCounter(metrics.registry);
@@ -48,15 +48,21 @@ export async function paymentCore() {
     successRate: config.successRate,
     declineMix: config.declineMix,
   });
-  // Payment's own verifier: the same keys, verdict cache and subject rule as its middleware.
-  const verify = config.auth.mode === "off" ? undefined : callerVerifier(config.auth);
+  // Payment's own verifier: the same issuer, keys, verdict cache and subject rule as its
+  // middleware.
+  const auth = callerAuth(config.auth, logger);
+  const { verify } = auth;
 
   return {
     config,
     logger,
     metrics,
-    /** Resolves when the ledger's schema is current; throws otherwise. */
-    ready: () => checkSchemaCurrent(sql, migrations),
+    /** Payment's /readyz: the ledger's schema is current, and tokens can be verified. */
+    ready: () =>
+      Promise.all([
+        checkSchemaCurrent(sql, migrations),
+        ...Object.values(auth.readiness).map((check) => check()),
+      ]),
     /** The caller's subject, or undefined with auth off; throws CallerRefused (401/403). */
     async authenticate(authorization: string | undefined): Promise<string | undefined> {
       if (!verify) return undefined;

@@ -37,22 +37,20 @@ describe.skipIf(!haveChromium && process.env.CI !== "true")("/docs in a browser"
         elsewhere.push(url);
         return route.abort();
       });
-      // Recorded by the page itself, from its first script on.
-      await page.addInitScript(() => {
-        const seen: string[] = [];
-        (window as unknown as { violations: string[] }).violations = seen;
+      // Recorded by the page itself, from before its first script on.
+      await page.addInitScript(`
+        window.violations = [];
         document.addEventListener("securitypolicyviolation", (event) =>
-          seen.push(`${event.violatedDirective} ${event.blockedURI}`),
-        );
-      });
+          window.violations.push(event.violatedDirective + " " + event.blockedURI));
+      `);
 
       const response = await page.goto(`${base}/docs`);
       expect(response?.status()).toBe(200);
       expect(response?.headers()["content-security-policy"]).toContain("default-src 'none'");
-      const document = (await (await fetch(`${base}/openapi.json`)).json()) as {
+      const openapi = (await (await fetch(`${base}/openapi.json`)).json()) as {
         paths: Record<string, Record<string, unknown>>;
       };
-      const declared = Object.entries(document.paths)
+      const declared = Object.entries(openapi.paths)
         .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
         .sort();
       await page.waitForSelector(".opblock", { timeout: 30_000 });
@@ -71,9 +69,7 @@ describe.skipIf(!haveChromium && process.env.CI !== "true")("/docs in a browser"
       await page.waitForSelector(".opblock-body");
       await page.screenshot({ path: join(SCREENSHOTS, `api-docs-${name}.png`) });
 
-      expect(
-        await page.evaluate(() => (window as unknown as { violations: string[] }).violations),
-      ).toEqual([]);
+      expect(await page.evaluate("window.violations")).toEqual([]);
       expect(elsewhere).toEqual([]);
       await page.close();
     },

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadAntaeusConfig } from "../../functions/antaeus/config.js";
 import { EVENT_TYPES } from "../../functions/antaeus/domain/events.js";
-import { loadManifests, type Manifest } from "./manifests.js";
+import { KUBELET_ENV, loadManifests, type Manifest } from "./manifests.js";
 
 const { docs } = loadManifests();
 const find = (kind: string, name: string) =>
@@ -60,6 +60,7 @@ describe("Antaeus's events on Knative", () => {
     writeFileSync(authFile, find("ConfigMap", "antaeus-auth")?.data["auth.json"]);
     const injected = {
       ...declared,
+      ...KUBELET_ENV,
       ANTAEUS_AUTH_CONFIG_FILE: authFile,
       NODE_ENV: "production",
       DATABASE_URL: "postgres://antaeus@db/antaeus",

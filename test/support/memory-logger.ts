@@ -1,4 +1,5 @@
-import { createLogger, type Logger } from "../../functions/runtime/index.js";
+import type { Logger } from "../../functions/runtime/logger.js";
+import { createLogger } from "../../functions/runtime/process/logger.js";
 
 /** A logger that keeps its JSON lines in memory, for tests that run runtime pieces in-process. */
 export function memoryLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {

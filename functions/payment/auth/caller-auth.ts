@@ -5,10 +5,9 @@ import {
   type Challenge,
   forbidden,
   type Logger,
-  rememberVerdicts,
-  remoteKeySet,
+  type ReadinessChecks,
   requireCaller,
-  verifyToken,
+  trustedIssuer,
 } from "../../runtime/index.js";
 import type { AuthConfig } from "../config.js";
 
@@ -17,40 +16,61 @@ export const CHALLENGE: Challenge = {
   message: "a valid bearer token is required",
 };
 
-/** What PAYMENT_AUTH asks for: verified callers only, or (said loudly at start) anyone. */
-export function callerAuth(auth: AuthConfig, logger: Logger): MiddlewareHandler<AppEnv> {
-  if (auth.mode === "off") {
-    logger.warn("PAYMENT_AUTH=off: anyone who can reach this service can charge");
-    return (_c, next) => next();
-  }
-  logger.info(
-    { issuer: auth.issuer, audience: auth.audience, subjects: auth.subjects, jwks: auth.jwksUrl },
-    "callers must present a workload-identity token",
-  );
-  return requireCaller(callerVerifier(auth), CHALLENGE);
+export interface CallerAuth {
+  middleware: MiddlewareHandler<AppEnv>;
+  /** Whom a token speaks for, or a 401/403 CallerRefused; absent with auth off. */
+  verify?: (token: string) => Promise<{ subject: string }>;
+  /**
+   * "tokens" in /readyz: not ready until the issuer is known and its keys fetched (a payment that
+   * can verify no token can charge for no one), degraded while tokens name another issuer.
+   */
+  readiness: ReadinessChecks;
+  degraded: ReadinessChecks;
 }
 
-/**
- * Whom a token speaks for, or a 401/403 CallerRefused: a Kubernetes projected service-account
- * token, and only the subjects configured may charge. Verified once per token, then remembered:
- * Antaeus sends the same token for up to an hour.
- */
-export function callerVerifier(auth: Extract<AuthConfig, { mode: "jwks" }>) {
-  const keys = remoteKeySet({
-    url: auth.jwksUrl,
-    tokenFile: auth.jwksTokenFile,
-    caFile: auth.jwksCaFile,
-    caFileSetting: "PAYMENT_AUTH_JWKS_CA_FILE",
-    cooldownMs: auth.jwksCooldownMs,
-  });
-  const policy = { issuer: auth.issuer, audiences: [auth.audience] };
-  const verify = rememberVerdicts((token) => verifyToken(token, keys, policy, CHALLENGE), keys);
-  return async (token: string) => {
-    const { sub } = await verify(token);
+/** What PAYMENT_AUTH asks for: verified callers only, or (said loudly at start) anyone. */
+export function callerAuth(auth: AuthConfig, logger: Logger): CallerAuth {
+  if (auth.mode === "off") {
+    logger.warn("PAYMENT_AUTH=off: anyone who can reach this service can charge");
+    return { middleware: (_c, next) => next(), readiness: {}, degraded: {} };
+  }
+  const issuer = trustedIssuer(
+    {
+      name: auth.issuer,
+      keys: {
+        url: auth.jwksUrl,
+        tokenFile: auth.jwksTokenFile,
+        caFile: auth.jwksCaFile,
+        caFileSetting: "PAYMENT_AUTH_JWKS_CA_FILE",
+        cooldownMs: auth.jwksCooldownMs,
+      },
+      audiences: [auth.audience],
+      challenge: CHALLENGE,
+    },
+    logger,
+  );
+  logger.info(
+    {
+      issuer: issuer.describe,
+      audience: auth.audience,
+      subjects: auth.subjects,
+      jwks: auth.jwksUrl,
+    },
+    "callers must present a workload-identity token",
+  );
+  // A Kubernetes projected service-account token; only the subjects configured may charge.
+  const verify = async (token: string) => {
+    const { sub } = await issuer.verify(token);
     if (!auth.subjects.includes(sub)) {
       throw forbidden(CHALLENGE, `${sub} may not call payment`, `subject ${sub} not allowed`);
     }
     return { subject: sub };
+  };
+  return {
+    middleware: requireCaller(verify, CHALLENGE),
+    verify,
+    readiness: { tokens: issuer.ready },
+    degraded: { tokens: issuer.degraded },
   };
 }
 

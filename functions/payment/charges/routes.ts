@@ -1,16 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import {
-  ApiError,
-  type AppEnv,
-  declare,
-  errorContent,
-  jsonContent,
-  type Router,
-  readJson,
-} from "../../runtime/index.js";
+import { type AppEnv, declare, jsonContent, type Router, readJson } from "../../runtime/index.js";
 import { listCharges } from "../data/charges.js";
 import type { Db } from "../data/database.js";
+import { apiError, errorContent } from "../errors.js";
 import type { ChargeService } from "./charge-service.js";
 import type { FaultInjector } from "./faults.js";
 import { parseIdempotencyKey } from "./idempotency-key.js";
@@ -101,7 +94,7 @@ function chargeHandler(deps: ChargeRouteDeps) {
     // The simulated outage comes first: nothing is read, validated or charged.
     if (deps.faults.unavailable()) {
       deps.count("unavailable");
-      throw new ApiError("unavailable", "payment provider unavailable; retry later", {
+      throw apiError("unavailable", "payment provider unavailable; retry later", {
         "Retry-After": "1",
       });
     }

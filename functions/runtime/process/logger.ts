@@ -1,24 +1,9 @@
 import { writeSync } from "node:fs";
+import type { Logger } from "../logger.js";
 
 /** Levels as lines name them, and their order: a logger writes its own level and those above. */
 const LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as const;
 export type LogLevel = keyof typeof LEVELS;
-
-export interface LogFn {
-  (fields: object, message?: string): void;
-  (message: string): void;
-}
-
-/** What the runtime and the functions log with; `child` adds fields to every line it writes. */
-export interface Logger {
-  fatal: LogFn;
-  error: LogFn;
-  warn: LogFn;
-  info: LogFn;
-  debug: LogFn;
-  trace: LogFn;
-  child(bindings: Record<string, unknown>): Logger;
-}
 
 /** Keys whose values never reach a line, at any depth: credentials. */
 const REDACTED = new Set(["databaseUrl", "authorization", "token"]);

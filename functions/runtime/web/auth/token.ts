@@ -1,5 +1,5 @@
 import { errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
-import { ApiError } from "../errors.js";
+import { ApiError, RUNTIME_ERROR_STATUS } from "../errors.js";
 
 /** What a 401 says: the realm named in WWW-Authenticate, and how a person gets a token. */
 export interface Challenge {
@@ -15,10 +15,31 @@ export class CallerRefused extends ApiError {
     readonly reason: string,
     realm: string,
   ) {
+    const code = status === 401 ? "unauthenticated" : "forbidden";
     super(
-      status === 401 ? "unauthenticated" : "forbidden",
+      code,
+      RUNTIME_ERROR_STATUS[code],
       message,
       status === 401 ? { "WWW-Authenticate": `Bearer realm="${realm}"` } : {},
+    );
+  }
+}
+
+/**
+ * A token signed by the issuer's own keys that names another issuer: not a forgery, a
+ * configuration that disagrees with the cluster (the issuer set by hand, or changed since).
+ */
+export class IssuerMismatch extends CallerRefused {
+  constructor(
+    challenge: Challenge,
+    readonly expected: string,
+    readonly seen: string,
+  ) {
+    super(
+      401,
+      challenge.message,
+      `issuer ${seen} is not the expected ${expected}`,
+      challenge.realm,
     );
   }
 }
@@ -69,6 +90,10 @@ export async function verifyToken(
     });
     return payload as JWTPayload & { sub: string };
   } catch (error) {
+    // jose checks claims only after the signature: this token was signed by the issuer's keys.
+    if (error instanceof errors.JWTClaimValidationFailed && error.claim === "iss") {
+      throw new IssuerMismatch(challenge, policy.issuer, String(error.payload.iss));
+    }
     if (error instanceof errors.JOSEError && TOKEN_FAULTS.has(error.code)) {
       throw unauthenticated(challenge, error.message);
     }
