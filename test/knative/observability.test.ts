@@ -11,6 +11,7 @@ import {
   KNATIVE_DIR,
   kubectlVersion,
   listedFiles,
+  loadManifests,
   type Manifest,
   parseYaml,
   ROOT,
@@ -364,6 +365,29 @@ describe("observability manifests", () => {
       (e) => e.port,
     );
     expect(ports).toEqual(["user-port", "http-usermetric"]);
+  });
+
+  it("the PodMonitor moves Antaeus's target to its METRICS_PORT (its API port asks a token), and only Antaeus's", () => {
+    const [app] = podMonitor.spec.podMetricsEndpoints as Manifest[];
+    const moves = (app?.relabelings ?? []).filter((r: Manifest) => r.targetLabel === "__address__");
+    expect(moves).toHaveLength(1);
+    const [move] = moves;
+    expect(move.sourceLabels).toEqual([
+      "__meta_kubernetes_pod_label_serving_knative_dev_service",
+      "__address__",
+    ]);
+    // Prometheus anchors the regex and joins the source labels with ";" (the defaults).
+    const regex = new RegExp(`^(?:${move.regex})$`);
+    const ksvc = loadManifests().docs.find(
+      (doc) => doc.kind === "Service" && doc.metadata.name === "antaeus" && doc.spec.template,
+    );
+    const metricsPort = ksvc?.spec.template.spec.containers[0].env.find(
+      (e: Manifest) => e.name === "METRICS_PORT",
+    ).value;
+    expect("antaeus;10.1.2.3:8080".replace(regex, move.replacement)).toBe(
+      `10.1.2.3:${metricsPort}`,
+    );
+    expect(regex.test("payment;10.1.2.3:8080")).toBe(false);
   });
 
   it("monitoring is its own kustomization, outside `kubectl apply -k knative/` (its CRDs may be absent)", () => {
