@@ -340,11 +340,11 @@ describe("observability manifests", () => {
     for (const r of rules) expect(Boolean(r.alert) !== Boolean(r.record), r.expr).toBe(true);
   });
 
-  it("the alerts are the on-call list: stalled run, monthly run not started, NETWORK_ERROR rate, invoices waiting, events undelivered, payment 5xx, refused callers; each has its runbook", () => {
+  it("the alerts are the on-call list: monthly run not started, stalled run, NETWORK_ERROR rate, invoices waiting, events undelivered, payment 5xx, refused callers; each has its runbook", () => {
     const alerts = rules.flatMap((r) => (r.alert ? [r.alert] : []));
     expect(alerts).toEqual([
-      "AntaeusBillingRunStalled",
       "AntaeusMonthlyRunNotStarted",
+      "AntaeusBillingRunStalled",
       "AntaeusNetworkErrorRate",
       "AntaeusInvoicesWaitingForPerson",
       "AntaeusEventsUndelivered",
