@@ -9,6 +9,7 @@ import {
   alertNames,
   alertRuleFile,
   PROMTOOL,
+  ranWith,
   ruleFile,
   ruleGroups,
   skipWithout,
@@ -92,7 +93,7 @@ it.each(alerts)(
   },
 );
 
-describe.skipIf(skipWithout(PROMTOOL))(`promtool (${versionOf(PROMTOOL) ?? "missing"})`, () => {
+describe.skipIf(skipWithout(PROMTOOL))(`promtool (${ranWith(PROMTOOL)})`, () => {
   const dir = mkdtempSync(join(tmpdir(), "antaeus-rules-"));
   let check: { code: number; output: string };
   const results = new Map<string, { code: number; output: string }>();

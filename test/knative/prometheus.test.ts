@@ -16,7 +16,7 @@ import {
 } from "../payment/identity.js";
 import { type System, startSystem, waitForNoRunningRun } from "../support/system.js";
 import { find, KNATIVE_DIR, loadManifests, type Manifest, parseYaml } from "./manifests.js";
-import { PROMETHEUS, ruleFile, ruleGroups, skipWithout, versionOf } from "./prometheus.js";
+import { PROMETHEUS, ranWith, ruleFile, ruleGroups, skipWithout, versionOf } from "./prometheus.js";
 
 /**
  * The monitoring as a cluster runs it, short of Kubernetes: Debian's Prometheus on loopback with
@@ -53,7 +53,7 @@ const EXPECTED: Record<string, "pending" | "firing"> = {
     : {}),
 };
 
-describe.skipIf(skipWithout(PROMETHEUS))(`a real Prometheus (${versionOf(PROMETHEUS)})`, () => {
+describe.skipIf(skipWithout(PROMETHEUS))(`a real Prometheus (${ranWith(PROMETHEUS)})`, () => {
   const dir = mkdtempSync(join(tmpdir(), "antaeus-prometheus-"));
   let key: SigningKey;
   let jwks: Awaited<ReturnType<typeof startJwksServer>>;

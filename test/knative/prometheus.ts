@@ -22,6 +22,10 @@ export function versionOf(binary: string): string | undefined {
 export const skipWithout = (binary: string) =>
   versionOf(binary) === undefined && process.env.CI !== "true";
 
+/** The version a suite runs against, or why it is skipped (or fails, under CI=true). */
+export const ranWith = (binary: string) =>
+  versionOf(binary) ?? `MISSING: ${binary} not found; apt-get install prometheus`;
+
 interface RuleGroup {
   name: string;
   rules: Array<{ alert?: string; record?: string; expr: string }>;
