@@ -2,8 +2,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    // Pure helpers are unit-tested beside their module; the rest talk to real processes.
-    include: ["test/**/*.test.ts", "functions/**/*.test.ts"],
+    // A module's own tests sit beside it; test/ holds the rest (the apps in-process, processes).
+    include: ["test/**/*.test.ts", "functions/**/*.test.ts", "dev/**/*.test.ts"],
     // Their own commands: `npm run test:containers`, `npm run test:benches`.
     exclude: ["test/containers/**", "test/benches/benches.test.ts"],
     globalSetup: ["test/support/global-setup.ts"],

@@ -10,7 +10,7 @@ import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { startEmbeddedPostgres } from "../functions/runtime/index.js";
+import { startEmbeddedPostgres } from "../dev/embedded-postgres.js";
 import { setting, size } from "./size.js";
 
 const invoices = size("BENCH_INVOICES", 20_000, 50);
