@@ -1,9 +1,9 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import {
   alertNames,
@@ -94,12 +94,13 @@ it.each(alerts)(
 );
 
 describe.skipIf(skipWithout(PROMTOOL))(`promtool (${ranWith(PROMTOOL)})`, () => {
-  const dir = mkdtempSync(join(tmpdir(), "antaeus-rules-"));
+  let dir = "";
   let check: { code: number; output: string };
   const results = new Map<string, { code: number; output: string }>();
 
   beforeAll(async () => {
     expect(versionOf(PROMTOOL), `no ${PROMTOOL}: apt-get install prometheus`).toBeDefined();
+    dir = mkdtempSync(join(tmpdir(), "antaeus-rules-"));
     writeFileSync(join(dir, "antaeus-billing.rules.yaml"), ruleFile(groups));
     for (const alert of alerts) {
       writeFileSync(join(dir, `${alert}.rules.yaml`), alertRuleFile(alert, groups));
@@ -111,6 +112,10 @@ describe.skipIf(skipWithout(PROMTOOL))(`promtool (${ranWith(PROMTOOL)})`, () => 
         results.set(alert, await promtool(["test", "rules", `${alert}.yaml`], dir));
       }),
     );
+  });
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("checks the rule groups of the PrometheusRule: every rule found, none refused", () => {

@@ -54,7 +54,7 @@ const EXPECTED: Record<string, "pending" | "firing"> = {
 };
 
 describe.skipIf(skipWithout(PROMETHEUS))(`a real Prometheus (${ranWith(PROMETHEUS)})`, () => {
-  const dir = mkdtempSync(join(tmpdir(), "antaeus-prometheus-"));
+  let dir = "";
   let key: SigningKey;
   let jwks: Awaited<ReturnType<typeof startJwksServer>>;
   let system: System;
@@ -65,6 +65,7 @@ describe.skipIf(skipWithout(PROMETHEUS))(`a real Prometheus (${ranWith(PROMETHEU
 
   beforeAll(async () => {
     expect(versionOf(PROMETHEUS), `no ${PROMETHEUS}: apt-get install prometheus`).toBeDefined();
+    dir = mkdtempSync(join(tmpdir(), "antaeus-prometheus-"));
     key = await signingKey("cluster-1");
     jwks = await startJwksServer();
     jwks.state.keys = [key.jwk];
@@ -199,7 +200,7 @@ describe.skipIf(skipWithout(PROMETHEUS))(`a real Prometheus (${ranWith(PROMETHEU
     }
     await system?.stop();
     await jwks?.close();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   async function query<T>(path: string, params: Record<string, string | number> = {}) {
