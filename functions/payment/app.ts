@@ -36,10 +36,11 @@ export function paymentApp(deps: { config: PaymentConfig; sql: Sql; logger: Logg
   );
   warnAboutFaults(config.faults, logger);
 
+  const auth = callerAuth(config.auth, logger);
   const app = createApp(
     logger,
-    { database: () => checkSchemaCurrent(deps.sql, migrations) },
-    { bodyLimitBytes: config.bodyLimitBytes },
+    { database: () => checkSchemaCurrent(deps.sql, migrations), ...auth.readiness },
+    { bodyLimitBytes: config.bodyLimitBytes, degraded: auth.degraded },
   );
   serveMetrics(app, metrics);
   // Open like the probes: the contract is no secret, and the NetworkPolicy admits only Antaeus.
@@ -50,7 +51,7 @@ export function paymentApp(deps: { config: PaymentConfig; sql: Sql; logger: Logg
   });
 
   // Registered after the open routes: Hono runs middleware in order, and those have answered.
-  app.use(callerAuth(config.auth, logger));
+  app.use(auth.middleware);
   chargeRoutes(app, {
     db,
     charge: chargeService({

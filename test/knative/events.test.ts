@@ -9,6 +9,7 @@ import { backoffScheduleMs, deliveryErrors, FEATURES_BY_DEFAULT } from "./delive
 import {
   filesUnder,
   KNATIVE_DIR,
+  KUBELET_ENV,
   knativeServices,
   kubectlVersion,
   listedFiles,
@@ -78,6 +79,7 @@ describe("Antaeus's events on Knative", () => {
     writeFileSync(authFile, find("ConfigMap", "antaeus-auth")?.data["auth.json"]);
     const injected = {
       ...declared,
+      ...KUBELET_ENV,
       ANTAEUS_AUTH_CONFIG_FILE: authFile,
       NODE_ENV: "production",
       DATABASE_URL: "postgres://antaeus@db/antaeus",

@@ -75,10 +75,12 @@ describe.skipIf(skipWithout(PROMETHEUS))(`a real Prometheus (${ranWith(PROMETHEU
       return join(dir, name);
     };
     const jwksToken = file("jwks-token", "jwks-reader\n");
-    // Antaeus's auth config as shipped, its issuer's keys here.
+    // Antaeus's auth config as shipped, the cluster's issuer (discovered from the API server on
+    // a cluster) named here, its keys served here.
     const shipped = JSON.parse(find(docs, "ConfigMap", "antaeus-auth").data["auth.json"]);
-    const { jwksCaFile: _ca, ...issuer } = shipped.issuers[0];
-    shipped.issuers = [{ ...issuer, jwksUrl: jwks.url, jwksTokenFile: jwksToken }];
+    shipped.issuers = [
+      { ...shipped.issuers[0], issuer: ISSUER, jwksUrl: jwks.url, jwksTokenFile: jwksToken },
+    ];
 
     system = await startSystem({
       antaeus: {

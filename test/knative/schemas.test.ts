@@ -1,22 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Broker } from "@kubernetes-models/knative/eventing.knative.dev/v1/Broker";
-import { Trigger } from "@kubernetes-models/knative/eventing.knative.dev/v1/Trigger";
 import { Service as KnativeService } from "@kubernetes-models/knative/serving.knative.dev/v1/Service";
 import { PingSource } from "@kubernetes-models/knative/sources.knative.dev/v1/PingSource";
-import { SinkBinding } from "@kubernetes-models/knative/sources.knative.dev/v1/SinkBinding";
-import { ValidatingAdmissionPolicy } from "kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy";
-import { ValidatingAdmissionPolicyBinding } from "kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding";
-import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
-import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
-import { ClusterRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding";
-import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
-import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
-import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
-import { Namespace } from "kubernetes-models/v1/Namespace";
-import { Secret } from "kubernetes-models/v1/Secret";
-import { Service } from "kubernetes-models/v1/Service";
-import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { describe, expect, it } from "vitest";
 import {
   filesUnder,
@@ -31,34 +16,7 @@ import {
   renderWithKubectl,
   renderWithoutKubectl,
 } from "./manifests.js";
-
-interface Model {
-  validate(): void;
-}
-type ModelClass = new (data: never) => Model;
-
-// Every kind the manifests may use, with the schema it is checked against. A kind missing here
-// fails the test: nothing is shipped unchecked.
-const MODELS: Record<string, ModelClass> = {
-  "v1/Namespace": Namespace,
-  "v1/ServiceAccount": ServiceAccount,
-  "v1/Secret": Secret,
-  "v1/ConfigMap": ConfigMap,
-  "v1/Service": Service,
-  "apps/v1/StatefulSet": StatefulSet,
-  "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy,
-  "rbac.authorization.k8s.io/v1/Role": Role,
-  "rbac.authorization.k8s.io/v1/RoleBinding": RoleBinding,
-  "rbac.authorization.k8s.io/v1/ClusterRoleBinding": ClusterRoleBinding,
-  "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy": ValidatingAdmissionPolicy,
-  "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding":
-    ValidatingAdmissionPolicyBinding,
-  "serving.knative.dev/v1/Service": KnativeService,
-  "sources.knative.dev/v1/PingSource": PingSource,
-  "sources.knative.dev/v1/SinkBinding": SinkBinding,
-  "eventing.knative.dev/v1/Broker": Broker,
-  "eventing.knative.dev/v1/Trigger": Trigger,
-};
+import { MODELS, type ModelClass } from "./models.js";
 
 const kubectl = kubectlVersion();
 const BEFORE_KN_DIR = join(KNATIVE_DIR, "before-kn");
