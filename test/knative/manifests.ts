@@ -10,6 +10,8 @@ export type Manifest = Record<string, any>;
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const KNATIVE_DIR = join(ROOT, "knative");
+/** The example consumer of Antaeus's events, applied on its own. */
+export const NOTIFICATIONS_DIR = join(KNATIVE_DIR, "notifications");
 
 /** Whether kubectl is on PATH; when it is not, the tests say so instead of passing. */
 export function kubectlVersion(): string | undefined {

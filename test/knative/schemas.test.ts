@@ -11,6 +11,7 @@ import {
   listedFiles,
   loadManifests,
   type Manifest,
+  NOTIFICATIONS_DIR,
   ROOT,
   renderWithKubectl,
   renderWithoutKubectl,
@@ -20,6 +21,8 @@ import { MODELS, type ModelClass } from "./models.js";
 const kubectl = kubectlVersion();
 const BEFORE_KN_DIR = join(KNATIVE_DIR, "before-kn");
 const { docs, renderer } = loadManifests();
+// Applied on its own (events.test.ts checks its listing), validated like the rest.
+const notifications = (kubectl ? renderWithKubectl : renderWithoutKubectl)(NOTIFICATIONS_DIR);
 
 describe("rendering", () => {
   it.skipIf(!kubectl)(
@@ -35,7 +38,7 @@ describe("rendering", () => {
   const byId = (list: Manifest[]) =>
     Object.fromEntries(list.map((doc) => [idOf(doc), doc] as const).sort());
 
-  it.skipIf(!kubectl).each([KNATIVE_DIR, BEFORE_KN_DIR])(
+  it.skipIf(!kubectl).each([KNATIVE_DIR, BEFORE_KN_DIR, NOTIFICATIONS_DIR])(
     "the fallback renderer agrees with kubectl's on %s, object for object",
     (dir) => {
       expect(byId(renderWithoutKubectl(dir))).toEqual(byId(renderWithKubectl(dir)));
@@ -80,19 +83,24 @@ describe("schemas", () => {
     ).toThrow(/schedule must be string/);
   });
 
-  it.each(docs.map((doc) => [idOf(doc), doc] as const))("%s validates", (_id, doc) => {
-    const Model = MODELS[`${doc.apiVersion}/${doc.kind}`];
-    expect(Model, `no schema registered for ${doc.apiVersion} ${doc.kind}`).toBeDefined();
-    expect(() => new (Model as ModelClass)(doc as never).validate()).not.toThrow();
-  });
+  it.each([...docs, ...notifications].map((doc) => [idOf(doc), doc] as const))(
+    "%s validates",
+    (_id, doc) => {
+      const Model = MODELS[`${doc.apiVersion}/${doc.kind}`];
+      expect(Model, `no schema registered for ${doc.apiVersion} ${doc.kind}`).toBeDefined();
+      expect(() => new (Model as ModelClass)(doc as never).validate()).not.toThrow();
+    },
+  );
 
   // Knative's CRD schema types a ksvc's pod spec loosely. What Kubernetes validates in full is
   // the Deployment Knative builds from it: revision.test.ts derives and validates that.
 
-  // knative/observability is applied on its own (observability.test.ts checks its listing).
+  // knative/observability and knative/notifications are applied on their own
+  // (observability.test.ts and events.test.ts check their listings).
   it("every YAML file in knative/ is part of the kustomization: nothing stray, nothing forgotten", () => {
+    const onItsOwn = [join(KNATIVE_DIR, "observability"), NOTIFICATIONS_DIR];
     const onDisk = filesUnder(KNATIVE_DIR, ".yaml").filter(
-      (f) => !f.endsWith("kustomization.yaml") && !f.startsWith(join(KNATIVE_DIR, "observability")),
+      (f) => !f.endsWith("kustomization.yaml") && !onItsOwn.some((dir) => f.startsWith(dir)),
     );
     expect(onDisk.sort()).toEqual([...new Set(listedFiles(KNATIVE_DIR))].sort());
   });
