@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRemoteJWKSet, customFetch, type RemoteJWKSet } from "jose";
-import type { Agent } from "undici";
 import { ConfigError } from "../../config-error.js";
+import { getText } from "./get-text.js";
 
 export interface JwksSource {
   url: string;
@@ -18,18 +18,23 @@ export interface JwksSource {
 /** jose's key set, and how many times it has been fetched: a new fetch may have dropped a key. */
 export type IssuerKeys = RemoteJWKSet & { readonly fetches: number };
 
+/** jose's own bound on a key fetch is 5 s (its timeoutDuration), passed as the signal too. */
+const FETCH_TIMEOUT_MS = 5_000;
+/** A key set is a few kB; a cluster with many rotated keys, a few tens. */
+const MAX_KEYS_BYTES = 1024 * 1024;
+
 /**
  * The issuer's signing keys, fetched on first use, cached, and fetched again when a token
  * names a key id the cache lacks (after the cooldown), which is how key rotation arrives.
  */
 export function remoteKeySet(source: JwksSource): IssuerKeys {
   let fetches = 0;
-  // Read now, so a missing CA file stops the start; undici itself is loaded by the first key
-  // fetch (the first token), not by every cold start: it is the largest module in the bundle.
+  // Read now, so a missing CA file stops the start.
   const ca = source.caFile ? readCa(source.caFile, source.caFileSetting) : undefined;
-  let dispatcher: Agent | undefined;
   const keys = createRemoteJWKSet(new URL(source.url), {
     cooldownDuration: source.cooldownMs,
+    // node:http(s), not undici: the first fetch comes with the first readiness probe, on every
+    // cold start (get-text.ts). jose reads the status and json() of what this returns.
     [customFetch]: async (url, options) => {
       const headers = Object.fromEntries(options.headers);
       if (source.tokenFile) {
@@ -37,12 +42,14 @@ export function remoteKeySet(source: JwksSource): IssuerKeys {
         headers.authorization = `Bearer ${token}`;
       }
       fetches++;
-      // undici is CommonJS: inside the bundle, import() holds its exports only under `default`.
-      const { default: undici } = await import("undici");
-      if (ca && !dispatcher) dispatcher = new undici.Agent({ connect: { ca } });
-      const response = await undici.fetch(url, { ...options, headers, dispatcher });
-      // undici's Response is the one Node's global fetch returns; jose reads status and json().
-      return response as unknown as Response;
+      const { status, body } = await getText(new URL(url), {
+        headers,
+        ca,
+        timeoutMs: FETCH_TIMEOUT_MS,
+        maxBytes: MAX_KEYS_BYTES,
+        signal: options.signal,
+      });
+      return new Response(body, { status });
     },
   });
   return Object.defineProperty(keys, "fetches", { get: () => fetches }) as IssuerKeys;
