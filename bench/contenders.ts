@@ -1,7 +1,8 @@
 // What bench/startup.ts and bench/charges.ts share: a local PostgreSQL, the production bundles
-// (and the floor, bundled the same way), a local JWKS endpoint, and how each contender is
-// spawned and found ready.
+// (and the floor and the Fastify and Express ports of payment, bundled the same way), a local
+// JWKS endpoint, and how each contender is spawned and found ready.
 //   BENCH_NODE=/path/to/node runs the contenders on another Node (the images run Node 24).
+//   BENCH_PROFILE=dir writes a V8 CPU profile of each contender's process there.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { openSync } from "node:fs";
@@ -173,11 +174,16 @@ export interface Started {
 
 const logDir = await mkdtemp(join(tmpdir(), "bench-logs-"));
 
+/** BENCH_PROFILE=dir: a V8 CPU profile of every process started, written there when it exits. */
+const profiling = process.env.BENCH_PROFILE
+  ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+  : [];
+
 export async function startContender(contender: Contender, nodeArgs: string[] = []) {
   const port = await freePort();
   const log = openSync(join(logDir, `${contender.name.replace(/\W+/g, "-")}.log`), "a");
   const started = performance.now();
-  const child = spawn(contender.node ?? node, [...nodeArgs, contender.script], {
+  const child = spawn(contender.node ?? node, [...profiling, ...nodeArgs, contender.script], {
     env: { PATH: process.env.PATH ?? "", PORT: String(port), ...contender.env },
     stdio: ["ignore", log, log],
   });

@@ -181,6 +181,19 @@ describe("running as Knative runs them", () => {
     expect(antaeus.logs()).toContain("migrations applied");
   });
 
+  it.each(["antaeus", "payment"] as const)(
+    "%s serves its API reference page and the script it loads from the image, without a token",
+    async (name) => {
+      const base = name === "antaeus" ? antaeus.url : payment.url;
+      const page = await fetch(`${base}/docs`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
+      const script = await fetch(`${base}/docs/swagger-ui-bundle.js`);
+      expect(script.status).toBe(200);
+      expect(await script.text()).toContain("SwaggerUIBundle");
+    },
+  );
+
   it("payment charges only for Antaeus's identity", async () => {
     showLogsOnFailure();
     const charge = (headers: Record<string, string>) =>

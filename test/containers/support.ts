@@ -99,7 +99,7 @@ export async function waitUntilReady(container: Container, timeoutMs = 120_000):
     if (!isRunning(container)) {
       throw new Error(`${container.name} exited before it was ready:\n${container.logs()}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(`${container.name} not ready after ${timeoutMs} ms:\n${container.logs()}`);
 }
