@@ -182,7 +182,7 @@ describe("a GET or HEAD with a body is answered as without one (RFC 9110 section
     const routes = await getRoutes(fn());
     expect(routes).toEqual(expect.arrayContaining(["/healthz", "/readyz"]));
     for (const path of routes) {
-      for (const method of ["GET", "HEAD"]) {
+      for (const method of ["GET", "HEAD", "TRACE"]) {
         const head = `${method} ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n`;
         const send = async (bytes: string) => {
           const { responses } = await exchange(fn().port, bytes, {

@@ -131,6 +131,8 @@ function dechunk(raw: string, from: number): [string, number] | undefined {
  * client half-closes. Resolves once `expected` final responses are in, or the server closed, or
  * (with `finAfterMs`) that long after the last of them, when the client half-closes as one that
  * gave up on a body it never finished sending; rejects after `timeoutMs` with nothing more.
+ * `reset` says the server cut the connection while bytes of the client's were unread (TCP's
+ * "reset problem", RFC 9112 section 9.6): the client may then never see the answer.
  */
 export function exchange(
   port: number,
@@ -141,23 +143,28 @@ export function exchange(
     finAfterMs?: number;
     timeoutMs?: number;
   },
-): Promise<{ responses: WireResponse[]; closed: boolean; raw: string }> {
+): Promise<{ responses: WireResponse[]; closed: boolean; reset: boolean; raw: string }> {
   const { methods, expected, finAfterMs, timeoutMs = 10_000 } = options;
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1");
     let raw = "";
     let closed = false;
+    let reset = false;
     let finTimer: NodeJS.Timeout | undefined;
     const done = (responses = readResponses(raw, methods, closed)) => {
       clearTimeout(deadline);
       clearTimeout(finTimer);
       socket.destroy();
-      resolve({ responses, closed, raw });
+      resolve({ responses, closed, reset, raw });
     };
     const deadline = setTimeout(() => {
       socket.destroy();
       const answered = readResponses(raw, methods, false).length;
-      reject(new Error(`no answer within ${timeoutMs} ms (${answered} of ${expected} responses)`));
+      reject(
+        new Error(
+          `no answer within ${timeoutMs} ms (${answered} of ${expected} responses; received ${JSON.stringify(raw.slice(0, 2000))})`,
+        ),
+      );
     }, timeoutMs);
     const check = () => {
       const responses = readResponses(raw, methods, closed);
@@ -173,7 +180,10 @@ export function exchange(
       raw += chunk.toString("latin1");
       check();
     });
-    socket.on("error", () => {});
+    // A reset: the server closed with bytes of ours unread, which may discard its answer.
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "ECONNRESET" || error.code === "EPIPE") reset = true;
+    });
     socket.on("close", () => {
       closed = true;
       check();

@@ -8,10 +8,11 @@ const DISCARD_BYTES = 8 * 2 ** 20;
 
 /**
  * A body on these has no meaning (RFC 9110 sections 9.3.1 and 9.3.2: content in a GET or HEAD
- * request "has no generally defined semantics" and cannot change what the request asks for), and
- * a Web Request cannot carry one: it is capped like any other, then read and ignored.
+ * request "has no generally defined semantics" and cannot change what the request asks for;
+ * 9.3.8: a TRACE carries none), and a Web Request cannot carry one (nor be a TRACE or TRACK with
+ * one): it is capped like any other, then read and ignored.
  */
-const BODILESS = new Set(["GET", "HEAD"]);
+const BODILESS = new Set(["GET", "HEAD", "TRACE", "TRACK"]);
 
 /**
  * 413 for a body over `maxBytes`, before any handler reads it. A declared Content-Length is
