@@ -85,7 +85,8 @@ kn service create payment -n payment --no-wait \
   --env PAYMENT_AUTH_SUBJECT=system:serviceaccount:antaeus:antaeus \
   --env PAYMENT_AUTH_JWKS_URL=https://kubernetes.default.svc/openid/v1/jwks \
   --env PAYMENT_AUTH_JWKS_TOKEN_FILE=/var/run/secrets/kubernetes.io/serviceaccount/token \
-  --env PAYMENT_AUTH_JWKS_CA_FILE=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt
+  --env PAYMENT_AUTH_JWKS_CA_FILE=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt \
+  --env METRICS_PORT=9464
 kubectl patch ksvc payment -n payment --type=json -p "[$(container_patch payment 120)]"
 wait_ready payment payment
 

@@ -78,7 +78,6 @@ const schema = z
       .optional(),
     EVENTS_SOURCE: z.string().min(1).max(512).optional(),
     BILLING_SELF_TOKEN_FILE: z.string().optional(),
-    METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     ...authEnv,
   })
   .superRefine(requireDatabaseInProduction)
@@ -159,8 +158,6 @@ export interface AntaeusConfig extends ServiceConfig {
   billing: BillingSettings;
   events: EventSettings;
   auth: AuthSettings;
-  /** Where /metrics is also served alone, without a token; unset: only on the API's port. */
-  metricsPort: number | undefined;
 }
 
 export function loadAntaeusConfig(
@@ -199,6 +196,5 @@ export function loadAntaeusConfig(
       source: parsed.EVENTS_SOURCE ?? parsed.BILLING_SELF_URL ?? "/antaeus/local",
     },
     auth: authSettings(parsed),
-    metricsPort: parsed.METRICS_PORT,
   };
 }

@@ -56,6 +56,6 @@ export async function antaeusForChecks() {
 
 export function paymentForChecks(config: PaymentConfig) {
   const sql = unreachableDatabase();
-  const app = paymentApp({ config, sql, logger: silent });
+  const app = paymentApp({ config, sql, logger: silent, metrics: createHttpMetrics() });
   return { app, close: () => sql.end({ timeout: 1 }) };
 }

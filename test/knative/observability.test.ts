@@ -8,13 +8,16 @@ import { pingDelivery } from "../support/cloudevents.js";
 import { pay, type System, startSystem, waitForRun } from "../support/system.js";
 import {
   filesUnder,
+  find,
   KNATIVE_DIR,
   kubectlVersion,
   listedFiles,
+  loadManifests,
   type Manifest,
   parseYaml,
   ROOT,
   renderWithKubectl,
+  resolvedEnv,
 } from "./manifests.js";
 
 const OBSERVABILITY_DIR = join(KNATIVE_DIR, "observability");
@@ -32,6 +35,30 @@ const dashboard = JSON.parse(read("antaeus-dashboard.json")) as {
   schemaVersion: number;
   panels: Panel[];
 };
+/** A Prometheus relabel rule as a PodMonitor writes it (action replace, the default). */
+interface Relabeling {
+  sourceLabels: string[];
+  regex: string;
+  targetLabel: string;
+  replacement: string;
+}
+
+/**
+ * What Prometheus does with "replace" rules (prometheus/model/relabel/relabel.go): the source
+ * labels joined with ";", matched by the regex anchored at both ends; on a match the target
+ * label becomes the replacement with $1… filled in; no match leaves the labels as they were.
+ */
+function relabel(rules: Relabeling[], labels: Record<string, string>): Record<string, string> {
+  const out = { ...labels };
+  for (const rule of rules) {
+    const value = rule.sourceLabels.map((name) => out[name] ?? "").join(";");
+    const match = new RegExp(`^(?:${rule.regex})$`).exec(value);
+    if (match)
+      out[rule.targetLabel] = rule.replacement.replace(/\$(\d)/g, (_, n) => match[Number(n)] ?? "");
+  }
+  return out;
+}
+
 const [podMonitor] = parseYaml(read("pod-monitor.yaml"), "pod-monitor.yaml") as [Manifest];
 const [rule] = parseYaml(read("prometheus-rule.yaml"), "prometheus-rule.yaml") as [Manifest];
 type Rule = { alert?: string; record?: string; expr: string; for?: string };
@@ -264,14 +291,28 @@ describe("observability manifests", () => {
     }
   });
 
-  it("the PodMonitor validates and scrapes the ports Knative gives the app and queue-proxy", () => {
+  it("the PodMonitor validates and scrapes queue-proxy's port and each function's METRICS_PORT", () => {
     expect(() => new PodMonitor(podMonitor as never).validate()).not.toThrow();
     // knative/serving pkg/reconciler/revision/resources/deploy.go renames the user's port
     // user-port; pkg/apis/serving/v1 names queue-proxy's Prometheus port http-usermetric (9091).
-    const ports = (podMonitor.spec.podMetricsEndpoints as Array<{ port: string }>).map(
-      (e) => e.port,
+    const endpoints = podMonitor.spec.podMetricsEndpoints as Array<{
+      port: string;
+      relabelings?: Relabeling[];
+    }>;
+    expect(endpoints.map((e) => e.port)).toEqual(["user-port", "http-usermetric"]);
+    // The app's endpoint is moved to METRICS_PORT, the same in both ksvcs, whatever the pod's IP.
+    const { docs } = loadManifests();
+    const metricsPorts = ["antaeus", "payment"].map((name) =>
+      Number(resolvedEnv(docs, find(docs, "Service", name, name)).METRICS_PORT),
     );
-    expect(ports).toEqual(["user-port", "http-usermetric"]);
+    expect(new Set(metricsPorts)).toEqual(new Set([9464]));
+    const relabeled = (ip: string) =>
+      relabel(endpoints[0]!.relabelings ?? [], {
+        __address__: `${ip.includes(":") ? `[${ip}]` : ip}:8080`,
+        __meta_kubernetes_pod_ip: ip,
+      }).__address__;
+    expect(relabeled("10.1.2.3")).toBe("10.1.2.3:9464");
+    expect(relabeled("fd00::5")).toBe("[fd00::5]:9464");
   });
 
   it("monitoring is its own kustomization, outside `kubectl apply -k knative/` (its CRDs may be absent)", () => {

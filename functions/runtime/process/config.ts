@@ -69,6 +69,8 @@ export const serviceEnv = {
   MIGRATE_ON_START: boolean(true),
   SHUTDOWN_TIMEOUT_MS: integer({ min: 0, max: 600_000, default: 20_000 }),
   K_REVISION: z.string().optional(),
+  // A second port serving /metrics (and the OpenAPI document) without the API's authentication.
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 };
 
 /** In production there is no embedded fallback: a missing DATABASE_URL is an error, not a surprise. */
@@ -94,6 +96,8 @@ export interface ServiceConfig {
   migrateOnStart: boolean;
   shutdownTimeoutMs: number;
   revision: string | undefined;
+  /** Where /metrics is also served alone, without a token; unset: only on the API's port. */
+  metricsPort: number | undefined;
 }
 
 export function serviceConfig(env: {
@@ -105,6 +109,7 @@ export function serviceConfig(env: {
   MIGRATE_ON_START: boolean;
   SHUTDOWN_TIMEOUT_MS: number;
   K_REVISION?: string | undefined;
+  METRICS_PORT?: number | undefined;
 }): ServiceConfig {
   return {
     production: env.NODE_ENV === "production",
@@ -115,5 +120,6 @@ export function serviceConfig(env: {
     migrateOnStart: env.MIGRATE_ON_START,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     revision: env.K_REVISION,
+    metricsPort: env.METRICS_PORT,
   };
 }
