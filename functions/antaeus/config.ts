@@ -13,6 +13,7 @@ import {
 import {
   type AuthSettings,
   authEnv,
+  authIsOn,
   authSettings,
   requireExplicitAccess,
 } from "./auth/settings.js";
@@ -85,9 +86,7 @@ const schema = z
   .superRefine((env, ctx) => {
     // With auth on, a continuation without Antaeus's own token would be refused: the run would
     // stall until the watchdog.
-    const authOn =
-      env.ANTAEUS_AUTH === "on" || (env.NODE_ENV === "production" && !env.ANTAEUS_AUTH);
-    if (authOn && !env.BILLING_SELF_TOKEN_FILE) {
+    if (authIsOn(env) && !env.BILLING_SELF_TOKEN_FILE) {
       ctx.addIssue({
         code: "custom",
         path: ["BILLING_SELF_TOKEN_FILE"],

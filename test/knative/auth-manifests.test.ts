@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROUTE_ACCESS } from "../../functions/antaeus/auth/access.js";
 import { TOKEN_COMMAND } from "../../functions/antaeus/auth/guard.js";
-import { rolesOf } from "../../functions/antaeus/auth/roles.js";
+import { roleReader } from "../../functions/antaeus/auth/roles.js";
 import { authFileSchema } from "../../functions/antaeus/auth/settings.js";
 import { loadAntaeusConfig } from "../../functions/antaeus/config.js";
 import { loadPaymentConfig } from "../../functions/payment/config.js";
@@ -31,6 +31,12 @@ const envOf = (service: Manifest, all = docs): Record<string, string> => ({
 });
 const authFile = authFileSchema.parse(JSON.parse(mountedAuthConfig(docs, envOf(antaeus))));
 const clusterIssuer = authFile.issuers.find((i) => i.prefix === "")!;
+/** The roles a cluster account holds by the shipped config. */
+const clusterRoles = (subject: string) =>
+  roleReader(
+    authFile.roles,
+    authFile.issuers,
+  )({ issuer: clusterIssuer.issuer, subject, groups: [] });
 const sa = (name: string) => `system:serviceaccount:antaeus:${name}`;
 
 describe("the challenge profile (knative/)", () => {
@@ -110,7 +116,7 @@ describe("identities", () => {
         (s: Manifest) => `${mount.mountPath}/${s.serviceAccountToken?.path}` === file,
       )?.serviceAccountToken as Manifest;
     expect(clusterIssuer.audiences).toContain(source.audience);
-    expect(rolesOf(authFile.roles, sa(spec.serviceAccountName), [])).toEqual(["self"]);
+    expect(clusterRoles(sa(spec.serviceAccountName))).toEqual(["self"]);
     const continuation = ROUTE_ACCESS.find((r) => r.path.endsWith("/continue"))!;
     expect(continuation.roles).toContain("self");
   });
@@ -122,8 +128,8 @@ describe("identities", () => {
     expect(
       find(docs, "ServiceAccount", "antaeus-operator", "antaeus").automountServiceAccountToken,
     ).toBe(false);
-    expect(rolesOf(authFile.roles, sa("antaeus-reader"), [])).toEqual(["reader"]);
-    expect(rolesOf(authFile.roles, sa("antaeus-operator"), [])).toEqual(["operator"]);
+    expect(clusterRoles(sa("antaeus-reader"))).toEqual(["reader"]);
+    expect(clusterRoles(sa("antaeus-operator"))).toEqual(["operator"]);
     const [, account, namespace, audience] =
       /create token (\S+) -n (\S+) --audience (\S+)/.exec(TOKEN_COMMAND) ?? [];
     expect(find(docs, "ServiceAccount", account!, namespace!)).toBeDefined();
@@ -144,11 +150,7 @@ describe("identities", () => {
       expect(account.length).toBeLessThanOrEqual(63);
       expect(source.spec.sink.audience).toBeDefined();
       expect(clusterIssuer.audiences).toContain(source.spec.sink.audience);
-      const roles = rolesOf(
-        authFile.roles,
-        `system:serviceaccount:${source.metadata.namespace}:${account}`,
-        [],
-      );
+      const roles = clusterRoles(`system:serviceaccount:${source.metadata.namespace}:${account}`);
       const route = ROUTE_ACCESS.find(
         (r) => r.method === "POST" && r.path === source.spec.sink.uri,
       );

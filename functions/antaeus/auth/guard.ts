@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { TrieRouter } from "hono/router/trie-router";
-import { decodeJwt } from "jose";
+import { decodeJwt, type JWTPayload } from "jose";
 import {
   type AppEnv,
   bearerToken,
@@ -16,7 +16,7 @@ import {
   verifyToken,
 } from "../../runtime/index.js";
 import { PROBES, ROUTE_ACCESS, type RouteAccess } from "./access.js";
-import { type Role, rolesOf } from "./roles.js";
+import { PERSON_ROLES, type Role, roleReader } from "./roles.js";
 import { endSession, sessionToken, signInLocation } from "./session.js";
 import type { AuthFile, AuthSettings, IssuerSettings } from "./settings.js";
 
@@ -120,6 +120,7 @@ export function accessGuard(
  * verifies signature, issuer, audience and expiry against that issuer alone.
  */
 export function callerVerifier(file: AuthFile): CallerVerifier {
+  const rolesOf = roleReader(file.roles, file.issuers);
   const issuers = new Map(
     file.issuers.map((issuer) => {
       const keys = keySet(issuer);
@@ -144,8 +145,32 @@ export function callerVerifier(file: AuthFile): CallerVerifier {
     const groups = Array.isArray(claim)
       ? claim.filter((g): g is string => typeof g === "string").map((g) => `${settings.prefix}${g}`)
       : [];
-    return { subject, roles: rolesOf(file.roles, subject, groups), expiresAt: payload.exp ?? 0 };
+    const roles = rolesOf({ issuer: settings.issuer, subject, groups });
+    refuseLongLived(roles, payload, settings);
+    return { subject, roles, expiresAt: payload.exp ?? 0 };
   };
+}
+
+/**
+ * A token that lives longer than its holder's roles allow is refused (401, as RFC 6750 has an
+ * invalid token): a person's for at most personTokenMaxSeconds (8 h unless configured), a
+ * workload's for workloadTokenMaxSeconds where set. Its life is exp less iat; a person's token
+ * without iat cannot show it and is refused too.
+ */
+function refuseLongLived(roles: readonly Role[], payload: JWTPayload, settings: IssuerSettings) {
+  const person = roles.some((role) => PERSON_ROLES.includes(role));
+  const limit = person ? settings.personTokenMaxSeconds : settings.workloadTokenMaxSeconds;
+  if (roles.length === 0 || limit === undefined) return;
+  const life = typeof payload.iat === "number" ? (payload.exp ?? 0) - payload.iat : undefined;
+  if (life !== undefined && life <= limit) return;
+  const hours = (seconds: number) => `${Math.round((seconds / 3600) * 10) / 10} h`;
+  const who = person ? "a person's" : "a workload's";
+  throw new CallerRefused(
+    401,
+    `${who} token may live at most ${hours(limit)}, and this one ${life === undefined ? "does not say when it was issued (iat)" : `lives ${hours(life)}`}; get a shorter one, e.g. ${TOKEN_COMMAND} --duration=${Math.floor(limit / 3600) || 1}h`,
+    `token lives ${life ?? "an unknown time"} s, over ${limit} s for ${who.split(" ")[1]} roles`,
+    CHALLENGE.realm,
+  );
 }
 
 function keySet(issuer: IssuerSettings): IssuerKeys {
