@@ -4,7 +4,6 @@ import {
   integer,
   parseConfig,
   parsedWith,
-  requireDatabaseInProduction,
   type ServiceConfig,
   serviceConfig,
   serviceEnv,
@@ -81,7 +80,6 @@ const schema = z
     BILLING_SELF_TOKEN_FILE: z.string().optional(),
     ...authEnv,
   })
-  .superRefine(requireDatabaseInProduction)
   .superRefine(requireExplicitAccess)
   .superRefine((env, ctx) => {
     // With auth on, a continuation without Antaeus's own token would be refused: the run would

@@ -1,26 +1,4 @@
-import {
-  createHttpMetrics,
-  openApiDocument,
-  runService,
-  serveMetricsAlone,
-} from "../runtime/index.js";
-import { PAYMENT_DOCUMENT, paymentApp } from "./app.js";
-import { loadPaymentConfig } from "./config.js";
-import { migrations } from "./data/database.js";
+import { runService } from "../runtime/index.js";
+import { paymentService } from "./service.js";
 
-await runService({
-  name: "payment",
-  loadConfig: () => loadPaymentConfig(),
-  migrations,
-  build: async ({ config, sql, logger }) => {
-    const metrics = createHttpMetrics();
-    const app = paymentApp({ config, sql, logger, metrics });
-    const closeMetrics =
-      config.metricsPort === undefined
-        ? undefined
-        : await serveMetricsAlone(metrics, config.metricsPort, logger, () =>
-            openApiDocument(app, PAYMENT_DOCUMENT),
-          );
-    return { app, cleanups: closeMetrics ? [closeMetrics] : [] };
-  },
-});
+await runService(paymentService);

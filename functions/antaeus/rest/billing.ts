@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { declare, errorContent, jsonContent, notFound, type Router } from "../../runtime/index.js";
+import { declare, jsonContent, type Router } from "../../runtime/index.js";
 import type { BillingEngine } from "../billing/engine.js";
 import { attemptsOf } from "../data/attempts.js";
 import type { Db } from "../data/database.js";
@@ -7,6 +7,7 @@ import { findInvoice } from "../data/invoices.js";
 import { type BillingRun, findRun, findRunningRun, listRuns } from "../data/runs.js";
 import { COMPLETED, RUNNING } from "../domain/run.js";
 import { OUTCOMES, type Outcome } from "../domain/status.js";
+import { errorContent, notFound } from "../errors.js";
 import { triggerOf } from "./cloudevent.js";
 import { idParams, runListQuery } from "./params.js";
 import {

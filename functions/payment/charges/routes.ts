@@ -1,10 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import {
-  ApiError,
   type AppEnv,
   declare,
-  errorContent,
   jsonBodyLimit,
   jsonContent,
   type Router,
@@ -12,6 +10,7 @@ import {
 } from "../../runtime/index.js";
 import { listCharges } from "../data/charges.js";
 import type { Db } from "../data/database.js";
+import { apiError, errorContent } from "../errors.js";
 import type { ChargeService } from "./charge-service.js";
 import type { FaultInjector } from "./faults.js";
 import { parseIdempotencyKey } from "./idempotency-key.js";
@@ -95,7 +94,7 @@ function chargeHandler(deps: ChargeRouteDeps) {
     // The simulated outage comes first: nothing is read, validated or charged.
     if (deps.faults.unavailable()) {
       deps.count("unavailable");
-      throw new ApiError("unavailable", "payment provider unavailable; retry later", {
+      throw apiError("unavailable", "payment provider unavailable; retry later", {
         "Retry-After": "1",
       });
     }
