@@ -112,6 +112,7 @@ kn service create antaeus -n antaeus --no-wait \
   --env BILLING_REQUEST_BUDGET_MS=240000 \
   --env BILLING_SELF_URL=http://antaeus.antaeus.svc.cluster.local \
   --env BILLING_SELF_TOKEN_FILE=/var/run/secrets/tokens/antaeus-token \
+  --env ANTAEUS_AUTH=on \
   --env ANTAEUS_AUTH_CONFIG_FILE=/etc/antaeus/auth.json \
   --env ANTAEUS_AUTH_OPEN_ROUTES="${ANTAEUS_AUTH_OPEN_ROUTES:-original}" \
   --env METRICS_PORT=9464

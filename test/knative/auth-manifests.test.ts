@@ -10,6 +10,7 @@ import { loadAntaeusConfig } from "../../functions/antaeus/config.js";
 import { loadPaymentConfig } from "../../functions/payment/config.js";
 import { mountedAuthConfig, withMountedAuthConfig } from "./auth-manifests.js";
 import {
+  containersOf,
   find,
   KNATIVE_DIR,
   kubectlVersion,
@@ -39,6 +40,16 @@ const clusterRoles = (subject: string) =>
   )({ issuer: clusterIssuer.issuer, subject, groups: [] });
 const sa = (name: string) => `system:serviceaccount:antaeus:${name}`;
 
+describe("both profiles", () => {
+  it("turn auth on in the ksvc itself, not through the image's NODE_ENV", async () => {
+    const env = resolvedEnv(docs, antaeus);
+    expect(env.ANTAEUS_AUTH).toBe("on");
+    // The ksvc's env alone, as on an image built without NODE_ENV=production.
+    const config = loadAntaeusConfig(await withMountedAuthConfig(docs, env));
+    expect(config.auth.mode).toBe("on");
+  });
+});
+
 describe("the challenge profile (knative/)", () => {
   it("opens the original's routes, loads the mounted auth config, and says so", async () => {
     const config = loadAntaeusConfig(await withMountedAuthConfig(docs, envOf(antaeus)));
@@ -55,17 +66,44 @@ describe.skipIf(!kubectl)("the production profile (knative/production/)", () => 
         "knative/production",
       )
     : [];
+  /** The render with the database Secrets the cluster provides, shaped as knative/ ships them. */
+  const provided = [...production, ...docs.filter((d) => d.kind === "Secret")];
 
-  it("is knative/ with one difference: no route but the probes is open", () => {
+  it("is knative/ with two differences: no route but the probes is open, and no database Secret", () => {
     const key = (d: Manifest) => `${d.kind}/${d.metadata.namespace ?? ""}/${d.metadata.name}`;
-    expect(production.map(key).sort()).toEqual(docs.map(key).sort());
+    const secrets = ["Secret/antaeus/database", "Secret/payment/database"];
+    expect(production.map(key).sort()).toEqual(
+      docs
+        .map(key)
+        .filter((k) => !secrets.includes(k))
+        .sort(),
+    );
     const differing = production.filter(
       (d) => JSON.stringify(d) !== JSON.stringify(docs.find((o) => key(o) === key(d))),
     );
     expect(differing.map(key)).toEqual(["Service/antaeus/antaeus"]);
     const ksvc = find(production, "Service", "antaeus", "antaeus");
-    expect(envOf(ksvc, production).ANTAEUS_AUTH_OPEN_ROUTES).toBe("none");
+    expect(envOf(ksvc, provided).ANTAEUS_AUTH_OPEN_ROUTES).toBe("none");
     expect(envOf(antaeus).ANTAEUS_AUTH_OPEN_ROUTES).toBe("original");
+  });
+
+  it("renders no Secret and no placeholder password: the cluster provides the database's", () => {
+    expect(production.filter((d) => d.kind === "Secret")).toEqual([]);
+    expect(JSON.stringify(production)).not.toMatch(/change-me/i);
+    // What still names the Secret (both functions' DATABASE_URL, PostgreSQL's user and
+    // password) names the one deploy.md says to provide, with the keys it lists.
+    const keys = production.flatMap((d) =>
+      containersOf(d).flatMap((c: Manifest) =>
+        (c.env ?? []).flatMap((e: Manifest) =>
+          e.valueFrom?.secretKeyRef
+            ? [`${e.valueFrom.secretKeyRef.name}:${e.valueFrom.secretKeyRef.key}`]
+            : [],
+        ),
+      ),
+    );
+    expect(new Set(keys)).toEqual(
+      new Set(["database:url", "database:username", "database:password", "database:database"]),
+    );
   });
 
   it("names the same images as knative/kustomization.yaml", () => {
@@ -77,7 +115,7 @@ describe.skipIf(!kubectl)("the production profile (knative/production/)", () => 
   it("is accepted by Antaeus's config loader as production with nothing open", async () => {
     const ksvc = find(production, "Service", "antaeus", "antaeus");
     const config = loadAntaeusConfig(
-      await withMountedAuthConfig(production, envOf(ksvc, production)),
+      await withMountedAuthConfig(production, envOf(ksvc, provided)),
     );
     expect(config.auth).toMatchObject({ mode: "on", openRoutes: "none" });
   });
