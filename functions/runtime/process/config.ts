@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { ConfigError } from "../config-error.js";
+import { databaseTls } from "./database-tls.js";
 
 type Env = Record<string, string | undefined>;
 
@@ -50,7 +51,11 @@ export const url = (schemes: readonly string[]) =>
     { message: `expected a ${schemes.map((scheme) => `${scheme}://`).join(" or ")} URL` },
   );
 
-export const postgresUrl = url(["postgres", "postgresql"]);
+/** A postgres:// URL whose TLS settings (sslmode, sslrootcert) this runtime can honour. */
+export const postgresUrl = url(["postgres", "postgresql"]).superRefine((value, ctx) => {
+  const problem = URL.canParse(value) ? databaseTls(value) : undefined;
+  if (typeof problem === "string") ctx.addIssue({ code: "custom", message: problem });
+});
 
 /** What every function reads: the Knative runtime contract plus its database. */
 export const serviceEnv = {
