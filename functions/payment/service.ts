@@ -20,8 +20,11 @@ export const paymentService: ServiceDefinition<PaymentConfig, Router> = {
     const closeMetrics =
       config.metricsPort === undefined
         ? undefined
-        : await serveMetricsAlone(metrics, config.metricsPort, logger, () =>
-            openApiDocument(app, PAYMENT_DOCUMENT),
+        : await serveMetricsAlone(
+            metrics,
+            { port: config.metricsPort, host: config.host },
+            logger,
+            () => openApiDocument(app, PAYMENT_DOCUMENT),
           );
     return { app, cleanups: closeMetrics ? [closeMetrics] : [] };
   },

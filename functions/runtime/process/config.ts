@@ -61,6 +61,9 @@ export const postgresUrl = url(["postgres", "postgresql"]).superRefine((value, c
 export const serviceEnv = {
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   PORT: integer({ min: 0, max: 65535, default: 8080 }),
+  // Where to listen: every interface, as Knative's queue-proxy reaches the container by the pod's
+  // address; npm start sets 127.0.0.1, so nothing else on the network reaches a local run.
+  HOST: z.string().min(1).default("0.0.0.0"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_MAX: integer({ min: 1, max: 100, default: 10 }),
@@ -86,6 +89,7 @@ export function requireDatabaseUrl(config: ServiceConfig): string {
 export interface ServiceConfig {
   production: boolean;
   port: number;
+  host: string;
   logLevel: string;
   databaseUrl: string | undefined;
   databasePoolMax: number;
@@ -99,6 +103,7 @@ export interface ServiceConfig {
 export function serviceConfig(env: {
   NODE_ENV: string;
   PORT: number;
+  HOST: string;
   LOG_LEVEL: string;
   DATABASE_URL?: string | undefined;
   DATABASE_POOL_MAX: number;
@@ -110,6 +115,7 @@ export function serviceConfig(env: {
   return {
     production: env.NODE_ENV === "production",
     port: env.PORT,
+    host: env.HOST,
     logLevel: env.LOG_LEVEL,
     databaseUrl: env.DATABASE_URL,
     databasePoolMax: env.DATABASE_POOL_MAX,

@@ -10,14 +10,20 @@ import { startServer } from "./server.js";
  */
 export async function serveMetricsAlone(
   metrics: HttpMetrics,
-  port: number,
+  where: { port: number; host: string },
   logger: Logger,
   openapi?: () => object,
 ): Promise<() => Promise<void>> {
   const app = new Hono();
   app.get("/metrics", metrics.expose);
   if (openapi) app.get("/openapi.json", (c) => c.json(openapi()));
-  const server = await startServer({ app, port, logger, shutdownTimeoutMs: 1_000 });
+  const server = await startServer({
+    app,
+    port: where.port,
+    hostname: where.host,
+    logger,
+    shutdownTimeoutMs: 1_000,
+  });
   logger.info({ port: server.port }, "metrics alone on their own port");
   return () => server.shutdown("metrics port closing");
 }
