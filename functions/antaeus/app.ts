@@ -11,7 +11,7 @@ import {
   serveDocs,
   serveMetrics,
 } from "../runtime/index.js";
-import { accessGuard, callerVerifier } from "./auth/guard.js";
+import { accessGuard, callerVerifier, chargesNow } from "./auth/guard.js";
 import type { AuthSettings } from "./auth/settings.js";
 import type { BillingEngine } from "./billing/engine.js";
 import { createDb, migrations } from "./data/database.js";
@@ -58,7 +58,7 @@ export function antaeusApp(deps: {
   declare(app, health, (c) => c.json("ok" as const, 200));
 
   // In matching order: "pay" before the invoice routes, so it is not read as an invoice id.
-  payRoute(app, db, deps.engine);
+  payRoute(app, db, deps.engine, chargesNow(deps.auth));
   billingRoutes(app, db, deps.engine);
   operatorActionRoutes(app, deps.sql);
   invoiceRoutes(app, db);

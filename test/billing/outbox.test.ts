@@ -45,7 +45,12 @@ async function claimedInvoice(): Promise<{ runId: number; invoice: ClaimedInvoic
   await sql`
     insert into invoices (customer_id, currency, amount_minor, period)
     values (1, 'EUR', 1234, '2026-01-01')`;
-  const started = await startOrJoinRun(sql, { kind: "api" }, "2026-12-01", new Date());
+  const started = await startOrJoinRun(
+    sql,
+    { kind: "api", chargeNow: true },
+    "2026-12-01",
+    new Date(),
+  );
   const [invoice] = await claimInvoices(sql, started!.run.id, 10, 60_000);
   return { runId: started!.run.id, invoice: invoice! };
 }

@@ -41,6 +41,23 @@ export const callerOf = (c: Context<AppEnv>): Caller | undefined =>
 /** Verifies a token and says whom it speaks for; the sign-in uses the guard's own. */
 export type CallerVerifier = (token: string) => Promise<Caller & { expiresAt: number }>;
 
+/** The roles whose pay call charges soft declines now, their retry due or not. */
+const CHARGE_NOW: readonly Role[] = ["billing", "operator"];
+
+/**
+ * Whether a pay call charges soft declines before their retry is due (docs/billing.md): yes for
+ * a verified caller with the billing or operator role, and with auth off (npm start: whoever can
+ * reach the process runs it); no for anyone else, the challenge profile's anonymous callers and
+ * the PingSources among them, whose calls bill as the schedule does.
+ */
+export function chargesNow(auth: AuthSettings): (c: Context<AppEnv>) => boolean {
+  if (auth.mode === "off") return () => true;
+  return (c) => {
+    const caller = callerOf(c);
+    return caller !== undefined && mayCall(caller, CHARGE_NOW);
+  };
+}
+
 /** Whether a caller holds one of the roles a route accepts. */
 export const mayCall = (caller: Caller, roles: readonly Role[]) =>
   caller.roles.some((role) => roles.includes(role));
@@ -90,8 +107,13 @@ export function accessGuard(
     const method = c.req.method === "HEAD" ? "GET" : c.req.method;
     const route = router.match(method, c.req.path)[0][0]?.[0];
     if (route?.public) return next();
-    if (open && route?.original) return next();
     const bearer = bearerToken(c);
+    if (open && route?.original) {
+      // Open to anyone; a caller who presents a token is still told when it does not verify,
+      // and one that does may count (pay: charging now is for the billing role).
+      if (bearer) c.set("caller", await verifiedCaller(c, bearer, verify, CHALLENGE));
+      return next();
+    }
     // The cookie stands in for the header only on the pages' GET routes: never on a POST.
     const token = bearer ?? (route?.session && method === "GET" ? sessionToken(c) : undefined);
     let caller: Caller;

@@ -6,7 +6,7 @@ import type { Verdict } from "../domain/attempt.js";
 import type { ClaimedInvoice } from "../domain/claim.js";
 import { afterDecline, NOT_DUNNING } from "../domain/dunning.js";
 import { periodOf } from "../domain/period.js";
-import type { PayTrigger } from "../domain/run.js";
+import { type PayTrigger, RUNNING } from "../domain/run.js";
 import type { EventRelay } from "../events/relay.js";
 import type { Clock } from "./clock.js";
 import type { Continuations } from "./continuation.js";
@@ -59,6 +59,13 @@ export class BillingEngine {
     const started = await startOrJoinRun(this.deps.sql, trigger, periodOf(now), now);
     if (!started) throw new Error("a pay trigger always starts or joins a run");
     const { run, created } = started;
+    if (run.status !== RUNNING) {
+      this.deps.logger.info(
+        { runId: run.id, trigger: trigger.kind },
+        "nothing due: the latest run answers",
+      );
+      return { run, created, work: { runId: run.id, finished: true } };
+    }
     this.deps.logger.info(
       { runId: run.id, created, trigger: trigger.kind, total: run.total },
       created ? "billing run started" : "joined billing run",
