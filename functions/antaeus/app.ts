@@ -66,7 +66,7 @@ export function antaeusApp(deps: {
   eventRoutes(app, db);
   // The run pages for people, over the same data as the billing routes; the sign-in first, so
   // "/runs/sign-in" is not read as a run id.
-  signInRoutes(app, verify);
+  signInRoutes(app, verify, deps.auth.mode === "on" && deps.auth.httpsSignIn);
   runPages(app, db, deps.sql);
   serveDocs(app, {
     title: "Antaeus",

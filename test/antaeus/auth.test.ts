@@ -303,9 +303,13 @@ describe("the run pages' way in: a token traded once for a cookie", () => {
     );
   });
 
-  it("is Secure when the person came over https", async () => {
+  it("over https (Knative's gateway says so in X-Forwarded-Proto): one __Host- cookie, Secure, Path=/", async () => {
     const response = await signIn(await billingToken(), "/runs", { "x-forwarded-proto": "https" });
-    for (const line of response.headers.getSetCookie()) expect(line).toMatch(/; Secure/);
+    const cookies = response.headers.getSetCookie();
+    expect(cookies).toHaveLength(1);
+    expect(cookies[0]).toMatch(
+      /^__Host-antaeus-session=[^;]+; Max-Age=\d+; Path=\/; HttpOnly; Secure; SameSite=Strict$/,
+    );
   });
 
   it("never lets the cookie alone charge or change anything, or read beyond the pages", async () => {

@@ -124,7 +124,14 @@ export function requireExplicitAccess(env: AuthEnv, ctx: z.RefinementCtx): void 
 
 export type AuthSettings =
   | { mode: "off" }
-  | { mode: "on"; openRoutes: "original" | "none"; file: AuthFile; path: string };
+  | {
+      mode: "on";
+      openRoutes: "original" | "none";
+      file: AuthFile;
+      path: string;
+      /** NODE_ENV=production: the run pages' sign-in only over https (the cookie holds a token). */
+      httpsSignIn: boolean;
+    };
 
 export function authSettings(env: AuthEnv): AuthSettings {
   if (!authIsOn(env)) return { mode: "off" };
@@ -134,6 +141,7 @@ export function authSettings(env: AuthEnv): AuthSettings {
     openRoutes: env.ANTAEUS_AUTH_OPEN_ROUTES ?? "none",
     file: readAuthFile(path),
     path,
+    httpsSignIn: env.NODE_ENV === "production",
   };
 }
 
