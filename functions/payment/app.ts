@@ -27,7 +27,7 @@ export const PAYMENT_DOCUMENT: DocumentInfo = {
 /**
  * The payment provider: the probes open (Knative calls them without a token), every other route
  * behind caller authentication, /metrics and the OpenAPI document included. Prometheus reads
- * those on METRICS_PORT (main.ts), which only the monitoring namespace may reach: every request
+ * those on METRICS_PORT (service.ts), which only the monitoring namespace may reach: every request
  * to this port comes through Knative's gateway or activator, so a NetworkPolicy cannot tell
  * Antaeus from any other workload here, only the token can.
  */
@@ -50,13 +50,14 @@ export function paymentApp(deps: {
   );
   warnAboutFaults(config.faults, logger);
 
+  const auth = callerAuth(config.auth, logger);
   const app = createApp(
     logger,
-    { database: () => checkSchemaCurrent(deps.sql, migrations) },
-    { bodyLimitBytes: config.bodyLimitBytes },
+    { database: () => checkSchemaCurrent(deps.sql, migrations), ...auth.readiness },
+    { bodyLimitBytes: config.bodyLimitBytes, degraded: auth.degraded },
   );
   // The guard comes after the probes (createApp declared them) and before everything else.
-  serveMetrics(app, metrics, callerAuth(config.auth, logger));
+  serveMetrics(app, metrics, auth.middleware);
   serveDocs(app, PAYMENT_DOCUMENT);
   chargeRoutes(app, {
     db,

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { ROUTE_ACCESS } from "../../functions/antaeus/auth/access.js";
 import { TOKEN_COMMAND } from "../../functions/antaeus/auth/guard.js";
 import { roleReader } from "../../functions/antaeus/auth/roles.js";
-import { authFileSchema } from "../../functions/antaeus/auth/settings.js";
+import { authFileSchema, readAuthFile } from "../../functions/antaeus/auth/settings.js";
 import { loadAntaeusConfig } from "../../functions/antaeus/config.js";
 import { loadPaymentConfig } from "../../functions/payment/config.js";
 import { mountedAuthConfig, withMountedAuthConfig } from "./auth-manifests.js";
@@ -13,6 +13,7 @@ import {
   containersOf,
   find,
   KNATIVE_DIR,
+  KUBELET_ENV,
   kubectlVersion,
   loadManifests,
   type Manifest,
@@ -28,21 +29,27 @@ const antaeus = find(docs, "Service", "antaeus", "antaeus");
 const payment = find(docs, "Service", "payment", "payment");
 const envOf = (service: Manifest, all = docs): Record<string, string> => ({
   NODE_ENV: "production",
+  ...KUBELET_ENV,
   ...resolvedEnv(all, service),
 });
 const authFile = authFileSchema.parse(JSON.parse(mountedAuthConfig(docs, envOf(antaeus))));
-const clusterIssuer = authFile.issuers.find((i) => i.prefix === "")!;
+/** The cluster's issuer as Antaeus resolves it in a pod (the kubelet's env). */
+const clusterIssuer = (
+  await withMountedAuthConfig(docs, envOf(antaeus)).then((env) =>
+    readAuthFile(env.ANTAEUS_AUTH_CONFIG_FILE as string, env),
+  )
+).issuers.find((i) => i.prefix === "")!;
 /** The roles a cluster account holds by the shipped config. */
 const clusterRoles = (subject: string) =>
   roleReader(
     authFile.roles,
-    authFile.issuers,
-  )({ issuer: clusterIssuer.issuer, subject, groups: [] });
+    authFile.issuers.map((issuer) => issuer.prefix),
+  )({ issuer: authFile.issuers.findIndex((i) => i.prefix === ""), subject, groups: [] });
 const sa = (name: string) => `system:serviceaccount:antaeus:${name}`;
 
 describe("both profiles", () => {
   it("turn auth on in the ksvc itself, not through the image's NODE_ENV", async () => {
-    const env = resolvedEnv(docs, antaeus);
+    const env: Record<string, string> = { ...KUBELET_ENV, ...resolvedEnv(docs, antaeus) };
     expect(env.ANTAEUS_AUTH).toBe("on");
     // The ksvc's env alone, as on an image built without NODE_ENV=production.
     const config = loadAntaeusConfig(await withMountedAuthConfig(docs, env));
@@ -69,7 +76,7 @@ describe.skipIf(!kubectl)("the production profile (knative/production/)", () => 
   /** The render with the database Secrets the cluster provides, shaped as knative/ ships them. */
   const provided = [...production, ...docs.filter((d) => d.kind === "Secret")];
 
-  it("is knative/ with two differences: no route but the probes is open, and no database Secret", () => {
+  it("is knative/ with three differences: no route but the probes is open, the API server only at private addresses, and no database Secret", () => {
     const key = (d: Manifest) => `${d.kind}/${d.metadata.namespace ?? ""}/${d.metadata.name}`;
     const secrets = ["Secret/antaeus/database", "Secret/payment/database"];
     expect(production.map(key).sort()).toEqual(
@@ -81,7 +88,11 @@ describe.skipIf(!kubectl)("the production profile (knative/production/)", () => 
     const differing = production.filter(
       (d) => JSON.stringify(d) !== JSON.stringify(docs.find((o) => key(o) === key(d))),
     );
-    expect(differing.map(key)).toEqual(["Service/antaeus/antaeus"]);
+    expect(differing.map(key).sort()).toEqual([
+      "NetworkPolicy/antaeus/function-egress-api-server",
+      "NetworkPolicy/payment/function-egress-api-server",
+      "Service/antaeus/antaeus",
+    ]);
     const ksvc = find(production, "Service", "antaeus", "antaeus");
     expect(envOf(ksvc, provided).ANTAEUS_AUTH_OPEN_ROUTES).toBe("none");
     expect(envOf(antaeus).ANTAEUS_AUTH_OPEN_ROUTES).toBe("original");
@@ -122,11 +133,13 @@ describe.skipIf(!kubectl)("the production profile (knative/production/)", () => 
 });
 
 describe("identities", () => {
-  it("trusts the cluster issuer payment trusts, read with the same API token and CA", () => {
+  // Neither names an issuer: both read the same one from the pod's API server (KUBELET_ENV).
+  it("trusts the cluster issuer payment trusts, read from the same API server with the same API token and CA", () => {
     const paymentConfig = loadPaymentConfig(envOf(payment));
     if (paymentConfig.auth.mode !== "jwks") throw new Error("payment auth is off");
+    expect(paymentConfig.auth.issuer.kind).toBe("discovered");
     expect(clusterIssuer).toMatchObject({
-      issuer: paymentConfig.auth.issuer,
+      name: paymentConfig.auth.issuer,
       jwksUrl: paymentConfig.auth.jwksUrl,
       jwksTokenFile: paymentConfig.auth.jwksTokenFile,
       jwksCaFile: paymentConfig.auth.jwksCaFile,

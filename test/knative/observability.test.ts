@@ -116,6 +116,20 @@ function selectorsIn(expr: string): Selector[] {
   return selectors;
 }
 
+/** The labels an expression aggregates by (`sum by (namespace, le)`). */
+function groupingLabelsIn(expr: string): string[] {
+  const labels: string[] = [];
+  parser.parse(expr).iterate({
+    enter(node) {
+      if (node.name !== "GroupingLabels") return;
+      for (const label of node.node.getChildren("LabelName")) {
+        labels.push(expr.slice(label.from, label.to));
+      }
+    },
+  });
+  return labels;
+}
+
 /** Labels Prometheus adds to every series of a PodMonitor's target, not the app's own. */
 const TARGET_LABELS = new Set(["namespace", "pod", "container", "job", "instance", "endpoint"]);
 
@@ -135,20 +149,56 @@ const exposedSeries = (text: string): Array<{ name: string; labels: Record<strin
     }));
 
 /**
- * Knative queue-proxy's request metrics in Prometheus, Serving 1.15 to 1.18 (OpenCensus; on
- * http-usermetric, 9091): knative/docs `docs/serving/services/service-metrics.md` @389810a3
- * ("Queue proxy metrics"); the instruments themselves are in knative/serving
- * `pkg/queue/request_metric.go`, the OpenCensus version with `RouteTagKey` (request_count,
- * request_latencies, app_request_count, app_request_latencies, queue_depth, reported under the
- * `revision` resource). Histograms are exported as _bucket, _sum and _count.
+ * Knative queue-proxy's request metrics in Prometheus (on http-usermetric, 9091), by the Serving
+ * releases that name them so (sources in ./SOURCES.md, "Monitoring"). Histograms are exported as
+ * _bucket, _sum and _count.
+ * - 1.15 to 1.18 (OpenCensus): knative/docs `docs/serving/services/service-metrics.md` @389810a3
+ *   ("Queue proxy metrics") and knative/serving `pkg/queue/request_metric.go`, the OpenCensus
+ *   version with `RouteTagKey`: labelled by revision, service and response code.
+ * - 1.19 and 1.20 (OpenTelemetry): knative/serving `pkg/queue/request_metric.go`, the
+ *   OpenTelemetry version (instruments `kn.queueproxy.app.duration`, unit s, attribute
+ *   `http.response.status_code`, and `kn.queueproxy.depth`, unit {item}), exported by knative/pkg
+ *   `observability/metrics/prometheus_enabled.go` @124454d3 with otlptranslator's
+ *   UnderscoreEscapingWithSuffixes: dots become underscores, the unit "s" the suffix _seconds, a
+ *   {…} unit nothing. Service and namespace are resource attributes there, in `target_info`, not
+ *   labels: the PodMonitor's `namespace` tells the functions apart.
+ * - 1.21 and later: the same instruments renamed `kn.serving.invocation.duration` and
+ *   `kn.serving.queue.depth` (knative/serving#16290; knative/docs, the v1.21 release notes and
+ *   `docs/serving/observability/metrics/serving-metrics.md`).
  */
-const QUEUE_PROXY_METRICS = [
-  "revision_request_count",
-  ...histogram("revision_request_latencies"),
-  "revision_app_request_count",
-  ...histogram("revision_app_request_latencies"),
-  "revision_queue_depth",
+const QUEUE_PROXY: Array<{ releases: string; metrics: string[]; labels: string[] }> = [
+  {
+    releases: "Serving 1.15-1.18",
+    metrics: [
+      "revision_request_count",
+      ...histogram("revision_request_latencies"),
+      "revision_app_request_count",
+      ...histogram("revision_app_request_latencies"),
+      "revision_queue_depth",
+    ],
+    labels: [
+      "namespace_name",
+      "service_name",
+      "configuration_name",
+      "revision_name",
+      "pod_name",
+      "container_name",
+      "response_code",
+      "response_code_class",
+    ],
+  },
+  {
+    releases: "Serving 1.19-1.20",
+    metrics: [...histogram("kn_queueproxy_app_duration_seconds"), "kn_queueproxy_depth"],
+    labels: ["http_response_status_code"],
+  },
+  {
+    releases: "Serving 1.21+",
+    metrics: [...histogram("kn_serving_invocation_duration_seconds"), "kn_serving_queue_depth"],
+    labels: ["http_response_status_code"],
+  },
 ];
+const QUEUE_PROXY_METRICS = QUEUE_PROXY.flatMap((release) => release.metrics);
 function histogram(name: string): string[] {
   return [`${name}_bucket`, `${name}_sum`, `${name}_count`];
 }
@@ -163,6 +213,7 @@ describe("observability manifests", () => {
   let antaeusMetrics = "";
   let paymentMetrics = "";
   let scheduledRunStartedAt = 0;
+  let outbox = { pending: 0, oldest: 0 };
 
   beforeAll(async () => {
     // Both functions, a monthly run from the PingSource's event, and one invoice billing cannot
@@ -183,6 +234,10 @@ describe("observability manifests", () => {
     const [started] = await system.antaeusDb<[{ at: number }]>`
       select extract(epoch from started_at)::float8 as at from billing_runs where id = ${run.id}`;
     scheduledRunStartedAt = started.at;
+    // No K_SINK here: every event the run wrote stays in the outbox.
+    [outbox] = await system.antaeusDb<[{ pending: number; oldest: number }]>`
+      select count(*)::int as pending, extract(epoch from min(time))::float8 as oldest
+      from billing_events where delivered_at is null`;
     antaeusMetrics = await (await fetch(`${antaeus}/metrics`)).text();
     paymentMetrics = await (await fetch(`${system.payment.url}/metrics`)).text();
   });
@@ -214,6 +269,33 @@ describe("observability manifests", () => {
         .map((name) => `${where}: ${name}`),
     );
     expect(unknown).toEqual([]);
+  });
+
+  it("each queue-proxy panel has a query for every Serving naming, each with that release's names and labels only", () => {
+    const panels = dashboard.panels.filter((panel) =>
+      (panel.targets ?? []).some((t) =>
+        metricNamesIn(t.expr).names.some((name) => QUEUE_PROXY_METRICS.includes(name)),
+      ),
+    );
+    expect(panels.map((panel) => panel.title)).toHaveLength(3);
+    const problems = panels.flatMap((panel) =>
+      QUEUE_PROXY.flatMap(({ releases, metrics, labels }) => {
+        const queries = (panel.targets ?? []).filter((t) =>
+          metricNamesIn(t.expr).names.every((name) => metrics.includes(name)),
+        );
+        if (queries.length === 0) return [`panel "${panel.title}": no query for ${releases}`];
+        const known = new Set([...labels, ...TARGET_LABELS, "le"]);
+        return queries.flatMap(({ expr }) =>
+          [
+            ...selectorsIn(expr).flatMap((selector) => selector.matchers.map((m) => m.label)),
+            ...groupingLabelsIn(expr),
+          ]
+            .filter((label) => !known.has(label))
+            .map((label) => `panel "${panel.title}", ${releases}: no label ${label} in ${expr}`),
+        );
+      }),
+    );
+    expect(problems).toEqual([]);
   });
 
   it("every label the dashboard and the rules match on a function's metric is one it carries, and every exact value one it shows", () => {
@@ -248,6 +330,15 @@ describe("observability manifests", () => {
     ).toBe(0);
   });
 
+  it("Antaeus's outbox gauges tell how many events wait for the sink and since when", () => {
+    expect(outbox.pending).toBeGreaterThan(0);
+    expect(sample(antaeusMetrics, "antaeus_events_pending")).toBe(outbox.pending);
+    expect(sample(antaeusMetrics, "antaeus_events_oldest_pending_timestamp_seconds")).toBeCloseTo(
+      outbox.oldest,
+      3,
+    );
+  });
+
   it("the PrometheusRule validates against the prometheus-operator CRD's schema, with no field the API server would drop", () => {
     // prometheus-operator/prometheus-operator
     // example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml @01fad0d6
@@ -275,13 +366,14 @@ describe("observability manifests", () => {
     for (const r of rules) expect(Boolean(r.alert) !== Boolean(r.record), r.expr).toBe(true);
   });
 
-  it("the alerts are the on-call list: stalled run, monthly run not started, NETWORK_ERROR rate, invoices waiting, payment 5xx, refused callers; each has its runbook", () => {
+  it("the alerts are the on-call list: monthly run not started, stalled run, NETWORK_ERROR rate, invoices waiting, events undelivered, payment 5xx, refused callers; each has its runbook", () => {
     const alerts = rules.flatMap((r) => (r.alert ? [r.alert] : []));
     expect(alerts).toEqual([
-      "AntaeusBillingRunStalled",
       "AntaeusMonthlyRunNotStarted",
+      "AntaeusBillingRunStalled",
       "AntaeusNetworkErrorRate",
       "AntaeusInvoicesWaitingForPerson",
+      "AntaeusEventsUndelivered",
       "PaymentServerErrors",
       "PaymentRefusedCallers",
     ]);
@@ -291,28 +383,37 @@ describe("observability manifests", () => {
     }
   });
 
-  it("the PodMonitor validates and scrapes queue-proxy's port and each function's METRICS_PORT", () => {
+  it("the PodMonitor validates and scrapes the ports Knative gives the app and queue-proxy", () => {
     expect(() => new PodMonitor(podMonitor as never).validate()).not.toThrow();
     // knative/serving pkg/reconciler/revision/resources/deploy.go renames the user's port
     // user-port; pkg/apis/serving/v1 names queue-proxy's Prometheus port http-usermetric (9091).
-    const endpoints = podMonitor.spec.podMetricsEndpoints as Array<{
-      port: string;
-      relabelings?: Relabeling[];
-    }>;
-    expect(endpoints.map((e) => e.port)).toEqual(["user-port", "http-usermetric"]);
-    // The app's endpoint is moved to METRICS_PORT, the same in both ksvcs, whatever the pod's IP.
-    const { docs } = loadManifests();
-    const metricsPorts = ["antaeus", "payment"].map((name) =>
-      Number(resolvedEnv(docs, find(docs, "Service", name, name)).METRICS_PORT),
+    const ports = (podMonitor.spec.podMetricsEndpoints as Array<{ port: string }>).map(
+      (e) => e.port,
     );
-    expect(new Set(metricsPorts)).toEqual(new Set([9464]));
-    const relabeled = (ip: string) =>
-      relabel(endpoints[0]!.relabelings ?? [], {
-        __address__: `${ip.includes(":") ? `[${ip}]` : ip}:8080`,
-        __meta_kubernetes_pod_ip: ip,
-      }).__address__;
-    expect(relabeled("10.1.2.3")).toBe("10.1.2.3:9464");
-    expect(relabeled("fd00::5")).toBe("[fd00::5]:9464");
+    expect(ports).toEqual(["user-port", "http-usermetric"]);
+  });
+
+  it("the PodMonitor moves both functions' targets to their METRICS_PORT (their API ports ask a token)", () => {
+    const [app] = podMonitor.spec.podMetricsEndpoints as Array<{ relabelings?: Relabeling[] }>;
+    const { docs } = loadManifests();
+    for (const name of ["antaeus", "payment"]) {
+      const metricsPort = resolvedEnv(docs, find(docs, "Service", name, name)).METRICS_PORT;
+      expect(metricsPort, name).toBe("9464");
+      const moved = (address: string) =>
+        relabel(app?.relabelings ?? [], {
+          __address__: address,
+          __meta_kubernetes_pod_label_serving_knative_dev_service: name,
+        }).__address__;
+      expect(moved("10.1.2.3:8080")).toBe(`10.1.2.3:${metricsPort}`);
+      expect(moved("[fd00::5]:8080")).toBe(`[fd00::5]:${metricsPort}`);
+    }
+    // Anything else the selector might one day take is left where its pod says.
+    expect(
+      relabel(app?.relabelings ?? [], {
+        __address__: "10.1.2.3:8080",
+        __meta_kubernetes_pod_label_serving_knative_dev_service: "billing",
+      }).__address__,
+    ).toBe("10.1.2.3:8080");
   });
 
   it("monitoring is its own kustomization, outside `kubectl apply -k knative/` (its CRDs may be absent)", () => {

@@ -1,6 +1,7 @@
 import type { JWTPayload } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signingKey, startJwksServer, token } from "../../../test/payment/identity.js";
+import { memoryLogger } from "../../../test/support/memory-logger.js";
 import { CallerRefused } from "../../runtime/index.js";
 import { callerVerifier } from "./guard.js";
 import { authFileSchema } from "./settings.js";
@@ -29,25 +30,31 @@ afterAll(async () => {
 });
 
 /** The verifier for the cluster's issuer under `clusterPrefix` and a provider under `providerPrefix`. */
-const verifier = (clusterPrefix: string, providerPrefix: string, limits: object = {}) =>
-  callerVerifier(
-    authFileSchema.parse({
-      issuers: [
-        {
-          issuer: CLUSTER,
-          audiences: ["antaeus"],
-          jwksUrl: cluster.url,
-          prefix: clusterPrefix,
-          ...limits,
-        },
-        { issuer: PROVIDER, audiences: ["antaeus"], jwksUrl: provider.url, prefix: providerPrefix },
-      ],
-      roles: {
-        operator: { subjects: [`${clusterPrefix}${OPERATOR}`] },
-        self: { subjects: [`${clusterPrefix}${SELF}`] },
+function verifier(clusterPrefix: string, providerPrefix: string, limits: object = {}) {
+  const file = authFileSchema.parse({
+    issuers: [
+      {
+        issuer: CLUSTER,
+        audiences: ["antaeus"],
+        jwksUrl: cluster.url,
+        prefix: clusterPrefix,
+        ...limits,
       },
-    }),
-  );
+      { issuer: PROVIDER, audiences: ["antaeus"], jwksUrl: provider.url, prefix: providerPrefix },
+    ],
+    roles: {
+      operator: { subjects: [`${clusterPrefix}${OPERATOR}`] },
+      self: { subjects: [`${clusterPrefix}${SELF}`] },
+    },
+  });
+  // Both issuers named, as readAuthFile resolves an entry that names its issuer and keys.
+  const issuers = file.issuers.map(({ issuer, jwksUrl, ...rest }) => ({
+    ...rest,
+    name: { kind: "configured" as const, issuer: issuer as string },
+    jwksUrl: jwksUrl as string,
+  }));
+  return callerVerifier({ ...file, issuers }, memoryLogger().logger).verify;
+}
 
 describe("a name in the roles belongs to one issuer", () => {
   it("a provider whose prefix is empty cannot pose as the cluster's account under k8s:", async () => {

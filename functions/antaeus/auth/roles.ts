@@ -14,9 +14,12 @@ export interface RoleGrant {
 }
 export type RoleGrants = Partial<Record<Role, RoleGrant>>;
 
-/** A verified caller as the grants see it: its issuer, and its names with that issuer's prefix. */
+/**
+ * A verified caller as the grants see it: its issuer (its place in the configured list: the
+ * cluster's may be discovered, unnamed until it is), and its names with that issuer's prefix.
+ */
 export interface Named {
-  issuer: string;
+  issuer: number;
   subject: string;
   groups: readonly string[];
 }
@@ -30,9 +33,11 @@ export interface Named {
  */
 export function roleReader(
   grants: RoleGrants,
-  issuers: ReadonlyArray<{ issuer: string; prefix: string }>,
+  prefixes: readonly string[],
 ): (caller: Named) => Role[] {
-  const byLongestPrefix = [...issuers].sort((a, b) => b.prefix.length - a.prefix.length);
+  const byLongestPrefix = prefixes
+    .map((prefix, issuer) => ({ prefix, issuer }))
+    .sort((a, b) => b.prefix.length - a.prefix.length);
   const ownerOf = (name: string) =>
     byLongestPrefix.find((issuer) => name.startsWith(issuer.prefix))?.issuer;
   const held = (names: readonly string[]) =>

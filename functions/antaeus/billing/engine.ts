@@ -1,12 +1,15 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger, Sql } from "../../runtime/index.js";
 import { claimInvoices } from "../data/claims.js";
-import { type BillingRun, completeIfDone, startOrJoinRun } from "../data/runs.js";
+import { createDb } from "../data/database.js";
+import { type BillingRun, completeIfDone, findRun, startOrJoinRun } from "../data/runs.js";
 import type { Verdict } from "../domain/attempt.js";
 import type { ClaimedInvoice } from "../domain/claim.js";
 import { afterDecline, NOT_DUNNING } from "../domain/dunning.js";
 import { periodOf } from "../domain/period.js";
+import { providerRefusal } from "../domain/refusals.js";
 import { type PayTrigger, RUNNING } from "../domain/run.js";
+import { OUTCOMES, type Outcome } from "../domain/status.js";
 import type { EventRelay } from "../events/relay.js";
 import type { Clock } from "./clock.js";
 import type { Continuations } from "./continuation.js";
@@ -102,8 +105,18 @@ export class BillingEngine {
       { runId, finished },
       finished ? "billing run completed" : "billing request budget spent",
     );
+    if (finished) await this.reportRefusals(runId);
     await this.deliverEvents(deadline);
     return { runId, finished };
+  }
+
+  /** A run the provider refused is a configuration problem: said as an error, with what to check. */
+  private async reportRefusals(runId: number): Promise<void> {
+    const run = await findRun(createDb(this.deps.sql), runId);
+    const counts =
+      run && (Object.fromEntries(OUTCOMES.map((o) => [o, run[o]])) as Record<Outcome, number>);
+    const refusal = counts && providerRefusal(counts);
+    if (refusal) this.deps.logger.error({ runId, ...refusal }, refusal.code);
   }
 
   /**

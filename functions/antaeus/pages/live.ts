@@ -57,6 +57,11 @@ export const LIVE_SCRIPT = `(() => {
       set("left", duration((run.total - run.done) / perSecond));
     }
     for (const [outcome, count] of Object.entries(run.counts)) set("count-" + outcome, count.toLocaleString("en"));
+    const refusal = field("refusal");
+    if (refusal) {
+      refusal.hidden = !run.refusal;
+      set("refusal", run.refusal ? run.refusal.message : "");
+    }
     if (run.status !== "RUNNING") return location.reload();
     setTimeout(tick, 2000);
   };

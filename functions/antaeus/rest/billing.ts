@@ -6,6 +6,7 @@ import { attemptsOf } from "../data/attempts.js";
 import type { Db } from "../data/database.js";
 import { findInvoice } from "../data/invoices.js";
 import { type BillingRun, findRun, findRunningRun, listRuns } from "../data/runs.js";
+import { providerRefusal } from "../domain/refusals.js";
 import { COMPLETED, RUNNING } from "../domain/run.js";
 import { OUTCOMES, type Outcome } from "../domain/status.js";
 import { errorContent, notFound } from "../errors.js";
@@ -38,6 +39,8 @@ export function runJson(run: BillingRun) {
     counts,
     /** Verdicts on scheduled retries, and how many of those were PAID. */
     retries: { done: run.retries, recovered: run.recovered },
+    /** When the provider refused the run's charges: a configuration problem, named. */
+    refusal: providerRefusal(counts),
   };
 }
 
