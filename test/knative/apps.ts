@@ -43,6 +43,7 @@ export async function antaeusForChecks() {
     engine: billing.engine,
     metrics,
     auth: config.auth,
+    providerRateLimit: config.billing.providerRateLimit,
   });
   return {
     app,
