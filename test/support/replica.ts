@@ -1,7 +1,8 @@
 import { antaeusApp } from "../../functions/antaeus/app.js";
 import { createBilling } from "../../functions/antaeus/billing/index.js";
 import { loadAntaeusConfig } from "../../functions/antaeus/config.js";
-import { migrations } from "../../functions/antaeus/data/database.js";
+import { createDb, migrations } from "../../functions/antaeus/data/database.js";
+import { seedIfEmpty } from "../../functions/antaeus/data/seed.js";
 import {
   connect,
   createHttpMetrics,
@@ -24,11 +25,12 @@ export interface Replica {
  * not about processes (a rate limit, a 429 met by one lane). `worker` names it in the attempts.
  */
 export async function startReplica(env: Record<string, string>, worker: string): Promise<Replica> {
-  const config = loadAntaeusConfig({ SEED_ENABLED: "false", ...env });
+  const config = loadAntaeusConfig(env);
   const { logger, lines } = memoryLogger();
   const url = config.databaseUrl as string;
   await migrateUnderLock(url, migrations, logger);
   const sql = await connect(url, { max: config.databasePoolMax, logger });
+  if (config.seed.enabled) await seedIfEmpty(createDb(sql), config.seed, logger);
   const metrics = createHttpMetrics();
   const billing = createBilling(
     sql,

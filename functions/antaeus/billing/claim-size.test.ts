@@ -7,6 +7,7 @@ const lane = (load: Partial<LaneLoad>): LaneLoad => ({
   waiting: 0,
   idempotent: true,
   pace: undefined,
+  tickDue: false,
   ...load,
 });
 
@@ -27,6 +28,11 @@ describe("what a lane claims, with a provider that honours keys", () => {
     expect(claimSize(lane({ pace, waiting: batch / 2 }))).toBe(0);
   });
 
+  it("tops what waits up to a batch on a tick it sends anyway", () => {
+    expect(claimSize(lane({ inFlight: 16, waiting: 10, tickDue: true }))).toBe(6);
+    expect(claimSize(lane({ inFlight: 16, waiting: 16, tickDue: true }))).toBe(0);
+  });
+
   it("never claims fewer than its slots, nor more than MAX_CLAIM", () => {
     expect(claimSize(lane({ pace: 1 }))).toBe(16);
     expect(claimSize(lane({ pace: 1_000_000 }))).toBe(MAX_CLAIM);
@@ -39,8 +45,9 @@ describe("what a lane claims, with a provider that ignores keys", () => {
     expect(claimSize(lane({ idempotent: false, inFlight: 10, pace: 500 }))).toBe(6);
   });
 
-  it("claims nothing while one waits, or while every slot is busy", () => {
+  it("claims nothing while one waits, or while every slot is busy, tick or not", () => {
     expect(claimSize(lane({ idempotent: false, inFlight: 4, waiting: 1 }))).toBe(0);
+    expect(claimSize(lane({ idempotent: false, inFlight: 4, waiting: 1, tickDue: true }))).toBe(0);
     expect(claimSize(lane({ idempotent: false, inFlight: 16 }))).toBe(0);
   });
 });

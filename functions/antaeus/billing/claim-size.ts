@@ -17,13 +17,17 @@ export interface LaneLoad {
   idempotent: boolean;
   /** Invoices this lane settled per second lately; undefined before it has settled any. */
   pace: number | undefined;
+  /** The lane's periodic tick goes now anyway: a claim riding on it costs no round trip. */
+  tickDue: boolean;
 }
 
 /**
  * How many invoices a lane claims now (0: not now). A claim costs a round trip whatever its size,
  * so a lane claims ahead: when fewer than half a batch wait, the next batch, sized to keep it busy
  * for CLAIM_AHEAD_MS at its pace and never smaller than its slots. A freed slot is then filled at
- * once, and at 80 invoices a second a lane claims about once a second, not five times.
+ * once, and at 80 invoices a second a lane claims about once a second, not five times. A tick the
+ * lane sends anyway (its heartbeat, data/lanes.ts) tops what waits up to a batch: the claim rides
+ * on it, and the next claim of its own is later.
  *
  * With a provider that ignores keys an invoice claimed but not yet sent when its worker dies can
  * only be given up (OUTCOME_UNKNOWN, docs/billing.md): such a lane claims only what its free slots
@@ -36,5 +40,6 @@ export function claimSize(load: LaneLoad): number {
   }
   const ahead = Math.ceil(((load.pace ?? 0) * CLAIM_AHEAD_MS) / 1000);
   const batch = Math.min(MAX_CLAIM, Math.max(load.concurrency, ahead));
+  if (load.tickDue) return Math.max(0, batch - load.waiting);
   return load.waiting < batch / 2 ? batch : 0;
 }

@@ -69,7 +69,8 @@ export class Lane {
   private unreported = { settled: 0, throttled: 0 };
   /** The provider's shared rate as last read, and when (performance.now()). */
   private provider: { snapshot: ProviderSnapshot; at: number; runCalls: number } | undefined;
-  private holdsShare = false;
+  /** This lane's last tick asked for a share (and so is among the snapshot's holders). */
+  private asksShare = false;
   private reports: Promise<void> = Promise.resolve();
   private wake: (() => void) | undefined;
 
@@ -80,8 +81,9 @@ export class Lane {
     private readonly deadline: number,
     private readonly stop: AbortSignal,
   ) {
-    // Verdicts wait up to a tick to be written together: one round trip per second, not per 50 ms.
-    this.writer = new VerdictWriter(deps.sql, runId, deps.worker, deps.logger, TICK_MS);
+    // Verdicts wait up to two ticks to be written together: one round trip per two seconds
+    // rather than per 50 ms. A verdict lost with its replica costs one more call under its key.
+    this.writer = new VerdictWriter(deps.sql, runId, deps.worker, deps.logger, 2 * TICK_MS);
   }
 
   async work(): Promise<LaneOutcome> {
@@ -97,8 +99,9 @@ export class Lane {
         }
         const open = this.held && !this.stop.aborted && performance.now() < this.deadline;
         if (!this.ticking) {
-          const claim = open && !this.dry ? this.claimSize() : 0;
-          if (claim > 0 || this.tickDue()) this.tick(claim);
+          const due = this.tickDue();
+          const claim = open && !this.dry ? this.claimSize(due) : 0;
+          if (claim > 0 || due) this.tick(claim);
         }
         if (this.inFlight.size > 0 || this.ticking) {
           await this.nap();
@@ -129,8 +132,9 @@ export class Lane {
     };
   }
 
-  private claimSize(): number {
+  private claimSize(tickDue: boolean): number {
     return claimSize({
+      tickDue,
       concurrency: this.deps.settings.concurrency,
       inFlight: this.inFlight.size,
       waiting: this.ready.length,
@@ -235,7 +239,7 @@ export class Lane {
       at: receivedAt,
       runCalls: result.runCallsPerSecond,
     };
-    this.holdsShare = (result.share ?? 0) > 0;
+    this.asksShare = (share?.want ?? 0) > 0;
     if (this.capNow() === undefined) this.pacer.grant(undefined, Number.POSITIVE_INFINITY);
     // Counted from when the tick left: the database's lapse is no earlier than that.
     else this.pacer.grant(result.share ?? 0, SHARE_VALID_MS - (receivedAt - sentAt));
@@ -260,9 +264,9 @@ export class Lane {
     return currentRate(limit, { rate: snapshot.rate, sinceDecreaseMs: since });
   }
 
-  /** Lanes holding a share, this one counted whether or not it holds one yet. */
+  /** Lanes asking for a share, this one counted whether or not it asked last time. */
   private holders(): number {
-    return (this.provider?.snapshot.holders ?? 0) + (this.holdsShare ? 0 : 1);
+    return (this.provider?.snapshot.holders ?? 0) + (this.asksShare ? 0 : 1);
   }
 
   /**

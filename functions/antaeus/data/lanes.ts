@@ -19,7 +19,7 @@ export interface ProviderSnapshot {
   sinceDecreaseMs: number | null;
   /** How long every lane still waits before its next call (a Retry-After). */
   pausedMs: number;
-  /** Holders of a share (above 0) that has not lapsed, this lane's included. */
+  /** Lanes that asked for a share and hold an answer that has not lapsed, this one included. */
   holders: number;
 }
 
@@ -32,7 +32,7 @@ const snapshotColumns = (sql: Sql) => sql`
   (extract(epoch from now() - p.decreased_at) * 1000)::float8 as since_decrease_ms,
   greatest(0, extract(epoch from p.paused_until - now()) * 1000)::float8 as paused_ms,
   (select count(*) from jsonb_each(p.shares) e
-   where (e.value->>0)::float8 > 0 and (e.value->>1)::float8 > ${nowMs(sql)})::int as holders`;
+   where (e.value->>2)::float8 > 0 and (e.value->>1)::float8 > ${nowMs(sql)})::int as holders`;
 
 interface SnapshotRow {
   rate: number | null;
@@ -153,7 +153,7 @@ export async function laneTick(
         || jsonb_build_object(${holder}::text, jsonb_build_array(
              least(${share.want}::float8, greatest(0::float8,
                ${share.cap}::float8 - (select coalesce(sum((e.value->>0)::float8), 0) ${others}))),
-             ${now} + ${share.validMs}))
+             ${now} + ${share.validMs}, ${share.want}::float8))
       where p.id = 1
       returning p.*`
     : sql`select * from provider_rate p where p.id = 1`;

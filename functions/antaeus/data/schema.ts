@@ -156,9 +156,9 @@ export const billingLanes = pgTable(
 /**
  * The provider's rate, shared by every lane and replica (billing/provider-rate.ts): one row. AIMD's
  * state (the rate the last 429 set, and when), the pause a Retry-After asked every lane for, and
- * `shares`, each holder's calls per second with the instant (Unix ms) it lapses. A lane's claim
- * takes its share in the same statement, under this row's lock, so shares never add up to more
- * than the rate.
+ * `shares`: by holder, the calls per second it was granted, the instant (Unix ms) that lapses, and
+ * what it asked for. A lane's claim takes its share in the same statement, under this row's lock,
+ * so shares never add up to more than the rate.
  */
 export const providerRate = pgTable(
   "provider_rate",
@@ -167,7 +167,7 @@ export const providerRate = pgTable(
     rate: real(),
     decreasedAt: timestamp("decreased_at", { withTimezone: true }),
     pausedUntil: timestamp("paused_until", { withTimezone: true }),
-    shares: jsonb().$type<Record<string, [number, number]>>().notNull().default({}),
+    shares: jsonb().$type<Record<string, [number, number, number]>>().notNull().default({}),
   },
   () => [check("provider_rate_one_row", sql`id = 1`)],
 );
