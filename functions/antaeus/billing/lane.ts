@@ -64,8 +64,11 @@ export class Lane {
   private failure: unknown;
   private lastTickAt = Number.NEGATIVE_INFINITY;
   private held = true;
-  /** The last claim found nothing: others hold what is left, or the run is done. */
-  private dry = false;
+  /**
+   * The last claim found nothing (others hold what is left, or the run is done): no claim of its
+   * own before then. Ticks still look, so invoices a joining trigger adds are found within one.
+   */
+  private dryUntil = 0;
   private unreported = { settled: 0, throttled: 0 };
   /** The provider's shared rate as last read, and when (performance.now()). */
   private provider: { snapshot: ProviderSnapshot; at: number; runCalls: number } | undefined;
@@ -100,7 +103,8 @@ export class Lane {
         const open = this.held && !this.stop.aborted && performance.now() < this.deadline;
         if (!this.ticking) {
           const due = this.tickDue();
-          const claim = open && !this.dry ? this.claimSize(due) : 0;
+          const dry = performance.now() < this.dryUntil;
+          const claim = open && (!dry || due) ? this.claimSize(due) : 0;
           if (claim > 0 || due) this.tick(claim);
         }
         if (this.inFlight.size > 0 || this.ticking) {
@@ -116,7 +120,7 @@ export class Lane {
         }
         // Others hold leases on what is left: look again shortly, in case one expires.
         await sleep(Math.min(IDLE_POLL_MS, Math.max(0, this.deadline - performance.now())));
-        this.dry = false;
+        this.dryUntil = 0;
       }
     } finally {
       // Left with charges in flight only by a failure: none may wait for a share no tick renews.
@@ -233,7 +237,7 @@ export class Lane {
     }
     this.held = result.held;
     this.ready.push(...result.invoices);
-    if (claim > 0) this.dry = result.invoices.length === 0;
+    if (claim > 0 && result.invoices.length === 0) this.dryUntil = receivedAt + TICK_MS;
     this.provider = {
       snapshot: result.provider,
       at: receivedAt,
