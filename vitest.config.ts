@@ -2,8 +2,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    // Pure helpers are unit-tested beside their module; the rest talk to real processes.
-    include: ["test/**/*.test.ts", "functions/**/*.test.ts"],
+    // A module's own tests sit beside it; test/ holds the rest (the apps in-process, processes).
+    include: ["test/**/*.test.ts", "functions/**/*.test.ts", "dev/**/*.test.ts"],
     exclude: ["test/containers/**"],
     globalSetup: ["test/support/global-setup.ts"],
     // A ceiling against a hang, not a speed check: tests wait on conditions, and a loaded

@@ -9,7 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { startEmbeddedPostgres } from "../functions/runtime/index.js";
+import { startEmbeddedPostgres } from "../dev/embedded-postgres.js";
 
 const invoices = Number(process.env.BENCH_INVOICES ?? 20_000);
 const concurrency = process.env.BILLING_CONCURRENCY ?? "64"; // Antaeus's default

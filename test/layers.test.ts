@@ -2,26 +2,98 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
-const FUNCTIONS = resolve(import.meta.dirname, "../functions");
+const ROOT = resolve(import.meta.dirname, "..");
+const FUNCTIONS = join(ROOT, "functions");
+
+/** What a module imports: `import … from "x"`, `export … from "x"`, `import "x"`, `import("x")`. */
+function specifiersOf(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  return [
+    ...text.matchAll(/^\s*(?:import|export)\b(?:[^;"]*?\bfrom)?\s*"([^"]+)"/gms),
+    ...text.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g),
+  ].map((match) => match[1] as string);
+}
+
+/** The modules under `dir` (relative to it), tests included or not. */
+const modulesIn = (dir: string, tests: boolean) =>
+  readdirSync(dir, { recursive: true, encoding: "utf8" }).filter(
+    (file) =>
+      /\.(tsx?|mjs)$/.test(file) &&
+      !file.includes("node_modules") &&
+      (tests || !/\.test\.tsx?$/.test(file)),
+  );
 
 /** Every import of every module under functions/, as the module and what it names. */
 function imports(): Array<{ from: string; to: string }> {
-  const files = readdirSync(FUNCTIONS, { recursive: true, encoding: "utf8" }).filter(
-    (file) => /\.tsx?$/.test(file) && !/\.test\.tsx?$/.test(file),
-  );
-  return files.flatMap((file) => {
-    const text = readFileSync(join(FUNCTIONS, file), "utf8");
-    const specifiers = [
-      // `import … from "x"`, `export … from "x"` and a bare `import "x"`.
-      ...text.matchAll(/^\s*(?:import|export)\b(?:[^;"]*?\bfrom)?\s*"([^"]+)"/gms),
-      ...text.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g),
-    ].map((match) => match[1] as string);
-    return specifiers.map((specifier) => ({
+  return modulesIn(FUNCTIONS, false).flatMap((file) =>
+    specifiersOf(join(FUNCTIONS, file)).map((specifier) => ({
       from: file,
       to: specifier.startsWith(".")
         ? relative(FUNCTIONS, resolve(dirname(join(FUNCTIONS, file)), specifier))
         : specifier,
-    }));
+    })),
+  );
+}
+
+/** Our modules (the functions, dev/, bench/, scripts/, test/) and the ones of ours each imports. */
+function moduleGraph(): Map<string, string[]> {
+  const files = ["functions", "dev", "bench", "scripts", "test"].flatMap((dir) =>
+    modulesIn(join(ROOT, dir), true).map((file) => join(dir, file)),
+  );
+  const known = new Set(files);
+  // A TypeScript module is imported under its .js name.
+  const moduleAt = (path: string) =>
+    [path, path.replace(/\.js$/, ".ts"), path.replace(/\.js$/, ".tsx")].find((candidate) =>
+      known.has(candidate),
+    );
+  return new Map(
+    files.map((file) => [
+      file,
+      specifiersOf(join(ROOT, file)).flatMap((specifier) => {
+        if (!specifier.startsWith(".")) return [];
+        const target = moduleAt(relative(ROOT, resolve(ROOT, dirname(file), specifier)));
+        return target ? [target] : [];
+      }),
+    ]),
+  );
+}
+
+/**
+ * Each circle of imports in `graph`, as the path around it (a → b → a): Tarjan's strongly
+ * connected components, then a path through each.
+ */
+function importCircles(graph: Map<string, string[]>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const components: string[][] = [];
+  const visit = (module: string) => {
+    index.set(module, index.size);
+    low.set(module, index.get(module) as number);
+    stack.push(module);
+    for (const next of graph.get(module) ?? []) {
+      if (!index.has(next)) {
+        visit(next);
+        low.set(module, Math.min(low.get(module) as number, low.get(next) as number));
+      } else if (stack.includes(next)) {
+        low.set(module, Math.min(low.get(module) as number, index.get(next) as number));
+      }
+    }
+    if (low.get(module) !== index.get(module)) return;
+    const component = stack.splice(stack.indexOf(module));
+    if (component.length > 1 || graph.get(module)?.includes(module)) components.push(component);
+  };
+  for (const module of graph.keys()) if (!index.has(module)) visit(module);
+  return components.map((component) => {
+    // From the component's first module, follow imports inside it until one comes round again.
+    const members = new Set(component);
+    const path = [component[0] as string];
+    for (;;) {
+      const next = (graph.get(path.at(-1) as string) ?? []).find((to) => members.has(to)) as string;
+      const seen = path.indexOf(next);
+      if (seen >= 0) return [...path.slice(seen), next];
+      path.push(next);
+    }
   });
 }
 
@@ -61,6 +133,21 @@ const RULES: Array<{ rule: string; applies: RegExp; forbids: (to: string) => boo
     forbids: (to) => to.startsWith("antaeus/pages/"),
   },
   {
+    rule: "the runtime knows nothing of either function",
+    applies: /^runtime\//,
+    forbids: (to) => /^(antaeus|payment)\//.test(to),
+  },
+  {
+    rule: "the runtime's web/ (what an app is built from) imports nothing of process/ (what serves it)",
+    applies: /^runtime\/web\//,
+    forbids: (to) => to.startsWith("runtime/process/"),
+  },
+  {
+    rule: "the functions import nothing from outside functions/ (dev/, test/, scripts/)",
+    applies: /./,
+    forbids: (to) => to.startsWith("../"),
+  },
+  {
     rule: "outside the runtime, the runtime is imported through its index.ts only",
     applies: /^(antaeus|payment|kernel)\//,
     forbids: (to) => to.startsWith("runtime/") && to !== "runtime/index.js",
@@ -75,6 +162,28 @@ describe("layers", () => {
     expect(all).toContainEqual({ from: "antaeus/data/claims.ts", to: "antaeus/domain/status.js" });
     // .tsx modules too: the pages are JSX.
     expect(all).toContainEqual({ from: "antaeus/pages/routes.tsx", to: "runtime/index.js" });
+  });
+
+  it("no module imports itself through others, in the functions, dev/, bench/, scripts/ or test/", () => {
+    const graph = moduleGraph();
+    // The reader finds the imports it must: the app's route module imports its runtime.
+    expect(graph.get("functions/antaeus/rest/billing.ts")).toContain("functions/runtime/index.ts");
+    expect(graph.get("test/support/global-setup.ts")).toContain("dev/embedded-postgres.ts");
+    expect(importCircles(graph).map((circle) => circle.join(" → "))).toEqual([]);
+  });
+
+  it("names a circle of imports, and one module importing itself", () => {
+    const graph = new Map([
+      ["a", ["b"]],
+      ["b", ["c", "d"]],
+      ["c", ["a"]],
+      ["d", ["d"]],
+      ["e", ["a"]],
+    ]);
+    expect(importCircles(graph)).toEqual([
+      ["d", "d"],
+      ["a", "b", "c", "a"],
+    ]);
   });
 
   it.each(RULES.map((rule) => [rule.rule, rule] as const))("%s", (_name, rule) => {

@@ -4,7 +4,6 @@ import {
   integer,
   parseConfig,
   parsedWith,
-  requireDatabaseInProduction,
   type ServiceConfig,
   serviceConfig,
   serviceEnv,
@@ -84,7 +83,6 @@ const schema = z
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     ...authEnv,
   })
-  .superRefine(requireDatabaseInProduction)
   .superRefine(requireExplicitAccess)
   .superRefine((env, ctx) => {
     // With auth on, a lane request without Antaeus's own token would be refused: the run would

@@ -1,40 +1,4 @@
-import { createHttpMetrics, runService, serveMetricsAlone } from "../runtime/index.js";
-import { antaeusApp } from "./app.js";
-import { createBilling } from "./billing/index.js";
-import { registerOverviewMetrics } from "./billing/overview-metrics.js";
-import { loadAntaeusConfig } from "./config.js";
-import { createDb, migrations } from "./data/database.js";
-import { seedIfEmpty } from "./data/seed.js";
+import { runService } from "../runtime/index.js";
+import { antaeusService } from "./service.js";
 
-await runService({
-  name: "antaeus",
-  loadConfig: () => loadAntaeusConfig(),
-  migrations,
-  build: async ({ config, sql, logger }) => {
-    if (config.seed.enabled) await seedIfEmpty(createDb(sql), config.seed, logger);
-    const metrics = createHttpMetrics();
-    const billing = createBilling(sql, config.billing, config.events, logger, metrics.registry);
-    registerOverviewMetrics(metrics.registry, sql, logger, config.billing.providerRateLimit);
-    logger.info(
-      { provider: config.billing.providerEndpoint, tokenFile: config.billing.tokenFile ?? null },
-      "billing through the payment provider",
-    );
-    const closeMetrics =
-      config.metricsPort === undefined
-        ? undefined
-        : await serveMetricsAlone(metrics, config.metricsPort, logger);
-    return {
-      app: antaeusApp({
-        sql,
-        logger,
-        engine: billing.engine,
-        metrics,
-        auth: config.auth,
-        providerRateLimit: config.billing.providerRateLimit,
-      }),
-      onListening: (port) => billing.lanes.listeningOn(port),
-      onShutdown: () => billing.engine.stop(),
-      cleanups: [billing.close, ...(closeMetrics ? [closeMetrics] : [])],
-    };
-  },
-});
+await runService(antaeusService);

@@ -4,7 +4,6 @@ import {
   parseConfig,
   parsedWith,
   probability,
-  requireDatabaseInProduction,
   type ServiceConfig,
   serviceConfig,
   serviceEnv,
@@ -68,7 +67,7 @@ const variables = z.object({
   PAYMENT_AUTH_JWKS_COOLDOWN_MS: integer({ min: 0, max: 3_600_000, default: 30_000 }),
 });
 
-const schema = variables.superRefine(requireDatabaseInProduction).superRefine(requireExplicitAuth);
+const schema = variables.superRefine(requireExplicitAuth);
 
 /**
  * Auth is always a deliberate choice: unset is an error everywhere (the local starter sets

@@ -1,33 +1,48 @@
 /**
  * The runtime both functions run on, knative/func style: the function is its routes and core,
- * this is what serves them. Import it from here only.
- *
- * web/: the HTTP half a Hono app is built from (the shared shell and probes, JSON errors and
- * their closed codes, body caps, streamed arrays, request metrics, and web/auth/: bearer tokens
- * verified against an issuer's keys, an accepted token remembered until it expires, with their
- * 401 and 403).
+ * this is what serves them. Import it from here only; it names what the functions use.
  */
 
-/**
- * process/: the life of the process around it (config from the environment, JSON logs, the
- * database connection and locked migrations, embedded PostgreSQL, the Node server, SIGTERM
- * drain, /metrics alone on a port of its own) and the one-off migrate command.
- */
-export * from "./process/config.js";
-export * from "./process/database.js";
-export * from "./process/embedded-postgres.js";
-export * from "./process/logger.js";
-export * from "./process/metrics-port.js";
-export * from "./process/migrate-command.js";
-export * from "./process/server.js";
-export * from "./process/service.js";
-export * from "./web/auth/bearer.js";
-export * from "./web/auth/jwks.js";
-export * from "./web/auth/token.js";
-export * from "./web/auth/verdict-cache.js";
-export * from "./web/errors.js";
-export * from "./web/http.js";
-export * from "./web/json-body.js";
-export * from "./web/json-stream.js";
-export * from "./web/metrics.js";
-export * from "./web/openapi.js";
+// The life of the process around an app: config from the environment, the database connection
+// and locked migrations, the Node server and its SIGTERM drain, /metrics alone on a port of its
+// own, and the one-off migrate command.
+export { ConfigError } from "./config-error.js";
+export type { Logger } from "./logger.js";
+export {
+  boolean,
+  integer,
+  parseConfig,
+  parsedWith,
+  probability,
+  type ServiceConfig,
+  serviceConfig,
+  serviceEnv,
+  url,
+} from "./process/config.js";
+export { checkSchemaCurrent, type Migrations, type Sql } from "./process/database.js";
+export { serveMetricsAlone } from "./process/metrics-port.js";
+export { migrateCommand } from "./process/migrate-command.js";
+export { runService, type ServiceDefinition } from "./process/service.js";
+
+// The HTTP half an app is built from: the shared shell and probes, routes declared once, JSON
+// errors with the runtime's codes and the function's own, body caps, streamed arrays, request
+// metrics, and bearer tokens verified against an issuer's keys (an accepted one remembered until
+// it expires), with their 401 and 403.
+export type { AppEnv } from "./web/app-env.js";
+export { bearerToken, requireCaller, verifiedCaller } from "./web/auth/bearer.js";
+export { type IssuerKeys, remoteKeySet } from "./web/auth/jwks.js";
+export {
+  CallerRefused,
+  type Challenge,
+  forbidden,
+  unauthenticated,
+  verifyToken,
+} from "./web/auth/token.js";
+export { rememberVerdicts } from "./web/auth/verdict-cache.js";
+export { errorCodes } from "./web/error-codes.js";
+export { ApiError } from "./web/errors.js";
+export { createApp } from "./web/http.js";
+export { jsonBodyLimit, readJson, readText } from "./web/json-body.js";
+export { jsonArrayResponse } from "./web/json-stream.js";
+export { createHttpMetrics, type HttpMetrics, serveMetrics } from "./web/metrics.js";
+export { declare, jsonContent, type Router, serveDocs } from "./web/openapi.js";

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROBES, ROUTE_ACCESS } from "../../functions/antaeus/auth/access.js";
-import { antaeusForChecks } from "../knative/apps.js";
+import { inProcessAntaeus } from "../support/in-process.js";
 
-let checked: Awaited<ReturnType<typeof antaeusForChecks>>;
+let checked: Awaited<ReturnType<typeof inProcessAntaeus>>;
 beforeAll(async () => {
-  checked = await antaeusForChecks();
+  checked = await inProcessAntaeus({ SEED_ENABLED: "false" });
 });
 afterAll(() => checked?.close());
 

@@ -4,7 +4,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createDb, migrations } from "../../functions/antaeus/data/database.js";
 import * as schema from "../../functions/antaeus/data/schema.js";
 import { seedIfEmpty } from "../../functions/antaeus/data/seed.js";
-import { createLogger, migrateUnderLock } from "../../functions/runtime/index.js";
+import { migrateUnderLock } from "../../functions/runtime/process/database.js";
+import { createLogger } from "../../functions/runtime/process/logger.js";
 import { createDatabase, openSql } from "../support/database.js";
 import { startFunction } from "../support/processes.js";
 

@@ -151,6 +151,6 @@ describe("requeueing an invoice", () => {
         async () => (await system.antaeusDb`select status from invoices where id = 2`)[0]!.status,
         { timeout: 20_000 },
       )
-      .toMatch(/^(PAID|DECLINED)$/);
+      .toMatch(/^(PAID|DECLINED|HARD_DECLINED)$/);
   });
 });

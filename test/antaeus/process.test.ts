@@ -11,7 +11,8 @@ describe("configuration", () => {
     [{ DATABASE_URL: "mysql://db/antaeus" }, "DATABASE_URL"],
     [{ SEED_CUSTOMERS: "-1" }, "SEED_CUSTOMERS"],
     [{ SEED_ENABLED: "maybe" }, "SEED_ENABLED"],
-    [{ NODE_ENV: "production" }, "DATABASE_URL: is required when NODE_ENV=production"],
+    // In any environment: npm start and the tests give one; no function makes its own.
+    [{}, "antaeus: DATABASE_URL: is required: the postgres:// URL of the function's database"],
   ])("%j exits 1 naming %s", async (env, named) => {
     const instance = await startFunction("antaeus", env, { waitForListening: false });
     const { code } = await instance.exited;
@@ -75,6 +76,21 @@ describe("graceful shutdown", () => {
       await sql.end();
       await antaeus.stop();
     }
+  });
+});
+
+describe("logs", () => {
+  it("never hold the database URL or its password, from start to stop", async () => {
+    const antaeus = await startFunction("antaeus", {
+      DATABASE_URL: await createDatabase("logs"),
+      SEED_CUSTOMERS: "1",
+    });
+    expect((await fetch(`${antaeus.url}/rest/v1/invoices/1`)).status).toBe(200);
+    expect(await antaeus.stop()).toEqual({ code: 0, signal: null });
+    const all = JSON.stringify(antaeus.logs) + antaeus.text.join("\n");
+    expect(antaeus.logs.map((line) => line.msg)).toContain("migrations applied");
+    expect(all).not.toMatch(/postgres:\/\//);
+    expect(all).not.toContain(":postgres@");
   });
 });
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../functions/runtime/index.js";
+import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../dev/embedded-postgres.js";
 import {
   appLayerBytes,
   baseImageOf,

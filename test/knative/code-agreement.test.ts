@@ -9,7 +9,7 @@ import { loadPaymentConfig } from "../../functions/payment/config.js";
 import { ConfigError } from "../../functions/runtime/index.js";
 import { buildFunction } from "../../scripts/build.mjs";
 import { pingDelivery } from "../support/cloudevents.js";
-import { antaeusForChecks, paymentForChecks } from "./apps.js";
+import { inProcessAntaeus, inProcessPayment } from "../support/in-process.js";
 import { withMountedAuthConfig } from "./auth-manifests.js";
 import {
   filesUnder,
@@ -142,7 +142,7 @@ describe("routes the manifests point at are routes the apps serve", () => {
   const served = (status: number) => status !== 404 && status !== 405;
 
   it("antaeus: its probes, the PingSource's uri (with the event it sends), and continuations", async () => {
-    const { app, sql, close } = await antaeusForChecks();
+    const { app, sql, close } = await inProcessAntaeus({ SEED_ENABLED: "false" });
     try {
       const container = containerOf(antaeus);
       for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
@@ -195,9 +195,10 @@ describe("routes the manifests point at are routes the apps serve", () => {
     const caDir = await mkdtemp(join(tmpdir(), "knative-ca-"));
     const ca = join(caDir, "ca.crt");
     await writeFile(ca, rootCertificates[0] as string);
-    const { app, close } = paymentForChecks(
-      loadPaymentConfig({ ...paymentEnv, PAYMENT_AUTH_JWKS_CA_FILE: ca }),
-    );
+    const { app, close } = await inProcessPayment({
+      ...paymentEnv,
+      PAYMENT_AUTH_JWKS_CA_FILE: ca,
+    });
     try {
       const container = containerOf(payment);
       for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {

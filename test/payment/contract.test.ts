@@ -1,17 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ChargeBody, expectError, type Payment, postCharge, startPayment } from "./support.js";
+import type { PaymentConfig } from "../../functions/payment/config.js";
+import { type InProcessApp, inProcessPayment } from "../support/in-process.js";
+import { type ChargeBody, expectError, ledgerOf, postCharge, startPayment } from "./support.js";
 
-let payment: Payment;
+/** The real payment function in-process: these are statements about its contract, not its process. */
+let payment: InProcessApp<PaymentConfig>;
+let ledger: ReturnType<typeof ledgerOf>;
 
 beforeAll(async () => {
-  payment = await startPayment({ PAYMENT_SEED: "7" });
+  payment = await inProcessPayment({ PAYMENT_AUTH: "off", PAYMENT_SEED: "7" });
+  ledger = ledgerOf(payment.sql);
 });
-afterAll(async () => {
-  await payment?.stop();
-});
+afterAll(() => payment?.close());
 
+const request = (path: string, init?: RequestInit) => payment.app.request(path, init);
 const charge = (body: unknown, options?: Parameters<typeof postCharge>[2]) =>
-  postCharge(payment.url, body, options);
+  postCharge(request, body, options);
 
 const aCharge = { invoice_id: 12, customer_id: 3, currency: "DKK", value: 301.99 };
 
@@ -85,7 +89,7 @@ describe("charging", () => {
       const response = await charge({ customer_id: 5, currency: "EUR", value }, { key });
       expect(response.status).toBe(200);
       expect(((await response.json()) as ChargeBody).value).toBe(echoed);
-      const [row] = (await payment.ledger()).filter((r) => r.idempotency_key === key);
+      const [row] = (await ledger()).filter((r) => r.idempotency_key === key);
       expect(row?.amount_minor).toBe(minor);
     },
   );
@@ -100,7 +104,7 @@ describe("charging", () => {
     const first = (await (await charge(body)).json()) as ChargeBody;
     const second = (await (await charge(body)).json()) as ChargeBody;
     expect(first.charge_id).not.toBe(second.charge_id);
-    const rows = (await payment.ledger()).filter((r) => r.customer_id === 77);
+    const rows = (await ledger()).filter((r) => r.customer_id === 77);
     expect(rows).toHaveLength(2);
     expect(rows.every((r) => r.idempotency_key === null)).toBe(true);
   });
@@ -165,9 +169,9 @@ describe("bad requests get a 4xx JSON error naming the field", () => {
     [[1, 2], "invalid_body", "JSON object"],
     ["null", "invalid_body", "JSON object"],
   ])("%j → 400 %s, and nothing written", async (body, code, mentions) => {
-    const before = (await payment.ledger()).length;
+    const before = (await ledger()).length;
     await expectError(await charge(body), 400, code, mentions);
-    expect(await payment.ledger()).toHaveLength(before);
+    expect(await ledger()).toHaveLength(before);
   });
 
   it("400s a body that is not JSON", async () => {
@@ -176,7 +180,7 @@ describe("bad requests get a 4xx JSON error naming the field", () => {
 
   it("415s a body that is not declared as JSON", async () => {
     for (const type of ["text/plain", "application/x-www-form-urlencoded", ""]) {
-      const response = await fetch(`${payment.url}/v1/charges`, {
+      const response = await request(`/v1/charges`, {
         method: "POST",
         headers: type ? { "Content-Type": type } : {},
         body: new Blob([JSON.stringify(aCharge)]),
@@ -190,22 +194,29 @@ describe("bad requests get a 4xx JSON error naming the field", () => {
   });
 
   it("413s a body over 16 KiB, whether or not it declares its length, and charges nothing", async () => {
-    const before = (await payment.ledger()).length;
-    const big = JSON.stringify({ ...aCharge, padding: "x".repeat(16 * 1024) });
-    await expectError(
-      await charge(big, { key: "too-big" }),
-      413,
-      "payload_too_large",
-      "16384 bytes",
-    );
-    const chunked = await fetch(`${payment.url}/v1/charges`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "Idempotency-Key": "too-big-streamed" },
-      body: new Blob([big]).stream(),
-      duplex: "half",
-    } as RequestInit);
-    await expectError(chunked, 413, "payload_too_large", "bytes");
-    expect(await payment.ledger()).toHaveLength(before);
+    // A body's length is the transport's (Content-Length, or chunks): the function's process,
+    // on the same database.
+    const served = await startPayment({ PAYMENT_SEED: "7" }, payment.databaseUrl);
+    try {
+      const before = (await ledger()).length;
+      const big = JSON.stringify({ ...aCharge, padding: "x".repeat(16 * 1024) });
+      await expectError(
+        await postCharge(served.url, big, { key: "too-big" }),
+        413,
+        "payload_too_large",
+        "16384 bytes",
+      );
+      const chunked = await fetch(`${served.url}/v1/charges`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Idempotency-Key": "too-big-streamed" },
+        body: new Blob([big]).stream(),
+        duplex: "half",
+      } as RequestInit);
+      await expectError(chunked, 413, "payload_too_large", "bytes");
+      expect(await ledger()).toHaveLength(before);
+    } finally {
+      await served.stop();
+    }
     // Neither key was used: the same key with a body of a normal size is a first charge.
     const retried = await charge(aCharge, { key: "too-big" });
     expect(retried.status).toBe(200);
@@ -226,7 +237,7 @@ describe("bad requests get a 4xx JSON error naming the field", () => {
   });
 
   it("405s another method on /v1/charges, with Allow", async () => {
-    const response = await fetch(`${payment.url}/v1/charges`, { method: "PUT" });
+    const response = await request(`/v1/charges`, { method: "PUT" });
     expect(response.headers.get("allow")).toBe("GET, POST, HEAD");
     await expectError(response, 405, "method_not_allowed", "PUT");
   });
@@ -236,7 +247,7 @@ describe("idempotency", () => {
   it("answers a repeat of a key with the first outcome, byte for byte, and charges nothing more", async () => {
     for (const outcome of ["succeeded", "declined"] as const) {
       const { key, answer: first } = await keyFor(outcome, { ...aCharge, invoice_id: 40 });
-      const rowsBefore = (await payment.ledger()).length;
+      const rowsBefore = (await ledger()).length;
       const replay = await charge({ ...aCharge, invoice_id: 40 }, { key });
       const replayText = await replay.text();
       expect(replay.headers.get("idempotent-replayed")).toBe("true");
@@ -250,7 +261,7 @@ describe("idempotency", () => {
       expect(again.headers.get("idempotent-replayed")).toBe("true");
       expect(await again.text()).toBe(replayText);
       expect(first).toMatchObject({ status: outcome, idempotency_key: key });
-      expect(await payment.ledger()).toHaveLength(rowsBefore);
+      expect(await ledger()).toHaveLength(rowsBefore);
     }
   });
 
@@ -276,7 +287,7 @@ describe("idempotency", () => {
         "Idempotency-Key",
       );
     }
-    const rows = (await payment.ledger()).filter((r) => r.idempotency_key === "reused-key");
+    const rows = (await ledger()).filter((r) => r.idempotency_key === "reused-key");
     expect(rows).toHaveLength(1);
     expect(rows[0]?.amount_minor).toBe("30199");
   });
@@ -290,7 +301,7 @@ describe("idempotency", () => {
     expect(new Set(texts).size).toBe(1);
     const replayed = responses.filter((r) => r.headers.get("idempotent-replayed") === "true");
     expect(replayed).toHaveLength(49);
-    const rows = (await payment.ledger()).filter((r) => r.idempotency_key === key);
+    const rows = (await ledger()).filter((r) => r.idempotency_key === key);
     expect(rows).toHaveLength(1);
     expect(JSON.parse(texts[0] ?? "")).toMatchObject({ charge_id: rows[0]?.id });
   });
@@ -301,7 +312,7 @@ describe("reading the ledger", () => {
     const made = (await (
       await charge({ ...aCharge, invoice_id: 60 }, { key: "lookup-key" })
     ).json()) as ChargeBody;
-    const response = await fetch(`${payment.url}/v1/charges?idempotency_key=lookup-key`);
+    const response = await request(`/v1/charges?idempotency_key=lookup-key`);
     expect(response.status).toBe(200);
     const { charges } = (await response.json()) as { charges: ChargeBody[] };
     expect(charges).toEqual([{ ...made, created_at: expect.any(String) }]);
@@ -315,7 +326,7 @@ describe("reading the ledger", () => {
       const made = (await (await charge(body, key ? { key } : {})).json()) as ChargeBody;
       ids.push(made.charge_id);
     }
-    const { charges } = (await (await fetch(`${payment.url}/v1/charges?invoice_id=61`)).json()) as {
+    const { charges } = (await (await request(`/v1/charges?invoice_id=61`)).json()) as {
       charges: ChargeBody[];
     };
     expect(charges.map((c) => c.charge_id)).toEqual(ids);
@@ -323,7 +334,7 @@ describe("reading the ledger", () => {
   });
 
   it("answers an empty list for a key never used", async () => {
-    const response = await fetch(`${payment.url}/v1/charges?idempotency_key=never-used`);
+    const response = await request(`/v1/charges?idempotency_key=never-used`);
     expect(await response.json()).toEqual({ charges: [] });
   });
 
@@ -335,7 +346,7 @@ describe("reading the ledger", () => {
     ["?invoice_id=1&invoice_id=2", "invoice_id at most once"],
     [`?idempotency_key=${"k".repeat(256)}`, "idempotency_key must be 1 to 255"],
   ])("400s the query %j", async (query, mentions) => {
-    const response = await fetch(`${payment.url}/v1/charges${query}`);
+    const response = await request(`/v1/charges${query}`);
     const code = mentions.startsWith("idempotency_key")
       ? "invalid_idempotency_key"
       : "invalid_query";
@@ -345,12 +356,12 @@ describe("reading the ledger", () => {
 
 describe("operations", () => {
   it("answers the probes", async () => {
-    expect((await fetch(`${payment.url}/healthz`)).status).toBe(200);
-    expect(await (await fetch(`${payment.url}/readyz`)).json()).toEqual({ status: "ready" });
+    expect((await request(`/healthz`)).status).toBe(200);
+    expect(await (await request(`/readyz`)).json()).toEqual({ status: "ready" });
   });
 
   it("exposes charges by outcome and request latency by route at /metrics", async () => {
-    const response = await fetch(`${payment.url}/metrics`);
+    const response = await request(`/metrics`);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
     const text = await response.text();
@@ -371,7 +382,7 @@ describe("operations", () => {
       await charge({ ...aCharge, invoice_id: 70 }, { key: "logged-key" })
     ).json()) as ChargeBody;
     await expect
-      .poll(() => payment.process.logs.find((l) => l.chargeId === made.charge_id))
+      .poll(() => payment.logs.find((l) => l.chargeId === made.charge_id))
       .toMatchObject({
         level: "info",
         idempotencyKey: "logged-key",
@@ -384,7 +395,7 @@ describe("operations", () => {
   });
 
   it("warns at start that auth is off, and of no fault, since none is on by default", () => {
-    const warnings = payment.process.logs.filter((l) => l.level === "warn").map((l) => l.msg);
+    const warnings = payment.logs.filter((l) => l.level === "warn").map((l) => l.msg);
     expect(warnings).toEqual([expect.stringContaining("PAYMENT_AUTH=off")]);
   });
 });

@@ -1,4 +1,5 @@
 import { expect } from "vitest";
+import type { Sql } from "../../functions/runtime/index.js";
 import { createDatabase, openSql } from "../support/database.js";
 import { type FunctionProcess, startFunction } from "../support/processes.js";
 
@@ -38,13 +39,20 @@ export async function startPayment(
     process,
     url: process.url,
     databaseUrl: url,
-    ledger: () => sql<LedgerRow[]>`select * from payment.charges order by created_at, id`,
+    ledger: ledgerOf(sql),
     stop: async () => {
       await process.stop();
       await sql.end();
     },
   };
 }
+
+/** The ledger's rows, oldest first, read straight from PostgreSQL through `sql`. */
+export const ledgerOf = (sql: Sql) => () =>
+  sql<LedgerRow[]>`select * from payment.charges order by created_at, id`;
+
+/** Where a request goes: a process's base URL, or an in-process app's `request`. */
+export type Target = string | ((path: string, init: RequestInit) => Response | Promise<Response>);
 
 export interface ChargeOptions {
   key?: string;
@@ -53,8 +61,10 @@ export interface ChargeOptions {
 }
 
 /** POST /v1/charges as a JSON client would, with an Idempotency-Key when given. */
-export function postCharge(base: string, body: unknown, options: ChargeOptions = {}) {
-  return fetch(`${base}/v1/charges`, {
+export async function postCharge(to: Target, body: unknown, options: ChargeOptions = {}) {
+  const send =
+    typeof to === "string" ? (path: string, init: RequestInit) => fetch(`${to}${path}`, init) : to;
+  return send("/v1/charges", {
     method: "POST",
     headers: {
       "Content-Type": "application/json",

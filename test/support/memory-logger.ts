@@ -1,5 +1,5 @@
 import { pino } from "pino";
-import type { Logger } from "../../functions/runtime/index.js";
+import type { Logger } from "../../functions/runtime/logger.js";
 
 /** A logger that keeps its JSON lines in memory, for tests that run runtime pieces in-process. */
 export function memoryLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../functions/runtime/index.js";
+import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../dev/embedded-postgres.js";
 
 export interface PrivatePostgres {
   /** A database on this server, created if missing; its URL. */

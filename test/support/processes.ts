@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import type { Socket } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { inject } from "vitest";
 
 export interface FunctionProcess {
   url: string;
@@ -23,31 +25,47 @@ process.once("exit", () => {
   for (const child of running) child.kill("SIGKILL");
 });
 
-const ENTRY = {
+/** The functions' sources, for a test that needs to run one from source (`source: true`). */
+const SOURCE = {
   antaeus: fileURLToPath(new URL("../../functions/antaeus/main.ts", import.meta.url)),
   payment: fileURLToPath(new URL("../../functions/payment/main.ts", import.meta.url)),
 };
 /** tsx by location, so that a function may run from any directory. */
 export const TSX = import.meta.resolve("tsx");
+/** Exits the function when the test's process goes, whatever ended it (see the file). */
+const EXIT_WITH_PARENT = import.meta.resolve("../../dev/exit-with-parent.mjs");
 
 /**
- * Runs a function as its own Node process, as Knative would run the image: configured only by
- * environment, logging JSON to stdout. Resolves once it logs where it listens.
+ * Runs a function as its own Node process, as Knative would run the image: its bundle (built once
+ * for the run by the global setup, as the images build it), configured only by environment,
+ * logging JSON to stdout. Resolves once it logs where it listens. It cannot outlive the test's
+ * process: it exits when the pipe it is given on fd 3 closes.
  */
 export async function startFunction(
-  name: keyof typeof ENTRY,
+  name: keyof typeof SOURCE,
   env: Record<string, string>,
-  options: { waitForListening?: boolean; nodeArgs?: string[]; cwd?: string } = {},
+  options: {
+    waitForListening?: boolean;
+    nodeArgs?: string[];
+    cwd?: string;
+    /** From the TypeScript sources through tsx, rather than the bundle. */
+    source?: boolean;
+  } = {},
 ): Promise<FunctionProcess> {
+  const entry = options.source
+    ? ["--import", TSX, SOURCE[name]]
+    : [inject("functionBundles")[name]];
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), "--import", TSX, ENTRY[name]],
+    [...(options.nodeArgs ?? []), "--import", EXIT_WITH_PARENT, ...entry],
     {
       env: { PATH: process.env.PATH ?? "", PORT: "0", LOG_LEVEL: "info", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["ignore", "pipe", "pipe", "pipe"],
       ...(options.cwd ? { cwd: options.cwd } : {}),
     },
   );
+  // Held open for as long as this process lives, without keeping it alive.
+  (child.stdio[3] as Socket).unref();
   running.add(child);
   child.once("exit", () => running.delete(child));
   const logs: Array<Record<string, unknown>> = [];

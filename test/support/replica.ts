@@ -1,66 +1,40 @@
-import { antaeusApp } from "../../functions/antaeus/app.js";
-import { createBilling } from "../../functions/antaeus/billing/index.js";
-import { loadAntaeusConfig } from "../../functions/antaeus/config.js";
-import { createDb, migrations } from "../../functions/antaeus/data/database.js";
-import { seedIfEmpty } from "../../functions/antaeus/data/seed.js";
-import {
-  connect,
-  createHttpMetrics,
-  migrateUnderLock,
-  startServer,
-} from "../../functions/runtime/index.js";
+import { antaeusService } from "../../functions/antaeus/service.js";
+import { connect, migrateUnderLock } from "../../functions/runtime/process/database.js";
+import { startServer } from "../../functions/runtime/process/server.js";
 import { memoryLogger } from "./memory-logger.js";
 
 export interface Replica {
   url: string;
-  /** Signs its attempts and lanes. */
-  worker: string;
   logs: Array<Record<string, unknown>>;
   stop: () => Promise<void>;
 }
 
 /**
- * An Antaeus replica inside the test's own process, on a port of its own: the real app, engine
- * and lanes on a real PostgreSQL, for behaviour that is about how replicas share the database,
- * not about processes (a rate limit, a 429 met by one lane). `worker` names it in the attempts.
+ * An Antaeus replica inside the test's own process, built by `functions/antaeus/service.ts` as
+ * its process builds it and served on a port of its own (lanes reach it over HTTP), on the
+ * database `env` names: for behaviour that is about replicas sharing that database, not about
+ * processes (a rate limit, a 429 one lane meets). in-process.ts has no port; processes.ts starts
+ * a process where the process is the point.
  */
-export async function startReplica(env: Record<string, string>, worker: string): Promise<Replica> {
-  const config = loadAntaeusConfig(env);
+export async function startReplica(env: Record<string, string>): Promise<Replica> {
+  const config = antaeusService.loadConfig(env);
   const { logger, lines } = memoryLogger();
-  const url = config.databaseUrl as string;
-  await migrateUnderLock(url, migrations, logger);
+  const url = env.DATABASE_URL as string;
+  await migrateUnderLock(url, antaeusService.migrations, logger);
   const sql = await connect(url, { max: config.databasePoolMax, logger });
-  if (config.seed.enabled) await seedIfEmpty(createDb(sql), config.seed, logger);
-  const metrics = createHttpMetrics();
-  const billing = createBilling(
-    sql,
-    config.billing,
-    config.events,
-    logger,
-    metrics.registry,
-    worker,
-  );
-  const app = antaeusApp({
-    sql,
-    logger,
-    engine: billing.engine,
-    metrics,
-    auth: config.auth,
-    providerRateLimit: config.billing.providerRateLimit,
-  });
+  const built = await antaeusService.build({ config, sql, logger });
   const server = await startServer({
-    app,
+    app: built.app,
     port: 0,
     hostname: "127.0.0.1",
     logger,
     shutdownTimeoutMs: 10_000,
-    onShutdown: () => billing.engine.stop(),
-    cleanups: [billing.close, () => sql.end({ timeout: 5 })],
+    ...(built.onShutdown ? { onShutdown: built.onShutdown } : {}),
+    cleanups: [...(built.cleanups ?? []), () => sql.end({ timeout: 5 })],
   });
-  billing.lanes.listeningOn(server.port);
+  built.onListening?.(server.port);
   return {
     url: `http://127.0.0.1:${server.port}`,
-    worker,
     logs: lines,
     stop: () => server.shutdown("the test is done"),
   };

@@ -8,6 +8,8 @@ import type { AddressInfo } from "node:net";
  */
 
 export interface ProviderCall {
+  /** The path posted to: a test may give each replica an endpoint of its own. */
+  path: string;
   /** The Idempotency-Key header; null when the caller sent none (the original dialect). */
   key: string | null;
   /** invoice_id from the body, else customer_id (the original dialect sends no invoice id). */
@@ -43,6 +45,7 @@ export async function startStandIn(
       const nth = (perInvoice.get(invoice) ?? 0) + 1;
       perInvoice.set(invoice, nth);
       const call: ProviderCall = {
+        path: request.url ?? "/",
         key: typeof key === "string" ? key : null,
         invoice,
         body,

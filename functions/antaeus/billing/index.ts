@@ -17,8 +17,6 @@ export function createBilling(
   events: EventSettings,
   logger: Logger,
   registry: Registry,
-  // On Kubernetes the host name is the pod's name; the process id tells local replicas apart.
-  worker = `${hostname()}/${process.pid}`,
 ) {
   const token = settings.tokenFile ? new TokenFile(settings.tokenFile) : undefined;
   if (token) warnIfUnreadable(token, logger);
@@ -49,7 +47,8 @@ export function createBilling(
     lanes,
     settings,
     logger,
-    worker,
+    // On Kubernetes the host name is the pod's name; the process id tells local replicas apart.
+    worker: `${hostname()}/${process.pid}`,
     countVerdict: verdictCounter(registry),
     countThrottled: throttleCounter(registry),
     clock: settings.clockFile ? fileClock(settings.clockFile) : systemClock,

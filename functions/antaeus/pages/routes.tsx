@@ -1,9 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { declare, notFound, type Router, type Sql } from "../../runtime/index.js";
+import { declare, type Router, type Sql } from "../../runtime/index.js";
 import { callerOf } from "../auth/guard.js";
 import type { Db } from "../data/database.js";
 import { waitingInvoicesOfRun } from "../data/overview.js";
 import { findRun, listRuns } from "../data/runs.js";
+import { notFound } from "../errors.js";
 import { runDetailJson, runJson } from "../rest/billing.js";
 import { idParams } from "../rest/params.js";
 import { invalid, notFoundContent } from "../rest/schemas.js";

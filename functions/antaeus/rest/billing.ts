@@ -1,12 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import {
-  declare,
-  errorContent,
-  jsonContent,
-  notFound,
-  type Router,
-  type Sql,
-} from "../../runtime/index.js";
+import { declare, jsonContent, type Router, type Sql } from "../../runtime/index.js";
 import type { BillingEngine } from "../billing/engine.js";
 import { currentRate } from "../billing/provider-rate.js";
 import { attemptsOf } from "../data/attempts.js";
@@ -16,6 +9,7 @@ import { lanesOf, providerSnapshot } from "../data/lanes.js";
 import { type BillingRun, findRun, findRunningRun, listRuns, settledOf } from "../data/runs.js";
 import { COMPLETED, RUNNING } from "../domain/run.js";
 import { OUTCOMES, type Outcome } from "../domain/status.js";
+import { errorContent, notFound } from "../errors.js";
 import { triggerOf } from "./cloudevent.js";
 import { idParams, laneParams, laneQuery, runListQuery } from "./params.js";
 import {

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
-import { badRequest, readText } from "../../runtime/index.js";
+import { readText } from "../../runtime/index.js";
 import type { PayTrigger } from "../domain/run.js";
+import { badRequest } from "../errors.js";
 
 const PING_TYPE = "dev.knative.sources.ping";
 

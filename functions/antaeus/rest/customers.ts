@@ -1,13 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import {
-  declare,
-  jsonArrayResponse,
-  jsonContent,
-  notFound,
-  type Router,
-} from "../../runtime/index.js";
+import { declare, jsonArrayResponse, jsonContent, type Router } from "../../runtime/index.js";
 import { findCustomer, listCustomers } from "../data/customers.js";
 import type { Db } from "../data/database.js";
+import { notFound } from "../errors.js";
 import { invoicePages } from "./invoices.js";
 import { customerJson } from "./json.js";
 import { idParams, statusQuery } from "./params.js";

@@ -1,13 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import {
-  declare,
-  jsonArrayResponse,
-  jsonContent,
-  notFound,
-  type Router,
-} from "../../runtime/index.js";
+import { declare, jsonArrayResponse, jsonContent, type Router } from "../../runtime/index.js";
 import type { Db } from "../data/database.js";
 import { findInvoice, type InvoiceFilter, invoicePage } from "../data/invoices.js";
+import { notFound } from "../errors.js";
 import { invoiceJson } from "./json.js";
 import { idParams, invoiceFilterQuery } from "./params.js";
 import { InvoiceSchema, invalid, notFoundContent, refusals } from "./schemas.js";

@@ -1,13 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import {
-  ApiError,
   type AppEnv,
-  badRequest,
   declare,
-  errorContent,
   jsonContent,
-  notFound,
   type Router,
   readJson,
   type Sql,
@@ -19,6 +15,7 @@ import {
   cancelRun,
   requeueInvoice,
 } from "../data/operator-actions.js";
+import { apiError, badRequest, errorContent, notFound } from "../errors.js";
 import { idParams } from "./params.js";
 import {
   ActionAnswerSchema,
@@ -123,7 +120,7 @@ export function operatorActionRoutes(app: Router, sql: Sql): void {
     const reason = await reasonOf(c.req.raw);
     const result = await perform(sql, id, callerOf(c)?.subject ?? "anonymous", reason);
     if (result.kind === "not_found") throw notFound(`${target} ${id}`);
-    if (result.kind === "conflict") throw new ApiError(result.code, result.message);
+    if (result.kind === "conflict") throw apiError(result.code, result.message);
     const { action } = result;
     c.get("log").info(
       { action: action.action, id, performed: result.kind === "done" },

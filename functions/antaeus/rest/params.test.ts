@@ -20,9 +20,12 @@ describe("an id in a path or query", () => {
     );
   });
 
-  it("carries the invalid_id code for the validation hook", () => {
+  it("carries the invalid_id code and its status for the validation hook", () => {
     const issue = invoiceId.safeParse("x").error?.issues[0];
     expect(issue?.code).toBe("custom");
-    expect(issue && "params" in issue ? issue.params : undefined).toEqual({ code: "invalid_id" });
+    expect(issue && "params" in issue ? issue.params : undefined).toEqual({
+      code: "invalid_id",
+      status: 400,
+    });
   });
 });

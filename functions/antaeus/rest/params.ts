@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { failWith } from "../../runtime/index.js";
 import { INVOICE_STATUSES, isInvoiceStatus } from "../domain/status.js";
+import { failWith } from "../errors.js";
 
 /** PostgreSQL `serial` ids: 1 … 2^31-1. */
 export const MAX_ID = 2_147_483_647;

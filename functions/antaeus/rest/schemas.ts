@@ -1,10 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import { CURRENCIES } from "../../kernel/money.js";
-import { errorContent } from "../../runtime/index.js";
 import { OPERATOR_ACTIONS } from "../data/audit-schema.js";
 import { EVENT_TYPES, type EventType } from "../domain/events.js";
 import { LANE_STATES, RUN_STATUSES, RUN_TRIGGERS } from "../domain/run.js";
 import { INVOICE_STATUSES, OUTCOMES } from "../domain/status.js";
+import { errorContent } from "../errors.js";
 
 /** What each route answers, declared for the OpenAPI document and checked by the contract test. */
 export const InvoiceSchema = z

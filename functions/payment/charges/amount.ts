@@ -1,5 +1,5 @@
 import { formatDecimal, parseDecimal } from "../../kernel/money.js";
-import { ApiError } from "../../runtime/index.js";
+import { apiError } from "../errors.js";
 
 /**
  * 9,999,999,999,999.99: fifteen significant digits, the most a JSON number (an IEEE double)
@@ -11,7 +11,7 @@ const MAX_AMOUNT = Number(formatDecimal(MAX_AMOUNT_MINOR));
 
 const DECIMAL_STRING = /^-?\d+(?:\.\d+)?$/;
 
-const invalid = (message: string) => new ApiError("invalid_field", `value ${message}`);
+const invalid = (message: string) => apiError("invalid_field", `value ${message}`);
 
 /**
  * The charge's `value` as integer minor units. A JSON number is taken by its shortest decimal

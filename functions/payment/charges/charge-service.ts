@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { ApiError } from "../../runtime/index.js";
 import { findChargeByKey } from "../data/charges.js";
 import type { Db } from "../data/database.js";
 import { LedgerWriter } from "../data/ledger-writer.js";
 import { type ChargeRequest, type NewCharge, requestHash } from "../domain/charge.js";
 import { type DeclineMix, outcomeOf } from "../domain/decline-reasons.js";
+import { apiError } from "../errors.js";
 import type { Randomness } from "./randomness.js";
 
 export interface ChargeAnswer {
@@ -46,7 +46,7 @@ export function chargeService(deps: {
     const first = await findChargeByKey(deps.db, key);
     if (!first) throw new Error("idempotency key conflicted, yet no row holds it");
     if (first.requestHash !== charge.requestHash) {
-      throw new ApiError(
+      throw apiError(
         "idempotency_key_reused",
         "Idempotency-Key was already used for a different request",
       );

@@ -1,4 +1,4 @@
-import { badRequest } from "../../runtime/index.js";
+import { badRequest } from "../errors.js";
 
 /** Printable ASCII (space included), 1 to 255 characters: fits an index and any log line. */
 export const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;

@@ -1,12 +1,12 @@
 import { CURRENCIES, type Currency, isCurrency } from "../../kernel/money.js";
-import { ApiError, badRequest } from "../../runtime/index.js";
 import type { ChargeRequest } from "../domain/charge.js";
+import { apiError, badRequest } from "../errors.js";
 import { parseAmount } from "./amount.js";
 
 import { MAX_ID } from "./schemas.js";
 
-const missing = (field: string) => new ApiError("missing_field", `${field} is required`);
-const invalid = (message: string) => new ApiError("invalid_field", message);
+const missing = (field: string) => apiError("missing_field", `${field} is required`);
+const invalid = (message: string) => apiError("invalid_field", message);
 
 function parseId(body: Record<string, unknown>, field: string): number | undefined {
   const value = body[field];

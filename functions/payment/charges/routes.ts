@@ -1,10 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import {
-  ApiError,
   type AppEnv,
   declare,
-  errorContent,
   jsonBodyLimit,
   jsonContent,
   type Router,
@@ -12,6 +10,7 @@ import {
 } from "../../runtime/index.js";
 import { listCharges } from "../data/charges.js";
 import type { Db } from "../data/database.js";
+import { apiError, errorContent } from "../errors.js";
 import type { ChargeService } from "./charge-service.js";
 import type { FaultInjector } from "./faults.js";
 import { parseIdempotencyKey } from "./idempotency-key.js";
@@ -101,14 +100,14 @@ function chargeHandler(deps: ChargeRouteDeps) {
     const waitMs = deps.rateLimit.refuse();
     if (waitMs !== undefined) {
       deps.count("rate_limited");
-      throw new ApiError("rate_limited", "too many charges a second; retry later", {
+      throw apiError("rate_limited", "too many charges a second; retry later", {
         "Retry-After": String(Math.max(1, Math.ceil(waitMs / 1000))),
       });
     }
     // The simulated outage comes next: nothing is read, validated or charged.
     if (deps.faults.unavailable()) {
       deps.count("unavailable");
-      throw new ApiError("unavailable", "payment provider unavailable; retry later", {
+      throw apiError("unavailable", "payment provider unavailable; retry later", {
         "Retry-After": "1",
       });
     }

@@ -1,8 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import { CURRENCIES } from "../../kernel/money.js";
-import { failWith } from "../../runtime/index.js";
 import type { ChargeFilter } from "../data/charges.js";
 import { CHARGE_STATUSES, DECLINE_REASONS } from "../domain/charge.js";
+import { failWith } from "../errors.js";
 import { IDEMPOTENCY_KEY } from "./idempotency-key.js";
 
 /** Ids are PostgreSQL `integer`s, as Antaeus's are. */

@@ -1,12 +1,5 @@
 import * as z from "zod";
-
-/**
- * Thrown when the environment (its variables, or the files and permissions it gives) cannot run
- * the service; the message names what to change.
- */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
+import { ConfigError } from "../config-error.js";
 
 type Env = Record<string, string | undefined>;
 
@@ -71,18 +64,16 @@ export const serviceEnv = {
   K_REVISION: z.string().optional(),
 };
 
-/** In production there is no embedded fallback: a missing DATABASE_URL is an error, not a surprise. */
-export function requireDatabaseInProduction(
-  env: { NODE_ENV: string; DATABASE_URL?: string | undefined },
-  ctx: z.RefinementCtx,
-): void {
-  if (env.NODE_ENV === "production" && !env.DATABASE_URL) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["DATABASE_URL"],
-      message: "is required when NODE_ENV=production",
-    });
-  }
+/**
+ * The function's database. Parsed as optional so that a setting's rules can be checked alone;
+ * serving or migrating without it is refused, in every environment (`npm start` starts a local
+ * PostgreSQL and sets it).
+ */
+export function requireDatabaseUrl(config: ServiceConfig): string {
+  if (config.databaseUrl) return config.databaseUrl;
+  throw new ConfigError(
+    "DATABASE_URL: is required: the postgres:// URL of the function's database (npm start runs a local PostgreSQL and sets it)",
+  );
 }
 
 export interface ServiceConfig {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
-import type { Logger } from "./logger.js";
+import type { Logger } from "../logger.js";
 
 export type Sql = postgres.Sql;
 

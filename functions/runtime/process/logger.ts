@@ -1,6 +1,5 @@
 import { pino } from "pino";
-
-export type Logger = pino.Logger;
+import type { Logger } from "../logger.js";
 
 /**
  * JSON lines on stdout, as Knative collects them. Credentials never reach a line.

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
+import type { Logger } from "../logger.js";
 import type { HttpMetrics } from "../web/metrics.js";
-import type { Logger } from "./logger.js";
 import { startServer } from "./server.js";
 
 /**

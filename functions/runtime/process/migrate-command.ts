@@ -1,4 +1,4 @@
-import { ConfigError, type ServiceConfig } from "./config.js";
+import { requireDatabaseUrl, type ServiceConfig } from "./config.js";
 import { type Migrations, migrateUnderLock } from "./database.js";
 import { createLogger, flushLogs } from "./logger.js";
 
@@ -13,9 +13,9 @@ export async function migrateCommand(
 ): Promise<void> {
   try {
     const config = loadConfig();
-    if (!config.databaseUrl) throw new ConfigError("DATABASE_URL: is required to migrate");
+    const url = requireDatabaseUrl(config);
     const logger = createLogger(`${name}-migrate`, config.logLevel);
-    await migrateUnderLock(config.databaseUrl, migrations, logger);
+    await migrateUnderLock(url, migrations, logger);
     flushLogs(logger);
   } catch (error) {
     process.stderr.write(`${name} migrate: ${error instanceof Error ? error.message : error}\n`);

@@ -2,9 +2,10 @@ import { createServer, type ServerResponse, STATUS_CODES } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { getRequestListener, RequestError } from "@hono/node-server";
-import { ERROR_STATUS, type ErrorCode, errorBody } from "../web/errors.js";
+import type { Logger } from "../logger.js";
+import { errorBody, RUNTIME_ERROR_STATUS, type RuntimeErrorCode } from "../web/errors.js";
 import { requestIdOf } from "../web/http.js";
-import { flushLogs, type Logger } from "./logger.js";
+import { flushLogs } from "./logger.js";
 
 /** What the server needs of a Hono app, whatever its env type. */
 export interface FetchApp {
@@ -137,16 +138,16 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * error shape, with a request id and a log line, like every answer the app gives.
  */
 function refusals(logger: Logger) {
-  const log = (requestId: string, status: number, code: ErrorCode, reason: string) =>
+  const log = (requestId: string, status: number, code: RuntimeErrorCode, reason: string) =>
     logger.warn({ requestId, status, code, reason }, "request refused before routing");
 
   const answer = (
     response: ServerResponse,
-    code: ErrorCode,
+    code: RuntimeErrorCode,
     message: string,
     requestId = requestIdOf(undefined),
   ) => {
-    const status = ERROR_STATUS[code];
+    const status = RUNTIME_ERROR_STATUS[code];
     log(requestId, status, code, message);
     const body = JSON.stringify(errorBody(code, message));
     response.writeHead(status, {
@@ -163,10 +164,10 @@ function refusals(logger: Logger) {
     response(error: unknown): Response {
       const requestId = requestIdOf(undefined);
       const ours = !(error instanceof RequestError);
-      const [code, message]: [ErrorCode, string] = ours
+      const [code, message]: [RuntimeErrorCode, string] = ours
         ? ["internal_error", "internal error"]
         : ["bad_request", `the request cannot be read: ${error.message}`];
-      const status = ERROR_STATUS[code];
+      const status = RUNTIME_ERROR_STATUS[code];
       if (ours) logger.error({ err: error, requestId }, "unhandled error");
       else log(requestId, status, code, error.message);
       return new Response(JSON.stringify(errorBody(code, message)), {
@@ -181,7 +182,7 @@ function refusals(logger: Logger) {
         socket.destroy();
         return;
       }
-      const [code, message]: [ErrorCode, string] =
+      const [code, message]: [RuntimeErrorCode, string] =
         error.code === "HPE_HEADER_OVERFLOW"
           ? ["headers_too_large", "the request headers are too large"]
           : error.code === "HPE_CHUNK_EXTENSIONS_OVERFLOW"
@@ -189,7 +190,7 @@ function refusals(logger: Logger) {
             : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
               ? ["request_timeout", "the request took too long to arrive"]
               : ["bad_request", "the request is not valid HTTP"];
-      const status = ERROR_STATUS[code];
+      const status = RUNTIME_ERROR_STATUS[code];
       const requestId = requestIdOf(undefined);
       log(requestId, status, code, `${error.code ?? "error"}: ${error.message}`);
       // Node's own rule (lib/_http_server.js, socketOnError): never write into a response

@@ -1,16 +1,22 @@
-import { ConfigError, type ServiceConfig } from "./config.js";
+import { ConfigError } from "../config-error.js";
+import type { Logger } from "../logger.js";
+import { requireDatabaseUrl, type ServiceConfig } from "./config.js";
 import { connect, type Migrations, migrateIfBehind, type Sql } from "./database.js";
-import { startEmbeddedPostgres } from "./embedded-postgres.js";
-import { createLogger, flushLogs, type Logger } from "./logger.js";
+import { createLogger, flushLogs } from "./logger.js";
 import { exitOnSignals, type FetchApp, type RunningServer, startServer } from "./server.js";
 
-export interface ServiceDefinition<C extends ServiceConfig> {
+/**
+ * A function as the runtime serves it: its name, its settings, its migrations and how its app is
+ * built. `main.ts` hands it to runService; a test may build the same app in-process.
+ */
+export interface ServiceDefinition<C extends ServiceConfig, A extends FetchApp = FetchApp> {
   name: string;
-  loadConfig: () => C;
+  /** Reads the settings from `env` (the process's environment when not given). */
+  loadConfig: (env?: Record<string, string | undefined>) => C;
   migrations: Migrations;
   /** Builds the app once the database is migrated; returns it and what to close on shutdown. */
   build: (deps: { config: C; sql: Sql; logger: Logger }) => Promise<{
-    app: FetchApp;
+    app: A;
     /** Told the port once the server listens (PORT=0 picks a free one). */
     onListening?: (port: number) => void;
     /** Called as soon as shutdown begins, before in-flight requests drain: stop taking new work. */
@@ -20,12 +26,11 @@ export interface ServiceDefinition<C extends ServiceConfig> {
 }
 
 /**
- * The life of a function: read config (exit 1 naming the variable), find its database
- * (the embedded one when DATABASE_URL is unset outside production), migrate under a lock,
- * serve, and drain on SIGTERM.
+ * The life of a function: read config (exit 1 naming the variable), connect to its database
+ * (DATABASE_URL), migrate under a lock, serve, and drain on SIGTERM.
  */
-export async function runService<C extends ServiceConfig>(
-  definition: ServiceDefinition<C>,
+export async function runService<C extends ServiceConfig, A extends FetchApp>(
+  definition: ServiceDefinition<C, A>,
 ): Promise<RunningServer> {
   // A problem the operator must fix is one line naming it, not a stack trace.
   const refuse = (error: ConfigError): never => {
@@ -41,21 +46,7 @@ export async function runService<C extends ServiceConfig>(
   }
   const logger = createLogger(definition.name, config.logLevel, config.revision);
   try {
-    const cleanups: Array<() => Promise<void>> = [];
-    let url = config.databaseUrl;
-    if (!url) {
-      const embedded = await startEmbeddedPostgres({
-        dataDir: `.data/${definition.name}-postgres`,
-        persistent: true,
-        logger,
-      });
-      url = await embedded.ensureDatabase(definition.name);
-      cleanups.push(embedded.stop);
-      logger.info(
-        { dataDir: `.data/${definition.name}-postgres` },
-        "DATABASE_URL unset: using embedded PostgreSQL",
-      );
-    }
+    const url = requireDatabaseUrl(config);
     const sql = await connect(url, { max: config.databasePoolMax, logger });
     if (config.migrateOnStart) await migrateIfBehind(sql, url, definition.migrations, logger);
     const built = await definition.build({ config, sql, logger });
@@ -65,7 +56,7 @@ export async function runService<C extends ServiceConfig>(
       logger,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
       ...(built.onShutdown ? { onShutdown: built.onShutdown } : {}),
-      cleanups: [...(built.cleanups ?? []), () => sql.end({ timeout: 5 }), ...cleanups],
+      cleanups: [...(built.cleanups ?? []), () => sql.end({ timeout: 5 })],
     });
     built.onListening?.(running.port);
     logger.info({ port: running.port }, `listening on http://localhost:${running.port}`);

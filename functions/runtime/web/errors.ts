@@ -1,70 +1,69 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { Logger } from "../process/logger.js";
+import type { Logger } from "../logger.js";
 
 /**
- * Every error code either function answers with, and its status: the closed set clients can
- * switch on. A new code is one line here; a code not listed does not compile.
+ * The codes the runtime itself answers with (refused HTTP, bodies, queries, ids, tokens, outages):
+ * every function answers with these and the codes it declares (`errorCodes`). A code not
+ * declared does not compile.
  */
-export const ERROR_STATUS = {
+export const RUNTIME_ERROR_STATUS = {
   bad_request: 400,
   incomplete_body: 400,
   invalid_body: 400,
-  invalid_cloudevent: 400,
-  invalid_field: 400,
   invalid_id: 400,
-  invalid_idempotency_key: 400,
   invalid_json: 400,
   invalid_query: 400,
-  invalid_status: 400,
-  missing_field: 400,
   unauthenticated: 401,
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   request_timeout: 408,
-  invoice_not_waiting: 409,
-  run_finished: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   expectation_failed: 417,
-  idempotency_key_reused: 422,
-  rate_limited: 429,
   headers_too_large: 431,
   internal_error: 500,
   database_unavailable: 503,
   unavailable: 503,
-} as const satisfies Record<string, ContentfulStatusCode>;
-export type ErrorCode = keyof typeof ERROR_STATUS;
+} as const satisfies ErrorStatusTable;
+export type RuntimeErrorCode = keyof typeof RUNTIME_ERROR_STATUS;
+
+/** Error codes and the status each answers with. */
+export type ErrorStatusTable = Record<string, ContentfulStatusCode>;
 
 /** An answer to a client mistake (or a known state): a stable code, its status, a sentence naming the problem. */
 export class ApiError extends Error {
-  readonly status: ContentfulStatusCode;
-
   constructor(
-    readonly code: ErrorCode,
+    readonly code: string,
+    readonly status: ContentfulStatusCode,
     message: string,
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = "ApiError";
-    this.status = ERROR_STATUS[code];
   }
 }
 
-/** 400 with a code that names which part of the request is wrong. */
-export const badRequest = (
-  code: { [C in ErrorCode]: (typeof ERROR_STATUS)[C] extends 400 ? C : never }[ErrorCode],
+/** The codes of `table` whose status is 400. */
+export type BadRequestCode<T extends ErrorStatusTable> = {
+  [C in keyof T]: T[C] extends 400 ? C : never;
+}[keyof T] &
+  string;
+
+/** An answer with one of the runtime's own codes. */
+export const runtimeError = (
+  code: RuntimeErrorCode,
   message: string,
-) => new ApiError(code, message);
-export const notFound = (what: string) => new ApiError("not_found", `${what} not found`);
+  headers?: Record<string, string>,
+) => new ApiError(code, RUNTIME_ERROR_STATUS[code], message, headers);
 
 /** The one error shape: `{"error":{"code":…,"message":…}}`. */
-export const errorBody = (code: ErrorCode, message: string) => ({ error: { code, message } });
+export const errorBody = (code: string, message: string) => ({ error: { code, message } });
 
 /** Hono's own exceptions (a validator's 400, a body limit's 413) in our codes. */
-const HTTP_EXCEPTION_CODES: Partial<Record<number, ErrorCode>> = {
+const HTTP_EXCEPTION_CODES: Partial<Record<number, RuntimeErrorCode>> = {
   401: "unauthenticated",
   403: "forbidden",
   404: "not_found",
@@ -84,24 +83,24 @@ export function onError(logger: Logger): ErrorHandler {
     if (error instanceof ApiError) return errorResponse(c, error);
     if (error instanceof HTTPException && error.status < 500) {
       const code = HTTP_EXCEPTION_CODES[error.status] ?? "bad_request";
-      return errorResponse(c, new ApiError(code, error.message));
+      return errorResponse(c, runtimeError(code, error.message));
     }
     if (isDatabaseUnavailable(error)) {
       logger.warn({ err: error, path: c.req.path }, "database unavailable");
       return errorResponse(
         c,
-        new ApiError("database_unavailable", "the database is unreachable; try again", {
+        runtimeError("database_unavailable", "the database is unreachable; try again", {
           "Retry-After": "1",
         }),
       );
     }
     logger.error({ err: error, path: c.req.path }, "unhandled error");
-    return errorResponse(c, new ApiError("internal_error", "internal error"));
+    return errorResponse(c, runtimeError("internal_error", "internal error"));
   };
 }
 
 export const onNotFound: NotFoundHandler = (c) =>
-  errorResponse(c, new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`));
+  errorResponse(c, runtimeError("not_found", `no route for ${c.req.method} ${c.req.path}`));
 
 /** SQLSTATE classes 08 (connection exception) and 57P (server shutting down or starting up). */
 const UNAVAILABLE_SQLSTATE = /^(08|57P)/;

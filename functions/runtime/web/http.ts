@@ -1,25 +1,12 @@
 import { randomUUID } from "node:crypto";
-import type { HttpBindings } from "@hono/node-server";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
-import type { Logger } from "../process/logger.js";
+import type { Logger } from "../logger.js";
+import type { AppEnv } from "./app-env.js";
 import { onError, onNotFound } from "./errors.js";
 import { jsonBodyLimit } from "./json-body.js";
 import { createRouter, declare, type Router } from "./openapi.js";
-
-export type AppEnv = {
-  /** The Node request and response; absent when the app is called in-process (app.request). */
-  Bindings: Partial<HttpBindings>;
-  Variables: {
-    requestId: string;
-    log: Logger;
-    /** What a handler wants on this request's log line (one line per request, not two). */
-    logFields?: Record<string, unknown>;
-    /** The verified caller and its roles, where the function authenticates. */
-    caller?: { subject: string; roles: readonly string[] };
-  };
-};
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -28,7 +15,7 @@ export const requestIdOf = (given: string | undefined): string =>
   given && REQUEST_ID.test(given) ? given : randomUUID();
 
 /** One log line per request; the caller's X-Request-Id is kept when it is sane, else one is made. */
-export function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
+function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const requestId = requestIdOf(c.req.header("x-request-id"));
     const log = logger.child({ requestId });

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { MiddlewareHandler } from "hono";
-import { ApiError, badRequest } from "./errors.js";
-import type { AppEnv } from "./http.js";
+import type { AppEnv } from "./app-env.js";
+import { runtimeError } from "./errors.js";
 
 /** How much of a refused chunked body is read and thrown away so the connection stays usable. */
 const DISCARD_BYTES = 8 * 2 ** 20;
@@ -16,12 +16,12 @@ const DISCARD_BYTES = 8 * 2 ** 20;
  */
 export function jsonBodyLimit(maxBytes: number): MiddlewareHandler<AppEnv> {
   const tooLarge = (headers: Record<string, string> = {}) =>
-    new ApiError("payload_too_large", `the body exceeds ${maxBytes} bytes`, headers);
+    runtimeError("payload_too_large", `the body exceeds ${maxBytes} bytes`, headers);
   return async (c, next) => {
     const declared = c.req.header("content-length");
     if (declared !== undefined) {
       if (!/^\d+$/.test(declared))
-        throw badRequest("invalid_body", "Content-Length is not a number");
+        throw runtimeError("invalid_body", "Content-Length is not a number");
       if (Number(declared) > maxBytes) throw tooLarge();
       return next();
     }
@@ -85,7 +85,7 @@ export async function readText(request: Request): Promise<string> {
 function incompleteBody(error: unknown): unknown {
   // A TypeError is ours (a body read twice), not the client's.
   if (error instanceof TypeError) return error;
-  return badRequest("incomplete_body", "the connection closed before the whole body arrived");
+  return runtimeError("incomplete_body", "the connection closed before the whole body arrived");
 }
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
@@ -93,12 +93,12 @@ const JSON_TYPE = /^application\/json\s*(;|$)/i;
 /** The body parsed as JSON; 415 when it is not declared JSON, 400 when it is not JSON. */
 export async function readJson(request: Request): Promise<unknown> {
   if (!JSON_TYPE.test(request.headers.get("content-type") ?? "")) {
-    throw new ApiError("unsupported_media_type", "Content-Type must be application/json");
+    throw runtimeError("unsupported_media_type", "Content-Type must be application/json");
   }
   const text = await readText(request);
   try {
     return JSON.parse(text);
   } catch {
-    throw badRequest("invalid_json", "the body is not valid JSON");
+    throw runtimeError("invalid_json", "the body is not valid JSON");
   }
 }

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { AppEnv } from "./http.js";
+import type { AppEnv } from "./app-env.js";
 
 const encoder = new TextEncoder();
 

@@ -1,16 +1,13 @@
-import { type Hook, OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
-import { ApiError, badRequest, ERROR_STATUS, type ErrorCode, errorResponse } from "./errors.js";
-import type { AppEnv } from "./http.js";
-
-/** The one error shape, as declared in every route's responses. */
-export const ErrorSchema = z
-  .object({
-    error: z.object({
-      code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
-      message: z.string(),
-    }),
-  })
-  .openapi("Error");
+import {
+  type Hook,
+  OpenAPIHono,
+  type RouteConfig,
+  type RouteHandler,
+  type z,
+} from "@hono/zod-openapi";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { AppEnv } from "./app-env.js";
+import { ApiError, errorResponse, runtimeError } from "./errors.js";
 
 /** A declared JSON response. */
 export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({
@@ -18,33 +15,25 @@ export const jsonContent = <T extends z.ZodType>(schema: T, description: string)
   content: { "application/json": { schema } },
 });
 
-/** A declared error response: the error shape, with the sentence saying when it is given. */
-export const errorContent = (description: string) => jsonContent(ErrorSchema, description);
-
-/**
- * A refinement that fails with one of our codes: the validation hook answers with that code and
- * the message, exactly as a hand-written check would.
- */
-export const failWith = (code: ErrorCode, message: (input: unknown) => string) => ({
-  params: { code },
-  error: (issue: { input?: unknown }) => message(issue.input),
-});
+/** What a `failWith` refinement (error-codes.ts) leaves on its issue. */
+type FailedWith = { code: string; status: ContentfulStatusCode };
 
 /**
  * Turns a failed declaration check into our error: the first issue decides. A query parameter
- * given more than once is refused as ambiguous; a refinement names its own code (failWith); any
- * other failure gets its target's code.
+ * given more than once is refused as ambiguous; a refinement names its own code and status
+ * (failWith); any other failure gets its target's code.
  */
-export const validationHook: Hook<unknown, AppEnv, string, unknown> = (result, c) => {
+const validationHook: Hook<unknown, AppEnv, string, unknown> = (result, c) => {
   if (result.success) return;
   const issue = result.error.issues[0];
   const name = String(issue?.path[0] ?? "");
   if (result.target === "query" && (c.req.queries(name)?.length ?? 0) > 1) {
-    throw badRequest("invalid_query", `give ${name} at most once`);
+    throw runtimeError("invalid_query", `give ${name} at most once`);
   }
-  const code = (issue?.code === "custom" ? issue.params?.code : undefined) as ErrorCode | undefined;
-  const fallback: ErrorCode = result.target === "param" ? "invalid_id" : "invalid_query";
-  throw new ApiError(code ?? fallback, issue?.message ?? "the request is not valid");
+  const message = issue?.message ?? "the request is not valid";
+  const declared = issue?.code === "custom" ? (issue.params as FailedWith | undefined) : undefined;
+  if (declared) throw new ApiError(declared.code, declared.status, message);
+  throw runtimeError(result.target === "param" ? "invalid_id" : "invalid_query", message);
 };
 
 /** An app whose routes are declared once, with zod: validation, types and the OpenAPI document. */
@@ -81,7 +70,7 @@ export function declare<R extends RouteConfig>(
     const allow = allowed.join(", ");
     return errorResponse(
       c,
-      new ApiError("method_not_allowed", `${c.req.method} is not allowed here; use ${allow}`, {
+      runtimeError("method_not_allowed", `${c.req.method} is not allowed here; use ${allow}`, {
         Allow: allow,
       }),
     );

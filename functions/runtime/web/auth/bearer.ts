@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { ApiError } from "../errors.js";
-import type { AppEnv } from "../http.js";
+import type { AppEnv } from "../app-env.js";
+import { runtimeError } from "../errors.js";
 import { CallerRefused, type Challenge, unauthenticated } from "./token.js";
 
 const BEARER = /^Bearer +([\w.~+/-]+=*)$/i;
@@ -38,7 +38,7 @@ export async function verifiedCaller<I extends Identity>(
     }
     // Our failure, not the caller's: a 401 would tell the caller its identity is wrong.
     log.error({ err: error }, "cannot verify the caller");
-    throw new ApiError("unavailable", "cannot verify tokens right now; retry later", {
+    throw runtimeError("unavailable", "cannot verify tokens right now; retry later", {
       "Retry-After": "1",
     });
   }

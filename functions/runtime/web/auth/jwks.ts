@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRemoteJWKSet, customFetch, type RemoteJWKSet } from "jose";
 import type { Agent } from "undici";
-import { ConfigError } from "../../process/config.js";
+import { ConfigError } from "../../config-error.js";
 
 export interface JwksSource {
   url: string;

@@ -1,5 +1,5 @@
 import { errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
-import { ApiError } from "../errors.js";
+import { ApiError, RUNTIME_ERROR_STATUS } from "../errors.js";
 
 /** What a 401 says: the realm named in WWW-Authenticate, and how a person gets a token. */
 export interface Challenge {
@@ -15,8 +15,10 @@ export class CallerRefused extends ApiError {
     readonly reason: string,
     realm: string,
   ) {
+    const code = status === 401 ? "unauthenticated" : "forbidden";
     super(
-      status === 401 ? "unauthenticated" : "forbidden",
+      code,
+      RUNTIME_ERROR_STATUS[code],
       message,
       status === 401 ? { "WWW-Authenticate": `Bearer realm="${realm}"` } : {},
     );

@@ -1,11 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import {
-  createApp,
-  jsonArrayResponse,
-  type RunningServer,
-  startServer,
-} from "../../functions/runtime/index.js";
-import { memoryLogger } from "../support/memory-logger.js";
+import { memoryLogger } from "../../../test/support/memory-logger.js";
+import { type RunningServer, startServer } from "../process/server.js";
+import { createApp } from "./http.js";
+import { jsonArrayResponse } from "./json-stream.js";
 
 /** An app whose only route streams `pages`, as the invoice list streams its pages. */
 function streamingApp(pages: () => AsyncIterable<string[]>) {
