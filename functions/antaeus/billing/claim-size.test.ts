@@ -22,7 +22,7 @@ describe("what a lane claims, with a provider that honours keys", () => {
   });
 
   it("claims enough to stay busy for CLAIM_AHEAD_MS at the pace it keeps", () => {
-    const pace = 80;
+    const pace = 40;
     const batch = (pace * CLAIM_AHEAD_MS) / 1000;
     expect(claimSize(lane({ pace, waiting: batch / 2 - 1 }))).toBe(batch);
     expect(claimSize(lane({ pace, waiting: batch / 2 }))).toBe(0);
