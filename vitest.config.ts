@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     // A module's own tests sit beside it; test/ holds the rest (the apps in-process, processes).
     include: ["test/**/*.test.ts", "functions/**/*.test.ts", "dev/**/*.test.ts"],
-    exclude: ["test/containers/**"],
+    // Their own commands: `npm run test:containers`, `npm run test:benches`.
+    exclude: ["test/containers/**", "test/benches/benches.test.ts"],
     globalSetup: ["test/support/global-setup.ts"],
     // A ceiling against a hang, not a speed check: tests wait on conditions, and a loaded
     // machine makes a billing test several times slower than a quiet one.

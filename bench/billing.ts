@@ -1,23 +1,25 @@
 // Billing throughput: a 20,000-invoice run against the local payment function, at 0 ms and 50 ms
 // provider latency. Prints invoices per second, database round trips per invoice, call latency.
-//   npm run bench            (BILLING_CONCURRENCY, BENCH_INVOICES and BENCH_LATENCIES to vary it)
+//   npm run bench            (BILLING_CONCURRENCY, BENCH_INVOICES and BENCH_LATENCIES to vary it;
+//                             BENCH_TINY=1: 50 invoices at 0 ms, see bench/size.ts)
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { openSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { startEmbeddedPostgres } from "../dev/embedded-postgres.js";
+import { setting, size } from "./size.js";
 
-const invoices = Number(process.env.BENCH_INVOICES ?? 20_000);
+const invoices = size("BENCH_INVOICES", 20_000, 50);
 const concurrency = process.env.BILLING_CONCURRENCY ?? "64"; // Antaeus's default
 // BENCH_PROFILE=dir writes a V8 CPU profile of each function there.
 const nodeArgs = process.env.BENCH_PROFILE
   ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
   : [];
-const latencies = (process.env.BENCH_LATENCIES ?? "0,50").split(",").map(Number);
+const latencies = setting("BENCH_LATENCIES", "0,50", "0").split(",").map(Number);
 
 const server = process.env.DATABASE_URL
   ? undefined
@@ -135,5 +137,5 @@ for (const latency of latencies) {
 await admin.end();
 await server?.stop();
 process.stdout.write(
-  `\nBILLING_CONCURRENCY=${concurrency}, 2-core machine, both functions and PostgreSQL local\n${results.join("\n")}\n`,
+  `\nBILLING_CONCURRENCY=${concurrency}, both functions and PostgreSQL local on ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)}\n${results.join("\n")}\n`,
 );

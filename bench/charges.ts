@@ -4,10 +4,12 @@
 // after round. Each run checks the ledger against the 2xx answers: every one is a row, and the
 // only rows beyond them are requests still in flight when the run stopped.
 // Prints req/s, p50/p99 latency, the server's CPU time per request, and ratios to the floor.
-//   npm run bench:charges      (BENCH_ROUNDS=3, BENCH_SECONDS=10, BENCH_NODE=/path/to/node)
+//   npm run bench:charges      (BENCH_ROUNDS=3, BENCH_SECONDS=10, BENCH_NODE=/path/to/node;
+//                               BENCH_TINY=1: one round of 1 s after a 1 s warm-up)
 
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { loadavg } from "node:os";
 import autocannon from "autocannon";
 import postgres from "postgres";
 import {
@@ -20,9 +22,11 @@ import {
   paymentSchema,
   startContender,
 } from "./contenders.js";
+import { size } from "./size.js";
 
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const rounds = size("BENCH_ROUNDS", 3, 1);
+const seconds = size("BENCH_SECONDS", 10, 1);
+const warmUpSeconds = size("BENCH_WARMUP_SECONDS", 2, 1);
 const connections = 64;
 
 await buildContenders();
@@ -108,7 +112,7 @@ try {
           last = now;
         }
       };
-      await load(2); // warm-up: JIT, pools, the JWKS fetch
+      await load(warmUpSeconds); // JIT, pools, the JWKS fetch
       const [rowsBefore, cpuBefore] = [await settledRows(), await cpuTicks(pid)];
       answered = [];
       const result = await load(seconds);
@@ -153,7 +157,7 @@ async function cpuTicks(pid: number): Promise<number> {
 
 const floorRate = median(runs.get("floor")!.map((run) => run.rate));
 const lines = [
-  `Node ${await nodeVersion()}, ${connections} connections, ${rounds} × ${seconds} s per contender, interleaved`,
+  `Node ${await nodeVersion()}, ${connections} connections, ${rounds} × ${seconds} s per contender, interleaved, load average ${loadavg()[0]!.toFixed(1)}`,
   "| contender | charges/s median (each run) | × floor | p50 / p99 ms | server CPU µs/charge |",
   "|---|---|---|---|---|",
 ];

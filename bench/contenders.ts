@@ -85,7 +85,11 @@ export async function paymentSchema(url: string): Promise<void> {
   await sql.end();
 }
 
-/** The issuer's key endpoint and Antaeus's token, as the payment auth tests make them. */
+/**
+ * The issuer's key endpoint and Antaeus's token, as the payment auth tests make them, and the
+ * settings each function needs to run with auth on, as production requires: payment's, and
+ * Antaeus's (the production profile: only the probes open, its own token for continuations).
+ */
 export async function identity() {
   const key = await signingKey("bench-rsa");
   const jwks = await startJwksServer();
@@ -94,6 +98,18 @@ export async function identity() {
   jwks.state.token = "reader";
   const tokenFile = join(logDir, "jwks-reader-token");
   await writeFile(tokenFile, "reader\n");
+  const authConfigFile = join(logDir, "antaeus-auth.json");
+  await writeFile(
+    authConfigFile,
+    JSON.stringify({
+      issuers: [
+        { issuer: ISSUER, audiences: ["antaeus"], jwksUrl: jwks.url, jwksTokenFile: tokenFile },
+      ],
+      roles: { self: { subjects: [ANTAEUS] } },
+    }),
+  );
+  const selfTokenFile = join(logDir, "antaeus-self-token");
+  await writeFile(selfTokenFile, await token(key, { aud: "antaeus" }));
   return {
     env: {
       PAYMENT_AUTH_JWKS_TOKEN_FILE: tokenFile,
@@ -101,6 +117,11 @@ export async function identity() {
       PAYMENT_AUTH_ISSUER: ISSUER,
       PAYMENT_AUTH_SUBJECT: ANTAEUS,
       PAYMENT_AUTH_JWKS_URL: jwks.url,
+    },
+    antaeusEnv: {
+      ANTAEUS_AUTH_CONFIG_FILE: authConfigFile,
+      ANTAEUS_AUTH_OPEN_ROUTES: "none",
+      BILLING_SELF_TOKEN_FILE: selfTokenFile,
     },
     bearer: await token(key),
     close: jwks.close,

@@ -1,17 +1,21 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { it } from "vitest";
 import { startEventSink } from "../test/support/event-sink.js";
 import { pay, startSystem } from "../test/support/system.js";
+import { size } from "./size.js";
+
+const invoices = size("BENCH_INVOICES", 1_000, 20);
 
 /**
- * A 1,000-invoice run with the default rates (PAYMENT_SUCCESS_RATE 0.5, the default decline
- * mix, BILLING_RETRY_SCHEDULE P1D,P3D,P7D), then the watchdog at each step of the schedule on a
- * billing clock moved through BILLING_CLOCK_FILE. Prints how many invoices the schedule
- * recovered and how many events of each type reached the sink.
+ * A 1,000-invoice run (BENCH_INVOICES; BENCH_TINY=1: 20) with the default rates
+ * (PAYMENT_SUCCESS_RATE 0.5, the default decline mix, BILLING_RETRY_SCHEDULE P1D,P3D,P7D), then
+ * the watchdog at each step of the schedule on a billing clock moved through BILLING_CLOCK_FILE.
+ * Prints how many invoices the schedule recovered and how many events of each type reached the
+ * sink.
  */
-it("prints the dunning figures for 1,000 invoices", async () => {
+it(`prints the dunning figures for ${invoices} invoices`, async () => {
   const clock = join(mkdtempSync(join(tmpdir(), "antaeus-clock-")), "now");
   const start = Date.parse("2026-10-15T10:00:00Z");
   const setClock = (days: number) =>
@@ -20,7 +24,7 @@ it("prints the dunning figures for 1,000 invoices", async () => {
   const sink = await startEventSink();
   const system = await startSystem({
     antaeus: {
-      SEED_CUSTOMERS: "1000",
+      SEED_CUSTOMERS: String(invoices),
       SEED_INVOICES_PER_CUSTOMER: "1",
       BILLING_CLOCK_FILE: clock,
       K_SINK: sink.url,
@@ -52,6 +56,7 @@ it("prints the dunning figures for 1,000 invoices", async () => {
     }
     console.log(
       [
+        `${invoices} invoices, load average ${loadavg()[0]!.toFixed(1)}`,
         `first run: ${JSON.stringify(first.body.counts)}`,
         `final statuses: ${statuses.map((s) => `${s.status} ${s.n}`).join(", ")}`,
         `recovered by the schedule (PAID on a retry): ${recovered.n}`,

@@ -2,6 +2,7 @@ import { loadavg } from "node:os";
 import { it } from "vitest";
 import { forward, type ProviderCall, startStandIn } from "../test/support/stand-in.js";
 import { exactlyOnceViolations, pay, type System, startSystem } from "../test/support/system.js";
+import { size, TINY } from "./size.js";
 
 /**
  * `npm run bench:scale`: how a billing run grows with the cluster. N Antaeus replicas (separate
@@ -17,14 +18,15 @@ import { exactlyOnceViolations, pay, type System, startSystem } from "../test/su
  *
  * BENCH_INVOICES (20000), BENCH_ONE_LANE_INVOICES (5000), BENCH_REPLICAS (4),
  * BILLING_CONCURRENCY (16), BENCH_LATENCY_MS (200), BENCH_RATE_LIMIT (150), BENCH_CASES (all,
- * comma-separated names) vary it; BENCH_INVOICES=1000000 works, given the time.
+ * comma-separated names) vary it (bench/size.ts; BENCH_TINY=1 for all at their smallest);
+ * BENCH_INVOICES=1000000 works, given the time.
  */
-const invoices = Number(process.env.BENCH_INVOICES ?? 20_000);
-const oneLaneInvoices = Number(process.env.BENCH_ONE_LANE_INVOICES ?? 5_000);
-const replicas = Number(process.env.BENCH_REPLICAS ?? 4);
-const concurrency = Number(process.env.BILLING_CONCURRENCY ?? 16);
-const latency = Number(process.env.BENCH_LATENCY_MS ?? 200);
-const providerLimit = Number(process.env.BENCH_RATE_LIMIT ?? 150);
+const invoices = size("BENCH_INVOICES", 20_000, 400);
+const oneLaneInvoices = size("BENCH_ONE_LANE_INVOICES", 5_000, 200);
+const replicas = size("BENCH_REPLICAS", 4, 2);
+const concurrency = size("BILLING_CONCURRENCY", 16, 8);
+const latency = size("BENCH_LATENCY_MS", 200, 50);
+const providerLimit = size("BENCH_RATE_LIMIT", 150, 100);
 /** Far above what N × C / L asks: the limiter runs, and never binds. */
 const podsLimit = 100 * Math.ceil((replicas * concurrency * 1000) / latency);
 
@@ -83,10 +85,11 @@ async function measure(spec: Case): Promise<Measured> {
       PAYMENT_PROVIDER_ENDPOINT: `${front.url}/v1/charges`,
       BILLING_CONCURRENCY: String(concurrency),
       BILLING_PROVIDER_RATE_LIMIT: String(spec.limit),
-      // A dead lane's invoices wait out a lease: 20 s covers one charge's worst case below.
-      PAYMENT_TIMEOUT_MS: "2000",
-      PAYMENT_RETRIES: "2",
-      BILLING_LEASE_MS: "20000",
+      // A dead lane's invoices wait out a lease: it covers one charge's worst case, (retries + 1)
+      // deadlines and the waits between them (capped at 5 s).
+      ...(TINY
+        ? { PAYMENT_TIMEOUT_MS: "1000", PAYMENT_RETRIES: "1", BILLING_LEASE_MS: "8000" }
+        : { PAYMENT_TIMEOUT_MS: "2000", PAYMENT_RETRIES: "2", BILLING_LEASE_MS: "20000" }),
     },
     payment: {
       PAYMENT_LATENCY_MS: String(latency),

@@ -1,12 +1,13 @@
-// Cold start and idle memory: the floor (bench/floor.ts) and both production bundles, spawned
-// in turn, round after round (so a busy moment on the machine hits all of them alike).
+// Cold start and idle memory: the floor (bench/floor.ts) and both production bundles in their
+// production configuration (NODE_ENV=production, auth on), spawned in turn, round after round (so a busy moment on the machine hits all of them alike).
 // Cold start: spawn → first 200 from /readyz, against a local PostgreSQL, migrations on start.
 // CPU to ready: the process's own user + system time (all threads) at that moment, which a
 // loaded machine inflates far less than the wall clock. Idle RSS: 2 s after ready.
 // On Node 22.1+ both functions also run with the V8 compile cache the images ship, filled the
 // same way (scripts/compile-cache.mjs) by the Node under test.
 // Prints medians, min–max and ratios to the floor.
-//   npm run bench:startup      (BENCH_ROUNDS=15; BENCH_NODE=/path/to/node for another Node)
+//   npm run bench:startup      (BENCH_ROUNDS=15, BENCH_IDLE_MS=2000; BENCH_NODE=/path/to/node for
+//                               another Node; BENCH_TINY=1: one round, 100 ms idle)
 
 import { loadavg } from "node:os";
 import { fillCompileCache } from "../scripts/compile-cache.mjs";
@@ -22,9 +23,10 @@ import {
   rssMiB,
   startContender,
 } from "./contenders.js";
+import { size } from "./size.js";
 
-const rounds = Number(process.env.BENCH_ROUNDS ?? 15);
-const idleMs = 2_000;
+const rounds = size("BENCH_ROUNDS", 15, 1);
+const idleMs = size("BENCH_IDLE_MS", 2_000, 100);
 
 await buildContenders();
 const pg = await localPostgres();
@@ -44,7 +46,7 @@ const contenders: Contender[] = [
     },
   },
   {
-    name: "antaeus (seed off)",
+    name: "antaeus (auth on, seed off)",
     script: "dist/antaeus/antaeus.mjs",
     env: {
       NODE_ENV: "production",
@@ -52,6 +54,7 @@ const contenders: Contender[] = [
       SEED_ENABLED: "false",
       PAYMENT_PROVIDER_ENDPOINT: "http://127.0.0.1:9/v1/charges",
       BILLING_LANE_URL: "http://127.0.0.1:9",
+      ...auth.antaeusEnv,
     },
   },
 ];

@@ -18,9 +18,6 @@ set -euo pipefail
 
 : "${REGISTRY:?set REGISTRY to the registry your cluster pulls from, e.g. ghcr.io/your-org}"
 : "${TAG:?set TAG to the image tag you pushed}"
-# Your cluster's service-account token issuer (docs/deploy.md, "Configure before the first
-# apply"); the default is kubeadm's and kind's, as in knative/payment/service.yaml.
-PAYMENT_AUTH_ISSUER="${PAYMENT_AUTH_ISSUER:-https://kubernetes.default.svc.cluster.local}"
 
 kn_help=$(kn service create --help)
 if [[ $kn_help != *--security-context* ]]; then
@@ -81,12 +78,8 @@ kn service create payment -n payment --no-wait \
   --env MIGRATE_ON_START=true \
   --env PAYMENT_SUCCESS_RATE=0.5 \
   --env PAYMENT_AUTH=jwks \
-  --env PAYMENT_AUTH_ISSUER="$PAYMENT_AUTH_ISSUER" \
   --env PAYMENT_AUTH_AUDIENCE=payment \
-  --env PAYMENT_AUTH_SUBJECT=system:serviceaccount:antaeus:antaeus \
-  --env PAYMENT_AUTH_JWKS_URL=https://kubernetes.default.svc/openid/v1/jwks \
-  --env PAYMENT_AUTH_JWKS_TOKEN_FILE=/var/run/secrets/kubernetes.io/serviceaccount/token \
-  --env PAYMENT_AUTH_JWKS_CA_FILE=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt
+  --env PAYMENT_AUTH_SUBJECT=system:serviceaccount:antaeus:antaeus
 kubectl patch ksvc payment -n payment --type=json -p "[$(container_patch payment 120)]"
 wait_ready payment payment
 

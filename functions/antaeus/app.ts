@@ -46,13 +46,19 @@ export function antaeusApp(deps: {
   providerRateLimit: number | undefined;
 }): Router {
   const db = createDb(deps.sql);
+  // One verifier for the guard and the run pages' sign-in: one rule, one cache of keys.
+  const callers = deps.auth.mode === "on" ? callerVerifier(deps.auth.file, deps.logger) : undefined;
+  const verify = callers?.verify;
+  // Tokens that cannot be verified degrade Antaeus, never make it unready: the probes, the open
+  // routes of the challenge profile and billing itself need no caller's token.
   const app = createApp(
     deps.logger,
     { database: () => checkSchemaCurrent(deps.sql, migrations) },
-    { bodyLimitBytes: BODY_LIMIT_BYTES },
+    {
+      bodyLimitBytes: BODY_LIMIT_BYTES,
+      ...(callers ? { degraded: { tokens: callers.tokens } } : {}),
+    },
   );
-  // One verifier for the guard and the run pages' sign-in: one rule, one cache of keys.
-  const verify = deps.auth.mode === "on" ? callerVerifier(deps.auth.file) : undefined;
   serveMetrics(app, deps.metrics, accessGuard(deps.auth, verify, deps.logger));
 
   // The original's greeting and health check, kept for clients written against it.

@@ -40,10 +40,11 @@ export function paymentApp(deps: { config: PaymentConfig; sql: Sql; logger: Logg
     logger.info({ rateLimit: config.rateLimit }, "charges above the rate limit are answered 429");
   }
 
+  const auth = callerAuth(config.auth, logger);
   const app = createApp(
     logger,
-    { database: () => checkSchemaCurrent(deps.sql, migrations) },
-    { bodyLimitBytes: config.bodyLimitBytes },
+    { database: () => checkSchemaCurrent(deps.sql, migrations), ...auth.readiness },
+    { bodyLimitBytes: config.bodyLimitBytes, degraded: auth.degraded },
   );
   serveMetrics(app, metrics);
   // Open like the probes: the contract is no secret, and the NetworkPolicy admits only Antaeus.
@@ -54,7 +55,7 @@ export function paymentApp(deps: { config: PaymentConfig; sql: Sql; logger: Logg
   });
 
   // Registered after the open routes: Hono runs middleware in order, and those have answered.
-  app.use(callerAuth(config.auth, logger));
+  app.use(auth.middleware);
   chargeRoutes(app, {
     db,
     charge: chargeService({

@@ -1,6 +1,10 @@
 import * as z from "zod";
 import {
+  type ApiServer,
+  type IssuerName,
+  inClusterApiServer,
   integer,
+  KEYS_PATH,
   parseConfig,
   parsedWith,
   probability,
@@ -65,6 +69,9 @@ const variables = z.object({
   PAYMENT_AUTH_JWKS_TOKEN_FILE: z.string().optional(),
   PAYMENT_AUTH_JWKS_CA_FILE: z.string().optional(),
   PAYMENT_AUTH_JWKS_COOLDOWN_MS: integer({ min: 0, max: 3_600_000, default: 30_000 }),
+  // Set by Kubernetes in every container: where the pod's API server is.
+  KUBERNETES_SERVICE_HOST: z.string().optional(),
+  KUBERNETES_SERVICE_PORT: z.string().optional(),
 });
 
 const schema = variables.superRefine(requireExplicitAuth);
@@ -81,12 +88,21 @@ function requireExplicitAuth(env: z.output<typeof variables>, ctx: z.RefinementC
   } else if (env.PAYMENT_AUTH === "off" && env.NODE_ENV === "production") {
     problem("PAYMENT_AUTH", '"off" is refused when NODE_ENV=production');
   } else if (env.PAYMENT_AUTH === "jwks") {
-    for (const variable of [
-      "PAYMENT_AUTH_ISSUER",
-      "PAYMENT_AUTH_SUBJECT",
-      "PAYMENT_AUTH_JWKS_URL",
-    ] as const) {
-      if (!env[variable]) problem(variable, "is required when PAYMENT_AUTH=jwks");
+    if (!env.PAYMENT_AUTH_SUBJECT) {
+      problem("PAYMENT_AUTH_SUBJECT", "is required when PAYMENT_AUTH=jwks");
+    }
+    // Both named, or neither: then both come from the API server the pod runs under.
+    const named = Boolean(env.PAYMENT_AUTH_ISSUER);
+    if (named !== Boolean(env.PAYMENT_AUTH_JWKS_URL)) {
+      problem(
+        named ? "PAYMENT_AUTH_JWKS_URL" : "PAYMENT_AUTH_ISSUER",
+        "set PAYMENT_AUTH_ISSUER and PAYMENT_AUTH_JWKS_URL together, or neither to read the cluster's issuer from its API server",
+      );
+    } else if (!named && !(env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT)) {
+      problem(
+        "PAYMENT_AUTH_ISSUER",
+        "is unset and this is no Kubernetes pod (KUBERNETES_SERVICE_HOST/PORT are unset), so the cluster's issuer cannot be read: set PAYMENT_AUTH_ISSUER and PAYMENT_AUTH_JWKS_URL",
+      );
     }
   }
 }
@@ -95,7 +111,8 @@ export type AuthConfig =
   | { mode: "off" }
   | {
       mode: "jwks";
-      issuer: string;
+      /** Configured (PAYMENT_AUTH_ISSUER), or read from the pod's API server when unset. */
+      issuer: IssuerName;
       audience: string;
       /** Token subjects allowed to call, e.g. system:serviceaccount:antaeus:antaeus. */
       subjects: string[];
@@ -153,14 +170,37 @@ export function loadPaymentConfig(
       parsed.PAYMENT_AUTH === "jwks"
         ? {
             mode: "jwks",
-            issuer: parsed.PAYMENT_AUTH_ISSUER ?? "",
             audience: parsed.PAYMENT_AUTH_AUDIENCE,
             subjects: parsed.PAYMENT_AUTH_SUBJECT ?? [],
-            jwksUrl: parsed.PAYMENT_AUTH_JWKS_URL ?? "",
-            jwksTokenFile: parsed.PAYMENT_AUTH_JWKS_TOKEN_FILE,
-            jwksCaFile: parsed.PAYMENT_AUTH_JWKS_CA_FILE,
             jwksCooldownMs: parsed.PAYMENT_AUTH_JWKS_COOLDOWN_MS,
+            ...issuerSource(parsed),
           }
         : { mode: "off" },
+  };
+}
+
+/**
+ * Where payment's issuer and keys come from: the variables when set, else the API server of the
+ * pod, with its own token and the cluster CA (the refinement above made sure one of them exists).
+ */
+function issuerSource(parsed: z.output<typeof variables>) {
+  const files = {
+    tokenFile: parsed.PAYMENT_AUTH_JWKS_TOKEN_FILE,
+    caFile: parsed.PAYMENT_AUTH_JWKS_CA_FILE,
+  };
+  if (parsed.PAYMENT_AUTH_ISSUER && parsed.PAYMENT_AUTH_JWKS_URL) {
+    return {
+      issuer: { kind: "configured", issuer: parsed.PAYMENT_AUTH_ISSUER } as IssuerName,
+      jwksUrl: parsed.PAYMENT_AUTH_JWKS_URL,
+      jwksTokenFile: files.tokenFile,
+      jwksCaFile: files.caFile,
+    };
+  }
+  const apiServer = inClusterApiServer(parsed, files) as ApiServer;
+  return {
+    issuer: { kind: "discovered", apiServer } as IssuerName,
+    jwksUrl: `${apiServer.url}${KEYS_PATH}`,
+    jwksTokenFile: apiServer.tokenFile as string | undefined,
+    jwksCaFile: apiServer.caFile as string | undefined,
   };
 }

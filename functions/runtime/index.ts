@@ -26,22 +26,27 @@ export { runService, type ServiceDefinition } from "./process/service.js";
 
 // The HTTP half an app is built from: the shared shell and probes, routes declared once, JSON
 // errors with the runtime's codes and the function's own, body caps, streamed arrays, request
-// metrics, and bearer tokens verified against an issuer's keys (an accepted one remembered until
-// it expires), with their 401 and 403.
+// metrics, and bearer tokens verified against an issuer's keys (its name configured or read from
+// the pod's API server; an accepted one remembered until it expires), with their 401 and 403.
 export type { AppEnv } from "./web/app-env.js";
 export { bearerToken, requireCaller, verifiedCaller } from "./web/auth/bearer.js";
-export { type IssuerKeys, remoteKeySet } from "./web/auth/jwks.js";
+export {
+  type ApiServer,
+  describeIssuer,
+  type IssuerName,
+  inClusterApiServer,
+  KEYS_PATH,
+} from "./web/auth/cluster-issuer.js";
 export {
   CallerRefused,
   type Challenge,
   forbidden,
   unauthenticated,
-  verifyToken,
 } from "./web/auth/token.js";
-export { rememberVerdicts } from "./web/auth/verdict-cache.js";
+export { trustedIssuer } from "./web/auth/trusted-issuer.js";
 export { errorCodes } from "./web/error-codes.js";
 export { ApiError } from "./web/errors.js";
-export { createApp } from "./web/http.js";
+export { createApp, type ReadinessChecks } from "./web/http.js";
 export { jsonBodyLimit, readJson, readText } from "./web/json-body.js";
 export { jsonArrayResponse } from "./web/json-stream.js";
 export { createHttpMetrics, type HttpMetrics, serveMetrics } from "./web/metrics.js";

@@ -151,6 +151,32 @@ describe("Antaeus with providers written for the original challenge", () => {
     });
   });
 
+  // What a cluster whose issuer payment does not expect looks like from Antaeus: every charge
+  // 401. Not eight unlucky customers: the run, its page and the log name a configuration problem.
+  it("names a run whose every charge the provider refused as a configuration problem", async () => {
+    answer = () => ({
+      status: 401,
+      body: { error: { message: "a valid bearer token is required" } },
+    });
+    const run = await payRun();
+    expect(run.counts.REJECTED).toBe(8);
+    expect(run.refusal).toMatchObject({
+      code: "provider_refused_every_charge",
+      refused: 8,
+      answered: 8,
+    });
+    expect(run.refusal?.message).toContain("configuration problem");
+    const page = await (await fetch(`${antaeus.url}/runs/${run.id}`)).text();
+    expect(page).toMatch(
+      /<p class="alert" role="alert" data-field="refusal">The payment provider refused every charge/,
+    );
+    await expect
+      .poll(() =>
+        antaeus.logs.find((l) => l.msg === "provider_refused_every_charge" && l.runId === run.id),
+      )
+      .toMatchObject({ level: "error", runId: run.id, refused: 8 });
+  });
+
   it.each([503, 429])(
     "takes a %i as an unknown outcome: asks again under the same key, no sooner than its Retry-After",
     async (status) => {

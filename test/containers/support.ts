@@ -1,11 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { containerEngine, engineOutput } from "../../scripts/containers.mjs";
 
 export interface RunOptions {
@@ -131,44 +129,4 @@ export async function readableFile(contents: string): Promise<string> {
 
 export async function removeReadableFiles(): Promise<void> {
   for (const dir of fileDirs.splice(0)) await rm(dir, { recursive: true, force: true });
-}
-
-/**
- * A stand-in for the cluster's service-account issuer: signs tokens the way the kubelet's
- * projection does, and serves its public keys at /openid/v1/jwks to a caller presenting
- * `apiToken` (the API server wants one too).
- */
-export async function startIssuer() {
-  const issuer = "https://kubernetes.default.svc.cluster.local";
-  const { publicKey, privateKey } = await generateKeyPair("RS256");
-  const jwk = { ...(await exportJWK(publicKey)), kid: "test-key", alg: "RS256", use: "sig" };
-  const apiToken = randomBytes(16).toString("hex");
-  let fetches = 0;
-  const server: Server = createServer((request, response) => {
-    if (request.url !== "/openid/v1/jwks") return void response.writeHead(404).end();
-    if (request.headers.authorization !== `Bearer ${apiToken}`) {
-      return void response.writeHead(401).end();
-    }
-    fetches++;
-    response.writeHead(200, { "content-type": "application/json" });
-    response.end(JSON.stringify({ keys: [jwk] }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    issuer,
-    apiToken,
-    jwksUrl: `http://127.0.0.1:${port}/openid/v1/jwks`,
-    fetches: () => fetches,
-    token: (subject: string, audience: string) =>
-      new SignJWT({})
-        .setProtectedHeader({ alg: "RS256", kid: "test-key" })
-        .setIssuer(issuer)
-        .setSubject(subject)
-        .setAudience(audience)
-        .setIssuedAt()
-        .setExpirationTime("1h")
-        .sign(privateKey),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
 }

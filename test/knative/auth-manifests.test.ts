@@ -5,13 +5,14 @@ import { describe, expect, it } from "vitest";
 import { ROUTE_ACCESS } from "../../functions/antaeus/auth/access.js";
 import { TOKEN_COMMAND } from "../../functions/antaeus/auth/guard.js";
 import { rolesOf } from "../../functions/antaeus/auth/roles.js";
-import { authFileSchema } from "../../functions/antaeus/auth/settings.js";
+import { authFileSchema, readAuthFile } from "../../functions/antaeus/auth/settings.js";
 import { loadAntaeusConfig } from "../../functions/antaeus/config.js";
 import { loadPaymentConfig } from "../../functions/payment/config.js";
 import { mountedAuthConfig, withMountedAuthConfig } from "./auth-manifests.js";
 import {
   find,
   KNATIVE_DIR,
+  KUBELET_ENV,
   kubectlVersion,
   loadManifests,
   type Manifest,
@@ -27,10 +28,16 @@ const antaeus = find(docs, "Service", "antaeus", "antaeus");
 const payment = find(docs, "Service", "payment", "payment");
 const envOf = (service: Manifest, all = docs): Record<string, string> => ({
   NODE_ENV: "production",
+  ...KUBELET_ENV,
   ...resolvedEnv(all, service),
 });
 const authFile = authFileSchema.parse(JSON.parse(mountedAuthConfig(docs, envOf(antaeus))));
-const clusterIssuer = authFile.issuers.find((i) => i.prefix === "")!;
+/** The cluster's issuer as Antaeus resolves it in a pod (the kubelet's env). */
+const clusterIssuer = (
+  await withMountedAuthConfig(docs, envOf(antaeus)).then((env) =>
+    readAuthFile(env.ANTAEUS_AUTH_CONFIG_FILE as string, env),
+  )
+).issuers.find((i) => i.prefix === "")!;
 const sa = (name: string) => `system:serviceaccount:antaeus:${name}`;
 
 describe("the challenge profile (knative/)", () => {
@@ -50,13 +57,17 @@ describe.skipIf(!kubectl)("the production profile (knative/production/)", () => 
       )
     : [];
 
-  it("is knative/ with one difference: no route but the probes is open", () => {
+  it("is knative/ with two differences: no route but the probes is open, and the API server only at private addresses", () => {
     const key = (d: Manifest) => `${d.kind}/${d.metadata.namespace ?? ""}/${d.metadata.name}`;
     expect(production.map(key).sort()).toEqual(docs.map(key).sort());
     const differing = production.filter(
       (d) => JSON.stringify(d) !== JSON.stringify(docs.find((o) => key(o) === key(d))),
     );
-    expect(differing.map(key)).toEqual(["Service/antaeus/antaeus"]);
+    expect(differing.map(key).sort()).toEqual([
+      "NetworkPolicy/antaeus/function-egress-api-server",
+      "NetworkPolicy/payment/function-egress-api-server",
+      "Service/antaeus/antaeus",
+    ]);
     const ksvc = find(production, "Service", "antaeus", "antaeus");
     expect(envOf(ksvc, production).ANTAEUS_AUTH_OPEN_ROUTES).toBe("none");
     expect(envOf(antaeus).ANTAEUS_AUTH_OPEN_ROUTES).toBe("original");
@@ -78,11 +89,13 @@ describe.skipIf(!kubectl)("the production profile (knative/production/)", () => 
 });
 
 describe("identities", () => {
-  it("trusts the cluster issuer payment trusts, read with the same API token and CA", () => {
+  // Neither names an issuer: both read the same one from the pod's API server (KUBELET_ENV).
+  it("trusts the cluster issuer payment trusts, read from the same API server with the same API token and CA", () => {
     const paymentConfig = loadPaymentConfig(envOf(payment));
     if (paymentConfig.auth.mode !== "jwks") throw new Error("payment auth is off");
+    expect(paymentConfig.auth.issuer.kind).toBe("discovered");
     expect(clusterIssuer).toMatchObject({
-      issuer: paymentConfig.auth.issuer,
+      name: paymentConfig.auth.issuer,
       jwksUrl: paymentConfig.auth.jwksUrl,
       jwksTokenFile: paymentConfig.auth.jwksTokenFile,
       jwksCaFile: paymentConfig.auth.jwksCaFile,

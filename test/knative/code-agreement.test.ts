@@ -15,6 +15,7 @@ import {
   filesUnder,
   find,
   KNATIVE_DIR,
+  KUBELET_ENV,
   loadManifests,
   type Manifest,
   parseYaml,
@@ -52,9 +53,13 @@ const envOfStage = (stage: string): Record<string, string> =>
       [...(line[1] ?? "").matchAll(/([A-Z_][A-Z0-9_]*)=(\S+)/g)].map((m) => [m[1], m[2]]),
     ),
   );
-/** The env the image sets (ENV lines of the runtime stage), under the manifest's. */
+/** The env the image sets (ENV lines of the runtime stage) and the kubelet's, under the manifest's. */
 async function environmentOf(name: string, service: Manifest): Promise<Record<string, string>> {
-  return { ...envOfStage(await runtimeStage(name)), ...resolvedEnv(docs, service) };
+  return {
+    ...envOfStage(await runtimeStage(name)),
+    ...KUBELET_ENV,
+    ...resolvedEnv(docs, service),
+  };
 }
 
 // ANTAEUS_AUTH_CONFIG_FILE is read from the mounted ConfigMap's own text (auth-manifests.ts).
@@ -344,15 +349,15 @@ describe("configuration", () => {
     for (const name of [
       "DATABASE_URL",
       "PAYMENT_AUTH",
-      "PAYMENT_AUTH_ISSUER",
       "PAYMENT_AUTH_AUDIENCE",
       "PAYMENT_AUTH_SUBJECT",
-      "PAYMENT_AUTH_JWKS_URL",
-      "PAYMENT_AUTH_JWKS_TOKEN_FILE",
-      "PAYMENT_AUTH_JWKS_CA_FILE",
     ]) {
       expect(paymentEnv, name).toHaveProperty(name);
     }
+    // No issuer is named: it is read from the API server, wherever the cluster runs
+    // (issue 21: a named kubeadm issuer refused every charge on EKS, GKE and AKS).
+    expect(paymentEnv).not.toHaveProperty("PAYMENT_AUTH_ISSUER");
+    expect(paymentEnv).not.toHaveProperty("PAYMENT_AUTH_JWKS_URL");
   });
 
   it.each([
@@ -416,10 +421,11 @@ describe("identity: only Antaeus's service account may charge", () => {
     expect(account.automountServiceAccountToken).not.toBe(false);
   });
 
-  it("payment can fetch the issuer's keys: its own API token, and the RBAC to read the JWKS", () => {
+  it("payment reads the issuer and its keys from the pod's API server: its own API token, and the RBAC to read them", () => {
     const auth = paymentAuth();
-    expect(new URL(auth.jwksUrl).host).toBe("kubernetes.default.svc");
-    expect(new URL(auth.jwksUrl).pathname).toBe("/openid/v1/jwks");
+    const apiServer = `https://${KUBELET_ENV.KUBERNETES_SERVICE_HOST}:${KUBELET_ENV.KUBERNETES_SERVICE_PORT}`;
+    expect(auth.issuer).toMatchObject({ kind: "discovered", apiServer: { url: apiServer } });
+    expect(auth.jwksUrl).toBe(`${apiServer}/openid/v1/jwks`);
     expect(auth.jwksTokenFile).toBe("/var/run/secrets/kubernetes.io/serviceaccount/token");
     expect(auth.jwksCaFile).toBe("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt");
     const account = find(

@@ -10,6 +10,8 @@ export type Manifest = Record<string, any>;
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const KNATIVE_DIR = join(ROOT, "knative");
+/** The example consumer of Antaeus's events, applied on its own. */
+export const NOTIFICATIONS_DIR = join(KNATIVE_DIR, "notifications");
 
 /** Whether kubectl is on PATH; when it is not, the tests say so instead of passing. */
 export function kubectlVersion(): string | undefined {
@@ -148,6 +150,17 @@ export function find(docs: Manifest[], kind: string, name: string, namespace?: s
 
 export const knativeServices = (docs: Manifest[]) =>
   docs.filter((d) => d.apiVersion === "serving.knative.dev/v1" && d.kind === "Service");
+
+/**
+ * What the kubelet adds to every container's env whatever the manifest says: the address of the
+ * `kubernetes` Service in `default`, even with enableServiceLinks false (kubernetes
+ * pkg/kubelet/kubelet_pods.go, getServiceEnvVarMap). kubeadm's default service range puts it at
+ * 10.96.0.1:443. In-cluster clients, our issuer discovery among them, find the API server by it.
+ */
+export const KUBELET_ENV = {
+  KUBERNETES_SERVICE_HOST: "10.96.0.1",
+  KUBERNETES_SERVICE_PORT: "443",
+} as const;
 
 /** A container's env as a map; secretKeyRef values resolved from the rendered Secrets. */
 export function resolvedEnv(docs: Manifest[], ksvc: Manifest): Record<string, string> {

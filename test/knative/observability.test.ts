@@ -11,6 +11,7 @@ import {
   KNATIVE_DIR,
   kubectlVersion,
   listedFiles,
+  loadManifests,
   type Manifest,
   parseYaml,
   ROOT,
@@ -89,6 +90,20 @@ function selectorsIn(expr: string): Selector[] {
   return selectors;
 }
 
+/** The labels an expression aggregates by (`sum by (namespace, le)`). */
+function groupingLabelsIn(expr: string): string[] {
+  const labels: string[] = [];
+  parser.parse(expr).iterate({
+    enter(node) {
+      if (node.name !== "GroupingLabels") return;
+      for (const label of node.node.getChildren("LabelName")) {
+        labels.push(expr.slice(label.from, label.to));
+      }
+    },
+  });
+  return labels;
+}
+
 /** Labels Prometheus adds to every series of a PodMonitor's target, not the app's own. */
 const TARGET_LABELS = new Set(["namespace", "pod", "container", "job", "instance", "endpoint"]);
 
@@ -108,20 +123,56 @@ const exposedSeries = (text: string): Array<{ name: string; labels: Record<strin
     }));
 
 /**
- * Knative queue-proxy's request metrics in Prometheus, Serving 1.15 to 1.18 (OpenCensus; on
- * http-usermetric, 9091): knative/docs `docs/serving/services/service-metrics.md` @389810a3
- * ("Queue proxy metrics"); the instruments themselves are in knative/serving
- * `pkg/queue/request_metric.go`, the OpenCensus version with `RouteTagKey` (request_count,
- * request_latencies, app_request_count, app_request_latencies, queue_depth, reported under the
- * `revision` resource). Histograms are exported as _bucket, _sum and _count.
+ * Knative queue-proxy's request metrics in Prometheus (on http-usermetric, 9091), by the Serving
+ * releases that name them so (sources in ./SOURCES.md, "Monitoring"). Histograms are exported as
+ * _bucket, _sum and _count.
+ * - 1.15 to 1.18 (OpenCensus): knative/docs `docs/serving/services/service-metrics.md` @389810a3
+ *   ("Queue proxy metrics") and knative/serving `pkg/queue/request_metric.go`, the OpenCensus
+ *   version with `RouteTagKey`: labelled by revision, service and response code.
+ * - 1.19 and 1.20 (OpenTelemetry): knative/serving `pkg/queue/request_metric.go`, the
+ *   OpenTelemetry version (instruments `kn.queueproxy.app.duration`, unit s, attribute
+ *   `http.response.status_code`, and `kn.queueproxy.depth`, unit {item}), exported by knative/pkg
+ *   `observability/metrics/prometheus_enabled.go` @124454d3 with otlptranslator's
+ *   UnderscoreEscapingWithSuffixes: dots become underscores, the unit "s" the suffix _seconds, a
+ *   {…} unit nothing. Service and namespace are resource attributes there, in `target_info`, not
+ *   labels: the PodMonitor's `namespace` tells the functions apart.
+ * - 1.21 and later: the same instruments renamed `kn.serving.invocation.duration` and
+ *   `kn.serving.queue.depth` (knative/serving#16290; knative/docs, the v1.21 release notes and
+ *   `docs/serving/observability/metrics/serving-metrics.md`).
  */
-const QUEUE_PROXY_METRICS = [
-  "revision_request_count",
-  ...histogram("revision_request_latencies"),
-  "revision_app_request_count",
-  ...histogram("revision_app_request_latencies"),
-  "revision_queue_depth",
+const QUEUE_PROXY: Array<{ releases: string; metrics: string[]; labels: string[] }> = [
+  {
+    releases: "Serving 1.15-1.18",
+    metrics: [
+      "revision_request_count",
+      ...histogram("revision_request_latencies"),
+      "revision_app_request_count",
+      ...histogram("revision_app_request_latencies"),
+      "revision_queue_depth",
+    ],
+    labels: [
+      "namespace_name",
+      "service_name",
+      "configuration_name",
+      "revision_name",
+      "pod_name",
+      "container_name",
+      "response_code",
+      "response_code_class",
+    ],
+  },
+  {
+    releases: "Serving 1.19-1.20",
+    metrics: [...histogram("kn_queueproxy_app_duration_seconds"), "kn_queueproxy_depth"],
+    labels: ["http_response_status_code"],
+  },
+  {
+    releases: "Serving 1.21+",
+    metrics: [...histogram("kn_serving_invocation_duration_seconds"), "kn_serving_queue_depth"],
+    labels: ["http_response_status_code"],
+  },
 ];
+const QUEUE_PROXY_METRICS = QUEUE_PROXY.flatMap((release) => release.metrics);
 function histogram(name: string): string[] {
   return [`${name}_bucket`, `${name}_sum`, `${name}_count`];
 }
@@ -136,6 +187,7 @@ describe("observability manifests", () => {
   let antaeusMetrics = "";
   let paymentMetrics = "";
   let scheduledRunStartedAt = 0;
+  let outbox = { pending: 0, oldest: 0 };
 
   beforeAll(async () => {
     // Both functions, a monthly run from the PingSource's event, and one invoice billing cannot
@@ -156,6 +208,10 @@ describe("observability manifests", () => {
     const [started] = await system.antaeusDb<[{ at: number }]>`
       select extract(epoch from started_at)::float8 as at from billing_runs where id = ${run.id}`;
     scheduledRunStartedAt = started.at;
+    // No K_SINK here: every event the run wrote stays in the outbox.
+    [outbox] = await system.antaeusDb<[{ pending: number; oldest: number }]>`
+      select count(*)::int as pending, extract(epoch from min(time))::float8 as oldest
+      from billing_events where delivered_at is null`;
     antaeusMetrics = await (await fetch(`${antaeus}/metrics`)).text();
     paymentMetrics = await (await fetch(`${system.payment.url}/metrics`)).text();
   });
@@ -187,6 +243,33 @@ describe("observability manifests", () => {
         .map((name) => `${where}: ${name}`),
     );
     expect(unknown).toEqual([]);
+  });
+
+  it("each queue-proxy panel has a query for every Serving naming, each with that release's names and labels only", () => {
+    const panels = dashboard.panels.filter((panel) =>
+      (panel.targets ?? []).some((t) =>
+        metricNamesIn(t.expr).names.some((name) => QUEUE_PROXY_METRICS.includes(name)),
+      ),
+    );
+    expect(panels.map((panel) => panel.title)).toHaveLength(3);
+    const problems = panels.flatMap((panel) =>
+      QUEUE_PROXY.flatMap(({ releases, metrics, labels }) => {
+        const queries = (panel.targets ?? []).filter((t) =>
+          metricNamesIn(t.expr).names.every((name) => metrics.includes(name)),
+        );
+        if (queries.length === 0) return [`panel "${panel.title}": no query for ${releases}`];
+        const known = new Set([...labels, ...TARGET_LABELS, "le"]);
+        return queries.flatMap(({ expr }) =>
+          [
+            ...selectorsIn(expr).flatMap((selector) => selector.matchers.map((m) => m.label)),
+            ...groupingLabelsIn(expr),
+          ]
+            .filter((label) => !known.has(label))
+            .map((label) => `panel "${panel.title}", ${releases}: no label ${label} in ${expr}`),
+        );
+      }),
+    );
+    expect(problems).toEqual([]);
   });
 
   it("every label the dashboard and the rules match on a function's metric is one it carries, and every exact value one it shows", () => {
@@ -221,6 +304,15 @@ describe("observability manifests", () => {
     ).toBe(0);
   });
 
+  it("Antaeus's outbox gauges tell how many events wait for the sink and since when", () => {
+    expect(outbox.pending).toBeGreaterThan(0);
+    expect(sample(antaeusMetrics, "antaeus_events_pending")).toBe(outbox.pending);
+    expect(sample(antaeusMetrics, "antaeus_events_oldest_pending_timestamp_seconds")).toBeCloseTo(
+      outbox.oldest,
+      3,
+    );
+  });
+
   it("the PrometheusRule validates against the prometheus-operator CRD's schema, with no field the API server would drop", () => {
     // prometheus-operator/prometheus-operator
     // example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml @01fad0d6
@@ -248,13 +340,14 @@ describe("observability manifests", () => {
     for (const r of rules) expect(Boolean(r.alert) !== Boolean(r.record), r.expr).toBe(true);
   });
 
-  it("the alerts are the on-call list: stalled run, monthly run not started, NETWORK_ERROR rate, invoices waiting, payment 5xx, refused callers; each has its runbook", () => {
+  it("the alerts are the on-call list: monthly run not started, stalled run, NETWORK_ERROR rate, invoices waiting, events undelivered, payment 5xx, refused callers; each has its runbook", () => {
     const alerts = rules.flatMap((r) => (r.alert ? [r.alert] : []));
     expect(alerts).toEqual([
-      "AntaeusBillingRunStalled",
       "AntaeusMonthlyRunNotStarted",
+      "AntaeusBillingRunStalled",
       "AntaeusNetworkErrorRate",
       "AntaeusInvoicesWaitingForPerson",
+      "AntaeusEventsUndelivered",
       "PaymentServerErrors",
       "PaymentRefusedCallers",
     ]);
@@ -272,6 +365,29 @@ describe("observability manifests", () => {
       (e) => e.port,
     );
     expect(ports).toEqual(["user-port", "http-usermetric"]);
+  });
+
+  it("the PodMonitor moves Antaeus's target to its METRICS_PORT (its API port asks a token), and only Antaeus's", () => {
+    const [app] = podMonitor.spec.podMetricsEndpoints as Manifest[];
+    const moves = (app?.relabelings ?? []).filter((r: Manifest) => r.targetLabel === "__address__");
+    expect(moves).toHaveLength(1);
+    const [move] = moves;
+    expect(move.sourceLabels).toEqual([
+      "__meta_kubernetes_pod_label_serving_knative_dev_service",
+      "__address__",
+    ]);
+    // Prometheus anchors the regex and joins the source labels with ";" (the defaults).
+    const regex = new RegExp(`^(?:${move.regex})$`);
+    const ksvc = loadManifests().docs.find(
+      (doc) => doc.kind === "Service" && doc.metadata.name === "antaeus" && doc.spec.template,
+    );
+    const metricsPort = ksvc?.spec.template.spec.containers[0].env.find(
+      (e: Manifest) => e.name === "METRICS_PORT",
+    ).value;
+    expect("antaeus;10.1.2.3:8080".replace(regex, move.replacement)).toBe(
+      `10.1.2.3:${metricsPort}`,
+    );
+    expect(regex.test("payment;10.1.2.3:8080")).toBe(false);
   });
 
   it("monitoring is its own kustomization, outside `kubectl apply -k knative/` (its CRDs may be absent)", () => {

@@ -1,22 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Broker } from "@kubernetes-models/knative/eventing.knative.dev/v1/Broker";
-import { Trigger } from "@kubernetes-models/knative/eventing.knative.dev/v1/Trigger";
 import { Service as KnativeService } from "@kubernetes-models/knative/serving.knative.dev/v1/Service";
 import { PingSource } from "@kubernetes-models/knative/sources.knative.dev/v1/PingSource";
-import { SinkBinding } from "@kubernetes-models/knative/sources.knative.dev/v1/SinkBinding";
-import { ValidatingAdmissionPolicy } from "kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy";
-import { ValidatingAdmissionPolicyBinding } from "kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding";
-import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
-import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
-import { ClusterRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding";
-import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
-import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
-import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
-import { Namespace } from "kubernetes-models/v1/Namespace";
-import { Secret } from "kubernetes-models/v1/Secret";
-import { Service } from "kubernetes-models/v1/Service";
-import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { describe, expect, it } from "vitest";
 import {
   filesUnder,
@@ -26,42 +11,18 @@ import {
   listedFiles,
   loadManifests,
   type Manifest,
+  NOTIFICATIONS_DIR,
   ROOT,
   renderWithKubectl,
   renderWithoutKubectl,
 } from "./manifests.js";
-
-interface Model {
-  validate(): void;
-}
-type ModelClass = new (data: never) => Model;
-
-// Every kind the manifests may use, with the schema it is checked against. A kind missing here
-// fails the test: nothing is shipped unchecked.
-const MODELS: Record<string, ModelClass> = {
-  "v1/Namespace": Namespace,
-  "v1/ServiceAccount": ServiceAccount,
-  "v1/Secret": Secret,
-  "v1/ConfigMap": ConfigMap,
-  "v1/Service": Service,
-  "apps/v1/StatefulSet": StatefulSet,
-  "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy,
-  "rbac.authorization.k8s.io/v1/Role": Role,
-  "rbac.authorization.k8s.io/v1/RoleBinding": RoleBinding,
-  "rbac.authorization.k8s.io/v1/ClusterRoleBinding": ClusterRoleBinding,
-  "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy": ValidatingAdmissionPolicy,
-  "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding":
-    ValidatingAdmissionPolicyBinding,
-  "serving.knative.dev/v1/Service": KnativeService,
-  "sources.knative.dev/v1/PingSource": PingSource,
-  "sources.knative.dev/v1/SinkBinding": SinkBinding,
-  "eventing.knative.dev/v1/Broker": Broker,
-  "eventing.knative.dev/v1/Trigger": Trigger,
-};
+import { MODELS, type ModelClass } from "./models.js";
 
 const kubectl = kubectlVersion();
 const BEFORE_KN_DIR = join(KNATIVE_DIR, "before-kn");
 const { docs, renderer } = loadManifests();
+// Applied on its own (events.test.ts checks its listing), validated like the rest.
+const notifications = (kubectl ? renderWithKubectl : renderWithoutKubectl)(NOTIFICATIONS_DIR);
 
 describe("rendering", () => {
   it.skipIf(!kubectl)(
@@ -77,7 +38,7 @@ describe("rendering", () => {
   const byId = (list: Manifest[]) =>
     Object.fromEntries(list.map((doc) => [idOf(doc), doc] as const).sort());
 
-  it.skipIf(!kubectl).each([KNATIVE_DIR, BEFORE_KN_DIR])(
+  it.skipIf(!kubectl).each([KNATIVE_DIR, BEFORE_KN_DIR, NOTIFICATIONS_DIR])(
     "the fallback renderer agrees with kubectl's on %s, object for object",
     (dir) => {
       expect(byId(renderWithoutKubectl(dir))).toEqual(byId(renderWithKubectl(dir)));
@@ -122,19 +83,24 @@ describe("schemas", () => {
     ).toThrow(/schedule must be string/);
   });
 
-  it.each(docs.map((doc) => [idOf(doc), doc] as const))("%s validates", (_id, doc) => {
-    const Model = MODELS[`${doc.apiVersion}/${doc.kind}`];
-    expect(Model, `no schema registered for ${doc.apiVersion} ${doc.kind}`).toBeDefined();
-    expect(() => new (Model as ModelClass)(doc as never).validate()).not.toThrow();
-  });
+  it.each([...docs, ...notifications].map((doc) => [idOf(doc), doc] as const))(
+    "%s validates",
+    (_id, doc) => {
+      const Model = MODELS[`${doc.apiVersion}/${doc.kind}`];
+      expect(Model, `no schema registered for ${doc.apiVersion} ${doc.kind}`).toBeDefined();
+      expect(() => new (Model as ModelClass)(doc as never).validate()).not.toThrow();
+    },
+  );
 
   // Knative's CRD schema types a ksvc's pod spec loosely. What Kubernetes validates in full is
   // the Deployment Knative builds from it: revision.test.ts derives and validates that.
 
-  // knative/observability is applied on its own (observability.test.ts checks its listing).
+  // knative/observability and knative/notifications are applied on their own
+  // (observability.test.ts and events.test.ts check their listings).
   it("every YAML file in knative/ is part of the kustomization: nothing stray, nothing forgotten", () => {
+    const onItsOwn = [join(KNATIVE_DIR, "observability"), NOTIFICATIONS_DIR];
     const onDisk = filesUnder(KNATIVE_DIR, ".yaml").filter(
-      (f) => !f.endsWith("kustomization.yaml") && !f.startsWith(join(KNATIVE_DIR, "observability")),
+      (f) => !f.endsWith("kustomization.yaml") && !onItsOwn.some((dir) => f.startsWith(dir)),
     );
     expect(onDisk.sort()).toEqual([...new Set(listedFiles(KNATIVE_DIR))].sort());
   });

@@ -115,6 +115,7 @@ export interface RunBody {
   done: number;
   created?: boolean;
   counts: Record<string, number>;
+  refusal: { code: string; refused: number; answered: number; message: string } | null;
 }
 
 export async function pay(

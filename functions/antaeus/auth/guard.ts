@@ -6,19 +6,17 @@ import {
   bearerToken,
   CallerRefused,
   type Challenge,
+  describeIssuer,
   forbidden,
-  type IssuerKeys,
   type Logger,
-  rememberVerdicts,
-  remoteKeySet,
+  trustedIssuer,
   unauthenticated,
   verifiedCaller,
-  verifyToken,
 } from "../../runtime/index.js";
 import { PROBES, ROUTE_ACCESS, type RouteAccess } from "./access.js";
 import { type Role, rolesOf } from "./roles.js";
 import { endSession, sessionToken, signInLocation } from "./session.js";
-import type { AuthFile, AuthSettings, IssuerSettings } from "./settings.js";
+import type { AuthFile, AuthSettings } from "./settings.js";
 
 /** The README's token step, named in every 401 so a person knows what to run. */
 export const TOKEN_COMMAND = "kubectl create token antaeus-reader -n antaeus --audience antaeus";
@@ -115,30 +113,58 @@ export function accessGuard(
   };
 }
 
+/** Verifies callers, and says (for /readyz) when tokens cannot be verified. */
+export interface CallerVerification {
+  verify: CallerVerifier;
+  /** Every issuer's keys fetched and no issuer mismatch: else degraded, never unready. */
+  tokens: () => Promise<void>;
+}
+
 /**
  * Picks the issuer the token names (unverified, only to choose whose keys verify it), then
- * verifies signature, issuer, audience and expiry against that issuer alone.
+ * verifies signature, issuer, audience and expiry against that issuer alone. A token naming no
+ * configured issuer goes to the cluster's own where there is one: signed by its keys, it shows
+ * an issuer mismatch (the cluster's issuer changed, or was named by hand and wrongly), not a
+ * stranger.
  */
-export function callerVerifier(file: AuthFile): CallerVerifier {
-  const issuers = new Map(
-    file.issuers.map((issuer) => {
-      const keys = keySet(issuer);
-      // Each issuer's accepted tokens are remembered until they expire; roles are read afresh.
-      const verify = rememberVerdicts((token) => verifyToken(token, keys, issuer, CHALLENGE), keys);
-      return [issuer.issuer, { settings: issuer, verify }] as const;
-    }),
+export function callerVerifier(file: AuthFile, logger: Logger): CallerVerification {
+  const issuers = file.issuers.map((settings) => ({
+    settings,
+    issuer: trustedIssuer(
+      {
+        name: settings.name,
+        keys: {
+          url: settings.jwksUrl,
+          tokenFile: settings.jwksTokenFile,
+          caFile: settings.jwksCaFile,
+          caFileSetting: `ANTAEUS_AUTH_CONFIG_FILE issuers[${describeIssuer(settings.name)}].jwksCaFile`,
+          cooldownMs: settings.jwksCooldownMs,
+        },
+        audiences: settings.audiences,
+        challenge: CHALLENGE,
+      },
+      logger,
+    ),
+  }));
+  const byName = new Map(
+    issuers.flatMap((entry) =>
+      entry.settings.name.kind === "configured"
+        ? [[entry.settings.name.issuer, entry] as const]
+        : [],
+    ),
   );
-  return async (token) => {
+  const cluster = issuers.find((entry) => entry.settings.name.kind === "discovered");
+  const verify: CallerVerifier = async (token) => {
     let claimed: unknown;
     try {
       claimed = decodeJwt(token).iss;
     } catch (error) {
       throw unauthenticated(CHALLENGE, `not a JWT: ${String(error)}`);
     }
-    const issuer = typeof claimed === "string" ? issuers.get(claimed) : undefined;
-    if (!issuer) throw unauthenticated(CHALLENGE, `issuer ${String(claimed)} not trusted`);
-    const { settings, verify } = issuer;
-    const payload = await verify(token);
+    const entry = (typeof claimed === "string" ? byName.get(claimed) : undefined) ?? cluster;
+    if (!entry) throw unauthenticated(CHALLENGE, `issuer ${String(claimed)} not trusted`);
+    const { settings, issuer } = entry;
+    const payload = await issuer.verify(token);
     const subject = `${settings.prefix}${payload.sub}`;
     const claim = settings.groupsClaim ? payload[settings.groupsClaim] : undefined;
     const groups = Array.isArray(claim)
@@ -146,14 +172,11 @@ export function callerVerifier(file: AuthFile): CallerVerifier {
       : [];
     return { subject, roles: rolesOf(file.roles, subject, groups), expiresAt: payload.exp ?? 0 };
   };
-}
-
-function keySet(issuer: IssuerSettings): IssuerKeys {
-  return remoteKeySet({
-    url: issuer.jwksUrl,
-    tokenFile: issuer.jwksTokenFile,
-    caFile: issuer.jwksCaFile,
-    caFileSetting: `ANTAEUS_AUTH_CONFIG_FILE issuers[${issuer.issuer}].jwksCaFile`,
-    cooldownMs: issuer.jwksCooldownMs,
-  });
+  const tokens = async () => {
+    for (const { issuer } of issuers) {
+      await issuer.ready();
+      await issuer.degraded();
+    }
+  };
+  return { verify, tokens };
 }

@@ -11,7 +11,9 @@ import {
 } from "../data/runs.js";
 import type { Verdict } from "../domain/attempt.js";
 import { periodOf } from "../domain/period.js";
+import { providerRefusal } from "../domain/refusals.js";
 import { COMPLETED, type PayTrigger } from "../domain/run.js";
+import { OUTCOMES, type Outcome } from "../domain/status.js";
 import type { EventRelay } from "../events/relay.js";
 import type { Clock } from "./clock.js";
 import { Lane } from "./lane.js";
@@ -156,8 +158,18 @@ export class BillingEngine {
       { runId, lane: slot.lane, finished, held },
       finished ? "billing run completed" : "lane's request ends; the run goes on",
     );
+    if (finished) await this.reportRefusals(runId);
     await this.deliverEvents(deadline);
     return { runId, finished };
+  }
+
+  /** A run the provider refused is a configuration problem: said as an error, with what to check. */
+  private async reportRefusals(runId: number): Promise<void> {
+    const run = await findRun(this.db, runId);
+    const counts =
+      run && (Object.fromEntries(OUTCOMES.map((o) => [o, run[o]])) as Record<Outcome, number>);
+    const refusal = counts && providerRefusal(counts);
+    if (refusal) this.deps.logger.error({ runId, ...refusal }, refusal.code);
   }
 
   /**

@@ -14,6 +14,8 @@ import { currentRate } from "./provider-rate.js";
  * - antaeus_billing_run_invoices{state="done"|"total"}: the running run's progress (0 when none)
  * - antaeus_billing_last_scheduled_run_start_timestamp_seconds: the monthly run's last start
  * - antaeus_invoices_waiting_for_person{status}: invoices a person must settle
+ * - antaeus_events_pending, antaeus_events_oldest_pending_timestamp_seconds: the outbox's backlog
+ *   (a timestamp, not an age: the last value scraped before Antaeus scaled to zero still ages)
  * - antaeus_billing_lanes{state}: the running run's lanes by state (docs/billing.md, "Lanes")
  * - antaeus_billing_provider_calls_per_second{kind}: the provider's rate: `limit` (when one is
  *   set), `allowed` (what AIMD allows now) and `made` (what the working lanes report)
@@ -24,7 +26,7 @@ export function registerOverviewMetrics(
   logger: Logger,
   providerRateLimit: number | undefined,
 ): void {
-  // One read serves the four gauges: a scrape asks every metric at once (Registry.metrics), so
+  // One read serves every gauge: a scrape asks every metric at once (Registry.metrics), so
   // the first collect reads and the others share its answer.
   let pending: Promise<void> | undefined;
   const collect = () => {
@@ -48,6 +50,8 @@ export function registerOverviewMetrics(
         progress.set({ state: "total" }, overview.running?.total ?? 0);
         lastScheduled.set(overview.lastScheduledStartSeconds);
         for (const status of WAITING_FOR_PERSON) waiting.set({ status }, overview.waiting[status]);
+        eventsPending.set(overview.events.pending);
+        oldestPendingEvent.set(overview.events.oldestPendingSeconds);
       })
       .catch((error: unknown) => {
         // The database is away: the last values stand (no run moves without it, and the stall
@@ -96,6 +100,18 @@ export function registerOverviewMetrics(
     name: "antaeus_invoices_waiting_for_person",
     help: "Invoices billing will not charge again until a person settles them, by status",
     labelNames: ["status"] as const,
+    registers: [registry],
+    collect,
+  });
+  const eventsPending = new Gauge({
+    name: "antaeus_events_pending",
+    help: "CloudEvents in the outbox the sink has not acknowledged yet",
+    registers: [registry],
+    collect,
+  });
+  const oldestPendingEvent = new Gauge({
+    name: "antaeus_events_oldest_pending_timestamp_seconds",
+    help: "When the oldest event the sink has not acknowledged was written (0 when none)",
     registers: [registry],
     collect,
   });

@@ -9,11 +9,16 @@ export interface BillingOverview {
   lastScheduledStartSeconds: number;
   /** Invoices a person must settle, by status (every waiting status present, 0 when none). */
   waiting: Record<InvoiceStatus, number>;
+  /**
+   * The outbox's events the sink has not acknowledged, and when the oldest of them was written
+   * (Unix seconds, 0 when none).
+   */
+  events: { pending: number; oldestPendingSeconds: number };
 }
 
 export async function billingOverview(sql: Sql): Promise<BillingOverview> {
-  // Three small reads: the one-running-run index, billing_runs (one row a run) and the status
-  // index over the few waiting invoices.
+  // Four small reads: the one-running-run index, billing_runs (one row a run), the status index
+  // over the few waiting invoices, and the outbox's partial index over undelivered events.
   const [running] = await sql<[{ id: number; done: number; total: number }?]>`
     select id, total,
            paid + declined + rejected + network_error + outcome_unknown
@@ -30,7 +35,11 @@ export async function billingOverview(sql: Sql): Promise<BillingOverview> {
     number
   >;
   for (const row of rows) waiting[row.status] = row.count;
-  return { running, lastScheduledStartSeconds: scheduled?.started ?? 0, waiting };
+  const [events] = await sql<[{ pending: number; oldestPendingSeconds: number }]>`
+    select count(*)::int as pending,
+           coalesce(extract(epoch from min(time)), 0)::float8 as "oldestPendingSeconds"
+    from billing_events where delivered_at is null`;
+  return { running, lastScheduledStartSeconds: scheduled?.started ?? 0, waiting, events };
 }
 
 export interface WaitingInvoice {

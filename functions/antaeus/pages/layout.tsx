@@ -25,6 +25,7 @@ progress { width: 100%; height: 1.5rem; accent-color: var(--accent); }
 .muted { color: var(--muted); }
 .status-RUNNING { color: var(--warn); font-weight: 600; }
 .status-COMPLETED { color: var(--ok); font-weight: 600; }
+.alert { border: 2px solid var(--warn); color: var(--warn); padding: .75rem; font-weight: 600; }
 table { border-collapse: collapse; width: 100%; }
 caption { text-align: left; color: var(--muted); padding-bottom: .25rem; }
 th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--line); }

@@ -57,6 +57,11 @@ export const LIVE_SCRIPT = `(() => {
       set("left", duration((run.total - run.done) / perSecond));
     }
     for (const [outcome, count] of Object.entries(run.counts)) set("count-" + outcome, count.toLocaleString("en"));
+    const refusal = field("refusal");
+    if (refusal) {
+      refusal.hidden = !run.refusal;
+      set("refusal", run.refusal ? run.refusal.message : "");
+    }
     // A lane started or gone since the page was drawn: draw it again, with its row.
     const table = root.querySelector("[data-lanes]");
     if (run.lanes.length !== (table ? Number(table.dataset.lanes) : 0)) return location.reload();

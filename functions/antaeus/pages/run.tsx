@@ -57,6 +57,10 @@ export function RunPage(props: {
           ) : null}
           ; bills invoices due through {run.dueThrough.slice(0, 7)}.
         </p>
+        {/* Shown first and in words: a run of refusals is a configuration problem, not a bad month. */}
+        <p class="alert" role="alert" data-field="refusal" hidden={run.refusal === null}>
+          {run.refusal?.message ?? ""}
+        </p>
 
         <section aria-labelledby="progress-heading">
           <h2 id="progress-heading">Progress</h2>

@@ -7,6 +7,7 @@ import type { Db } from "../data/database.js";
 import { findInvoice } from "../data/invoices.js";
 import { lanesOf, providerSnapshot } from "../data/lanes.js";
 import { type BillingRun, findRun, findRunningRun, listRuns, settledOf } from "../data/runs.js";
+import { providerRefusal } from "../domain/refusals.js";
 import { COMPLETED, RUNNING } from "../domain/run.js";
 import { OUTCOMES, type Outcome } from "../domain/status.js";
 import { errorContent, notFound } from "../errors.js";
@@ -40,6 +41,8 @@ export function runJson(run: BillingRun) {
     counts,
     /** Verdicts on scheduled retries, and how many of those were PAID. */
     retries: { done: run.retries, recovered: run.recovered },
+    /** When the provider refused the run's charges: a configuration problem, named. */
+    refusal: providerRefusal(counts),
   };
 }
 

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { CURRENCIES } from "../../kernel/money.js";
 import { OPERATOR_ACTIONS } from "../data/audit-schema.js";
 import { EVENT_TYPES, type EventType } from "../domain/events.js";
+import { REFUSAL_CODES } from "../domain/refusals.js";
 import { LANE_STATES, RUN_STATUSES, RUN_TRIGGERS } from "../domain/run.js";
 import { INVOICE_STATUSES, OUTCOMES } from "../domain/status.js";
 import { errorContent } from "../errors.js";
@@ -37,6 +38,15 @@ export const RunSchema = z
     counts: z.object(Object.fromEntries(OUTCOMES.map((outcome) => [outcome, z.number().int()]))),
     /** Verdicts on scheduled retries, and how many of those were PAID. */
     retries: z.object({ done: z.number().int(), recovered: z.number().int() }),
+    /** Set when the provider refused every charge, or most: a configuration problem, named. */
+    refusal: z
+      .object({
+        code: z.enum(REFUSAL_CODES),
+        refused: z.number().int(),
+        answered: z.number().int(),
+        message: z.string(),
+      })
+      .nullable(),
   })
   .openapi("BillingRun");
 

@@ -46,13 +46,51 @@ function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
 export type ReadinessChecks = Record<string, () => Promise<void>>;
 
 /**
+ * A dependency that cannot serve, with a closed code /readyz may show next to its name (the
+ * probe is public: the detail, an address or an error, goes to the log only).
+ */
+export class DependencyProblem extends Error {
+  override name = "DependencyProblem";
+  constructor(
+    readonly code: string,
+    detail: string,
+    cause?: unknown,
+  ) {
+    const because =
+      cause instanceof Error ? `: ${cause.message}` : cause ? `: ${String(cause)}` : "";
+    super(`${code}: ${detail}${because}`, cause === undefined ? undefined : { cause });
+  }
+}
+
+/** Runs the checks; the failing ones by name, with their codes where they give one. */
+async function failing(checks: ReadinessChecks, log: Logger, level: "warn" | "error") {
+  const failed: string[] = [];
+  const reasons: Record<string, string> = {};
+  await Promise.all(
+    Object.entries(checks).map(([dependency, check]) =>
+      check().catch((error: unknown) => {
+        log[level]({ dependency, err: error }, level === "warn" ? "not ready" : "degraded");
+        failed.push(dependency);
+        if (error instanceof DependencyProblem) reasons[dependency] = error.code;
+      }),
+    ),
+  );
+  failed.sort();
+  return { failed, reasons };
+}
+
+/**
  * The shell both functions share: logging, JSON errors, 404/405, a cap on every request body,
  * and the Knative probes. /healthz says the process serves; /readyz says its dependencies answer.
  */
 export function createApp(
   logger: Logger,
   readiness: ReadinessChecks,
-  options: { bodyLimitBytes: number },
+  options: {
+    bodyLimitBytes: number;
+    /** Checked once ready: a failure is named in /readyz's 200 and logged as an error. */
+    degraded?: ReadinessChecks;
+  },
 ): Router {
   const app = createRouter();
   app.use(requestLog(logger));
@@ -62,20 +100,20 @@ export function createApp(
   declare(app, healthz, (c) => c.json({ status: "ok" as const }, 200));
   // Says which dependency is not ready, never its address or error text: the probe is public.
   declare(app, readyz, async (c) => {
-    const failing = await Promise.all(
-      Object.entries(readiness).map(([dependency, check]) =>
-        check().then(
-          () => undefined,
-          (error: unknown) => {
-            c.get("log").warn({ dependency, err: error }, "not ready");
-            return dependency;
-          },
-        ),
-      ),
+    const log = c.get("log");
+    const down = await failing(readiness, log, "warn");
+    const withReasons = (reasons: Record<string, string>) =>
+      Object.keys(reasons).length > 0 ? { reasons } : {};
+    if (down.failed.length > 0) {
+      const body = { status: "unavailable" as const, unavailable: down.failed };
+      return c.json({ ...body, ...withReasons(down.reasons) }, 503);
+    }
+    const weak = await failing(options.degraded ?? {}, log, "error");
+    if (weak.failed.length === 0) return c.json({ status: "ready" as const }, 200);
+    return c.json(
+      { status: "ready" as const, degraded: weak.failed, ...withReasons(weak.reasons) },
+      200,
     );
-    const unavailable = failing.filter((dependency) => dependency !== undefined);
-    if (unavailable.length === 0) return c.json({ status: "ready" as const }, 200);
-    return c.json({ status: "unavailable" as const, unavailable }, 503);
   });
   return app;
 }
@@ -100,14 +138,27 @@ const readyz = createRoute({
   summary: "Readiness: every dependency answers",
   responses: {
     200: {
-      description: "ready",
-      content: { "application/json": { schema: z.object({ status: z.literal("ready") }) } },
+      description:
+        "ready; `degraded` names what works only in part (e.g. tokens from an issuer that does not match)",
+      content: {
+        "application/json": {
+          schema: z.object({
+            status: z.literal("ready"),
+            degraded: z.array(z.string()).optional(),
+            reasons: z.record(z.string(), z.string()).optional(),
+          }),
+        },
+      },
     },
     503: {
       description: "a dependency does not answer; named, never its address or error",
       content: {
         "application/json": {
-          schema: z.object({ status: z.literal("unavailable"), unavailable: z.array(z.string()) }),
+          schema: z.object({
+            status: z.literal("unavailable"),
+            unavailable: z.array(z.string()),
+            reasons: z.record(z.string(), z.string()).optional(),
+          }),
         },
       },
     },

@@ -25,6 +25,25 @@ export class CallerRefused extends ApiError {
   }
 }
 
+/**
+ * A token signed by the issuer's own keys that names another issuer: not a forgery, a
+ * configuration that disagrees with the cluster (the issuer set by hand, or changed since).
+ */
+export class IssuerMismatch extends CallerRefused {
+  constructor(
+    challenge: Challenge,
+    readonly expected: string,
+    readonly seen: string,
+  ) {
+    super(
+      401,
+      challenge.message,
+      `issuer ${seen} is not the expected ${expected}`,
+      challenge.realm,
+    );
+  }
+}
+
 export const unauthenticated = (challenge: Challenge, reason: string) =>
   new CallerRefused(401, challenge.message, reason, challenge.realm);
 
@@ -71,6 +90,10 @@ export async function verifyToken(
     });
     return payload as JWTPayload & { sub: string };
   } catch (error) {
+    // jose checks claims only after the signature: this token was signed by the issuer's keys.
+    if (error instanceof errors.JWTClaimValidationFailed && error.claim === "iss") {
+      throw new IssuerMismatch(challenge, policy.issuer, String(error.payload.iss));
+    }
     if (error instanceof errors.JOSEError && TOKEN_FAULTS.has(error.code)) {
       throw unauthenticated(challenge, error.message);
     }
