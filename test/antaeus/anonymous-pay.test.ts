@@ -9,7 +9,9 @@ import { type StandIn, startStandIn } from "../support/stand-in.js";
 /**
  * The challenge profile opens POST /rest/v1/invoices/pay to anyone, as the original did. What
  * anyone may do with it is bill what the schedule would bill; charging a soft decline before its
- * retry is due is for a person with the billing role.
+ * retry is due is for a person with the billing role. What a call bills is what its run queues:
+ * the run's lanes charge exactly that (test/billing), and here, in-process, they have no port to
+ * be started on, so the pay call answers the run as it stands after a short budget.
  */
 let identity: Awaited<ReturnType<typeof antaeusIdentity>>;
 let provider: StandIn;
@@ -24,6 +26,7 @@ beforeAll(async () => {
     ANTAEUS_AUTH_OPEN_ROUTES: "original",
     SEED_ENABLED: "false",
     PAYMENT_PROVIDER_ENDPOINT: `${provider.url}/v1/charges`,
+    BILLING_REQUEST_BUDGET_MS: "300",
   });
   sql = antaeus.sql;
   await sql`insert into customers (currency) values ('EUR')`;
@@ -46,6 +49,10 @@ beforeEach(async () => {
 
 const pay = (init: RequestInit = {}) =>
   antaeus.app.request("/rest/v1/invoices/pay", { method: "POST", ...init });
+/** The invoices a run holds, queued for its lanes or charged. */
+const queuedIn = async (runId: number) =>
+  (await sql<[{ n: number }]>`select count(*)::int as n from invoices where run_id = ${runId}`)[0]
+    .n;
 const count = async (table: "billing_runs" | "billing_triggers" | "billing_events") =>
   (await sql<[{ n: number }]>`select count(*)::int as n from ${sql(table)}`)[0].n;
 
@@ -54,6 +61,9 @@ describe("an anonymous pay call (the challenge profile)", () => {
     await pay(); // the first run there has ever been, empty
     const response = await pay();
     expect(response.status).toBe(200);
+    const run = (await response.json()) as { id: number; total: number };
+    expect(run.total).toBe(0);
+    expect(await queuedIn(run.id)).toBe(0);
     expect(provider.calls).toEqual([]);
     const statuses = await sql`select distinct status from invoices`;
     expect(statuses).toEqual([{ status: "DECLINED" }]);
@@ -89,9 +99,10 @@ describe("a pay call by a person with the billing role", () => {
   it("charges the soft declines now, whether or not their retry is due", async () => {
     const billing = await identity.companyToken("alice@example.com", ["billing"]);
     const response = await pay({ headers: { authorization: `Bearer ${billing}` } });
-    expect(response.status).toBe(200);
-    expect(provider.calls).toHaveLength(3);
-    expect(await sql`select distinct status from invoices`).toEqual([{ status: "PAID" }]);
+    expect(response.status).toBe(202);
+    const run = (await response.json()) as { id: number; total: number; status: string };
+    expect(run).toMatchObject({ total: 3, status: "RUNNING" });
+    expect(await queuedIn(run.id)).toBe(3);
   });
 
   it("with a token that does not verify: 401, not an anonymous call", async () => {

@@ -21,7 +21,7 @@ beforeAll(async () => {
       NODE_ENV: "production",
       ANTAEUS_AUTH_OPEN_ROUTES: "none",
       PAYMENT_PROVIDER_ENDPOINT: "http://payment.payment.svc.cluster.local/v1/charges",
-      BILLING_SELF_URL: "http://antaeus.antaeus.svc.cluster.local",
+      BILLING_LANE_URL: "http://antaeus-billing.antaeus.svc.cluster.local",
     }),
   ]);
 });

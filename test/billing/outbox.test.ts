@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VerdictWriter } from "../../functions/antaeus/billing/verdict-writer.js";
-import { claimInvoices, recordVerdicts } from "../../functions/antaeus/data/claims.js";
+import { recordVerdicts } from "../../functions/antaeus/data/claims.js";
 import { migrations } from "../../functions/antaeus/data/database.js";
+import { laneTick, startLanes } from "../../functions/antaeus/data/lanes.js";
 import { startOrJoinRun } from "../../functions/antaeus/data/runs.js";
 import type { Verdict } from "../../functions/antaeus/domain/attempt.js";
 import type { ClaimedInvoice } from "../../functions/antaeus/domain/claim.js";
@@ -51,8 +52,23 @@ async function claimedInvoice(): Promise<{ runId: number; invoice: ClaimedInvoic
     "2026-12-01",
     new Date(),
   );
-  const [invoice] = await claimInvoices(sql, started!.run.id, 10, 60_000);
-  return { runId: started!.run.id, invoice: invoice! };
+  const runId = started!.run.id;
+  const [slot] = await startLanes(sql, { runId, wanted: 1, staleMs: 60_000 });
+  const { invoices } = await laneTick(sql, {
+    ...slot!,
+    runId,
+    claim: 10,
+    leaseMs: 60_000,
+    report: {
+      worker: "worker-1",
+      settled: 0,
+      throttled: 0,
+      invoicesPerSecond: 0,
+      callsPerSecond: 0,
+    },
+    share: undefined,
+  });
+  return { runId, invoice: invoices[0]! };
 }
 
 const paid = (invoice: ClaimedInvoice): Verdict => ({
@@ -105,7 +121,7 @@ describe("a verdict and its events", () => {
     });
 
     // The verdict writer's own retry, as a worker makes it.
-    const writer = new VerdictWriter(sql, runId, "worker-1", logger);
+    const writer = new VerdictWriter(sql, runId, "worker-1", logger, 0);
     writer.add(paid(invoice));
     await writer.flush();
     expect(await state(invoice.id, runId)).toEqual({

@@ -32,10 +32,10 @@ const target: fc.Arbitrary<[string, string]> = fc.oneof(
   {
     weight: 6,
     arbitrary: fc
-      .tuple(fc.constantFrom(...ROUTES), idText, method, fc.nat(3))
-      .map(([[method, route], id, other, dice]): [string, string] => [
+      .tuple(fc.constantFrom(...ROUTES), idText, idText, method, fc.nat(3))
+      .map(([[method, route], id, lane, other, dice]): [string, string] => [
         dice === 0 ? other : method,
-        route.replace(":id", id),
+        route.replace(":id", id).replace(":lane", lane),
       ]),
   },
   {
@@ -50,6 +50,7 @@ const target: fc.Arbitrary<[string, string]> = fc.oneof(
 const queryValue = fc.oneof(
   fc.constantFrom(...INVOICE_STATUSES, "paid", "LOST", "", "1", "500", "501", "0"),
   idText,
+  fc.uuid(),
   fc.string({ unit: "grapheme", maxLength: 30 }),
 );
 
@@ -110,7 +111,7 @@ const request = (authorization: fc.Arbitrary<Record<string, string>>): fc.Arbitr
   fc
     .record({
       target,
-      query: query(["status", "customerId", "limit"], queryValue),
+      query: query(["status", "customerId", "limit", "holder"], queryValue),
       event: fc.option(cloudEvent, { freq: 3 }),
       contentType: fc.option(contentType),
       requestId: fc.option(fc.oneof(fc.uuid(), headerValue(200))),

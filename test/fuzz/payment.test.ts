@@ -152,6 +152,8 @@ beforeAll(async () => {
       PAYMENT_AUTH_ISSUER: ISSUER,
       PAYMENT_AUTH_SUBJECT: ANTAEUS,
       PAYMENT_AUTH_JWKS_URL: jwks.url,
+      // Low enough that the fuzz's charges meet it: a 429 is an answer like any other.
+      PAYMENT_RATE_LIMIT: "20",
     }),
   ]);
   const now = Math.floor(Date.now() / 1000);

@@ -48,12 +48,14 @@ const clusterRoles = (subject: string) =>
 const sa = (name: string) => `system:serviceaccount:antaeus:${name}`;
 
 describe("both profiles", () => {
-  it("turn auth on in the ksvc itself, not through the image's NODE_ENV", async () => {
-    const env: Record<string, string> = { ...KUBELET_ENV, ...resolvedEnv(docs, antaeus) };
-    expect(env.ANTAEUS_AUTH).toBe("on");
-    // The ksvc's env alone, as on an image built without NODE_ENV=production.
-    const config = loadAntaeusConfig(await withMountedAuthConfig(docs, env));
-    expect(config.auth.mode).toBe("on");
+  it("turn auth on in both of Antaeus's ksvcs themselves, not through the image's NODE_ENV", async () => {
+    for (const ksvc of [antaeus, find(docs, "Service", "antaeus-billing", "antaeus")]) {
+      const env: Record<string, string> = { ...KUBELET_ENV, ...resolvedEnv(docs, ksvc) };
+      expect(env.ANTAEUS_AUTH, ksvc.metadata.name).toBe("on");
+      // The ksvc's env alone, as on an image built without NODE_ENV=production.
+      const config = loadAntaeusConfig(await withMountedAuthConfig(docs, env));
+      expect(config.auth.mode).toBe("on");
+    }
   });
 });
 
@@ -168,8 +170,8 @@ describe("identities", () => {
       )?.serviceAccountToken as Manifest;
     expect(clusterIssuer.audiences).toContain(source.audience);
     expect(clusterRoles(sa(spec.serviceAccountName))).toEqual(["self"]);
-    const continuation = ROUTE_ACCESS.find((r) => r.path.endsWith("/continue"))!;
-    expect(continuation.roles).toContain("self");
+    const lane = ROUTE_ACCESS.find((r) => r.path.endsWith("/lanes/:lane"))!;
+    expect(lane.roles).toEqual(["self"]);
   });
 
   it("ships a reader and an operator account, the README's token command names one, for an accepted audience", () => {

@@ -8,7 +8,6 @@ import { pingDelivery } from "../support/cloudevents.js";
 import { pay, type System, startSystem, waitForRun } from "../support/system.js";
 import {
   filesUnder,
-  find,
   KNATIVE_DIR,
   kubectlVersion,
   listedFiles,
@@ -393,11 +392,17 @@ describe("observability manifests", () => {
     expect(ports).toEqual(["user-port", "http-usermetric"]);
   });
 
-  it("the PodMonitor moves both functions' targets to their METRICS_PORT (their API ports ask a token)", () => {
+  it("the PodMonitor moves every selected Service's target to its METRICS_PORT (their API ports ask a token)", () => {
     const [app] = podMonitor.spec.podMetricsEndpoints as Array<{ relabelings?: Relabeling[] }>;
     const { docs } = loadManifests();
-    for (const name of ["antaeus", "payment"]) {
-      const metricsPort = resolvedEnv(docs, find(docs, "Service", name, name)).METRICS_PORT;
+    const ksvcs = docs.filter(
+      (doc) => doc.kind === "Service" && doc.apiVersion.startsWith("serving.knative.dev/"),
+    );
+    const selected = podMonitor.spec.selector.matchExpressions[0].values as string[];
+    expect(ksvcs.map((ksvc) => ksvc.metadata.name).sort()).toEqual([...selected].sort());
+    for (const ksvc of ksvcs) {
+      const name = ksvc.metadata.name as string;
+      const metricsPort = resolvedEnv(docs, ksvc).METRICS_PORT;
       expect(metricsPort, name).toBe("9464");
       const moved = (address: string) =>
         relabel(app?.relabelings ?? [], {
@@ -411,7 +416,7 @@ describe("observability manifests", () => {
     expect(
       relabel(app?.relabelings ?? [], {
         __address__: "10.1.2.3:8080",
-        __meta_kubernetes_pod_label_serving_knative_dev_service: "billing",
+        __meta_kubernetes_pod_label_serving_knative_dev_service: "event-display",
       }).__address__,
     ).toBe("10.1.2.3:8080");
   });
