@@ -52,7 +52,7 @@ const contenders: Contender[] = [
       DATABASE_URL: await pg.database("bench_antaeus"),
       SEED_ENABLED: "false",
       PAYMENT_PROVIDER_ENDPOINT: "http://127.0.0.1:9/v1/charges",
-      BILLING_SELF_URL: "http://127.0.0.1:9",
+      BILLING_LANE_URL: "http://127.0.0.1:9",
       // As knative/antaeus/service.yaml ships it: /metrics also alone on a port of its own.
       METRICS_PORT: "0",
       ...auth.antaeusEnv,

@@ -17,6 +17,9 @@ import { prettyLine, prettyStream } from "./pretty-logs.js";
 
 const ANTAEUS_PORT = process.env.PORT ?? "8080";
 const PAYMENT_PORT = process.env.PAYMENT_PORT ?? "8081";
+// Both functions run with auth off here: only this machine may reach them, unless HOST says
+// otherwise (HOST=0.0.0.0 opens them to the network).
+const HOST = process.env.HOST ?? "127.0.0.1";
 const format = process.env.LOG_FORMAT ?? (process.stdout.isTTY ? "pretty" : "json");
 const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
 const logger = createLogger("start", process.env.LOG_LEVEL ?? "info", undefined, {
@@ -79,12 +82,14 @@ function start(entry: string, env: Record<string, string | undefined>): ChildPro
 
 const payment = start("functions/payment/main.ts", {
   PORT: PAYMENT_PORT,
+  HOST,
   DATABASE_URL: paymentDatabase,
   // Local only: no Kubernetes issuer to verify tokens against. Payment logs a warning saying so.
   PAYMENT_AUTH: "off",
 });
 const antaeus = start("functions/antaeus/main.ts", {
   PORT: ANTAEUS_PORT,
+  HOST,
   DATABASE_URL: antaeusDatabase,
   PAYMENT_PROVIDER_ENDPOINT: `http://127.0.0.1:${PAYMENT_PORT}/v1/charges`,
 });

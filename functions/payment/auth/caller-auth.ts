@@ -94,5 +94,5 @@ export function openApiSecurity(auth: AuthConfig): ApiSecurity {
   };
 }
 
-/** The routes app.ts registers before callerAuth. */
-const OPEN_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"]);
+/** The routes createApp registers before app.ts puts callerAuth in front of the rest. */
+const OPEN_PATHS = new Set(["/healthz", "/readyz"]);

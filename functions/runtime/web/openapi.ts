@@ -97,6 +97,12 @@ export interface ApiSecurity {
   requirements: (method: string, path: string) => Array<Record<string, string[]>>;
 }
 
+/** What an OpenAPI document says of the app it describes. */
+export interface DocumentInfo {
+  title: string;
+  description: string;
+}
+
 const METHODS = new Set(["get", "put", "post", "delete", "options", "head", "patch", "trace"]);
 
 /**
@@ -104,24 +110,17 @@ const METHODS = new Set(["get", "put", "post", "delete", "options", "head", "pat
  * operation's security when given; and GET /docs, the reference page that renders it
  * (api-docs.ts). The document is built on its first request, not at start.
  */
-export function serveDocs(
-  app: Router,
-  info: { title: string; description: string },
-  security?: ApiSecurity,
-): void {
+export function serveDocs(app: Router, info: DocumentInfo, security?: ApiSecurity): void {
   let document: object | undefined;
   app.get("/openapi.json", (c) => {
-    document ??= describe(app, info, security);
+    document ??= openApiDocument(app, info, security);
     return c.json(document);
   });
   serveApiDocs(app, info.title);
 }
 
-function describe(
-  app: Router,
-  info: { title: string; description: string },
-  security: ApiSecurity | undefined,
-) {
+/** The document serveDocs serves, built anew: for a port of its own (serveMetricsAlone). */
+export function openApiDocument(app: Router, info: DocumentInfo, security?: ApiSecurity) {
   const document = app.getOpenAPI31Document({ openapi: "3.1.0", info: { ...info, version: "1" } });
   if (!security) return document;
   document.components = { ...document.components, securitySchemes: security.schemes as never };

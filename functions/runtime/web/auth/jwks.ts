@@ -22,34 +22,66 @@ export type IssuerKeys = RemoteJWKSet & { readonly fetches: number };
 const FETCH_TIMEOUT_MS = 5_000;
 /** A key set is a few kB; a cluster with many rotated keys, a few tens. */
 const MAX_KEYS_BYTES = 1024 * 1024;
+/** The first wait after a failed fetch; each further failure doubles it, up to the cooldown. */
+const FIRST_RETRY_MS = 1_000;
 
 /**
  * The issuer's signing keys, fetched on first use, cached, and fetched again when a token
  * names a key id the cache lacks (after the cooldown), which is how key rotation arrives.
+ *
+ * jose starts its cooldown only after a fetch that worked: while the key endpoint fails, every
+ * request with an unknown key id would fetch again. So a failure holds further fetches off too,
+ * 1 s after the first and doubling up to the cooldown, answering at once meanwhile (a 503 to the
+ * caller); and only a fetch that brought a key set counts in `fetches`, which forgets remembered
+ * verdicts.
  */
 export function remoteKeySet(source: JwksSource): IssuerKeys {
   let fetches = 0;
+  let failures = 0;
+  let retryAt = 0;
   // Read now, so a missing CA file stops the start.
   const ca = source.caFile ? readCa(source.caFile, source.caFileSetting) : undefined;
+  const failed = (reason: string): never => {
+    failures++;
+    retryAt = Date.now() + Math.min(source.cooldownMs, FIRST_RETRY_MS * 2 ** (failures - 1));
+    throw new Error(
+      `fetching the keys from ${source.url} failed (${failures} in a row): ${reason}`,
+    );
+  };
   const keys = createRemoteJWKSet(new URL(source.url), {
     cooldownDuration: source.cooldownMs,
     // node:http(s), not undici: the first fetch comes with the first readiness probe, on every
     // cold start (get-text.ts). jose reads the status and json() of what this returns.
     [customFetch]: async (url, options) => {
+      const waitMs = retryAt - Date.now();
+      if (waitMs > 0) {
+        throw new Error(
+          `the key endpoint failed ${failures} time(s) in a row; next try in ${waitMs} ms`,
+        );
+      }
       const headers = Object.fromEntries(options.headers);
       if (source.tokenFile) {
         const token = (await readFile(source.tokenFile, "utf8")).trim();
         headers.authorization = `Bearer ${token}`;
       }
-      fetches++;
       const { status, body } = await getText(new URL(url), {
         headers,
         ca,
         timeoutMs: FETCH_TIMEOUT_MS,
         maxBytes: MAX_KEYS_BYTES,
         signal: options.signal,
-      });
-      return new Response(body, { status });
+      }).catch((error: unknown) => failed(String(error)));
+      if (status !== 200) return failed(`HTTP ${status}`);
+      let keySet: { keys?: unknown } | undefined;
+      try {
+        keySet = JSON.parse(body) as { keys?: unknown };
+      } catch {
+        keySet = undefined;
+      }
+      if (!Array.isArray(keySet?.keys)) return failed("not a JSON Web Key Set");
+      failures = 0;
+      fetches++;
+      return Response.json(keySet);
     },
   });
   return Object.defineProperty(keys, "fetches", { get: () => fetches }) as IssuerKeys;
