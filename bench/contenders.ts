@@ -14,7 +14,13 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import postgres from "postgres";
 import { startEmbeddedPostgres } from "../dev/embedded-postgres.js";
-import { BUNDLE_BANNER, buildFunction, requireBuiltins } from "../scripts/build.mjs";
+import {
+  BUNDLE_BANNER,
+  buildFunction,
+  leaveOutUnused,
+  requireBuiltins,
+  zodTypeOnly,
+} from "../scripts/build.mjs";
 import { ANTAEUS, ISSUER, signingKey, startJwksServer, token } from "../test/payment/identity.js";
 
 export const node = process.env.BENCH_NODE ?? process.execPath;
@@ -58,7 +64,8 @@ export async function buildContenders(): Promise<void> {
       splitting: true,
       chunkNames: "chunk-[hash]",
       banner: { js: BUNDLE_BANNER },
-      plugins: [requireBuiltins],
+      // The functions' plugins: the ports differ from payment in their HTTP layer only.
+      plugins: [requireBuiltins, leaveOutUnused, zodTypeOnly],
       external: ["embedded-postgres"],
     });
     // Payment's migrations, found beside the bundle as in payment's image.

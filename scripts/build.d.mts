@@ -17,3 +17,9 @@ export const BUNDLE_BANNER: string;
 
 /** The esbuild plugin that loads Node built-ins with require() instead of import. */
 export const requireBuiltins: import("esbuild").Plugin;
+
+/** The esbuild plugin that leaves out what prom-client loads but the functions never call. */
+export const leaveOutUnused: import("esbuild").Plugin;
+
+/** The esbuild plugin that gives @hono/zod-openapi a `z` of zod's ZodType alone. */
+export const zodTypeOnly: import("esbuild").Plugin;

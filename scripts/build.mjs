@@ -80,6 +80,35 @@ module.exports = new Proxy(fail, { get: fail, apply: fail, construct: fail });`,
   },
 };
 
+/**
+ * @hono/zod-openapi imports zod's `z` to add `.openapi()` to its ZodType, which keeps the whole of
+ * zod (594 kB) in the start chunk: every cold start would read it. The functions declare their
+ * schemas with zod imported as a namespace (functions/runtime/web/zod.ts), which esbuild
+ * tree-shakes; so @hono/zod-openapi gets a `z` holding only the ZodType it extends. Anything else
+ * read from that `z` throws, naming this plugin.
+ */
+export const zodTypeOnly = {
+  name: "zod-type-only",
+  setup(build) {
+    build.onResolve({ filter: /^zod$/ }, (args) =>
+      /[\\/]@hono[\\/]zod-openapi[\\/]/.test(args.importer)
+        ? { path: "zod (ZodType only)", namespace: "zod-type-only" }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "zod-type-only" }, () => ({
+      contents: `import { ZodType } from "zod";
+export const z = new Proxy({ ZodType }, {
+  get(target, name) {
+    if (name in target) return target[name];
+    throw new Error(\`z.\${String(name)}: @hono/zod-openapi's z holds only ZodType in the bundle (scripts/build.mjs, zodTypeOnly)\`);
+  },
+});`,
+      resolveDir: root,
+      loader: "js",
+    }));
+  },
+};
+
 export async function buildFunction(name, { outRoot = join(root, "dist") } = {}) {
   const source = join(root, "functions", name);
   const out = join(outRoot, name);
@@ -114,7 +143,7 @@ export async function buildFunction(name, { outRoot = join(root, "dist") } = {})
     minifySyntax: true,
     legalComments: "none",
     banner: { js: BUNDLE_BANNER },
-    plugins: [requireBuiltins, leaveOutUnused],
+    plugins: [requireBuiltins, leaveOutUnused, zodTypeOnly],
     metafile: true,
     logLevel: "warning",
   });

@@ -5,7 +5,13 @@ import { describe, expect, inject, it } from "vitest";
 
 interface Metafile {
   inputs: Record<string, unknown>;
-  outputs: Record<string, { imports: Array<{ path: string; kind: string; external?: boolean }> }>;
+  outputs: Record<
+    string,
+    {
+      imports: Array<{ path: string; kind: string; external?: boolean }>;
+      inputs: Record<string, { bytesInOutput: number }>;
+    }
+  >;
 }
 
 /** What esbuild says went into a function's bundle (`npm run build` writes dist/<fn>.meta.json). */
@@ -53,6 +59,23 @@ describe("the production bundles (scripts/build.mjs, as the images build them)",
           .map((entry) => entry.path),
       );
       expect(imported).toEqual([]);
+    },
+  );
+
+  it.each(["antaeus", "payment"])(
+    "%s holds the parts of zod its schemas use, not all of zod (no locale but English, no JSON Schema import)",
+    async (name) => {
+      const held = Object.values((await metafileOf(name)).outputs).flatMap((output) =>
+        Object.entries(output.inputs)
+          .filter(
+            ([input, { bytesInOutput }]) => /node_modules\/zod\//.test(input) && bytesInOutput > 0,
+          )
+          .map(([input]) => input.replace(/^.*node_modules\/zod\//, "")),
+      );
+      expect(held).toContain("v4/classic/schemas.js");
+      expect(held.filter((file) => /^v4\/locales\/(?!en\.js)|from-json-schema/.test(file))).toEqual(
+        [],
+      );
     },
   );
 

@@ -1,4 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import * as z from "zod";
 import { declare, type Router, type Sql } from "../../runtime/index.js";
 import { callerOf } from "../auth/guard.js";
 import type { Db } from "../data/database.js";

@@ -1,6 +1,7 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import * as z from "zod";
 import { type AppEnv, CallerRefused, declare, type Router } from "../../runtime/index.js";
 import { WATCH } from "../auth/access.js";
 import { type CallerVerifier, mayCall, refusedRoles, TOKEN_COMMAND } from "../auth/guard.js";

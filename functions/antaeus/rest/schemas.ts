@@ -1,4 +1,6 @@
-import { z } from "@hono/zod-openapi";
+// .openapi() on zod's schemas is added by @hono/zod-openapi as it loads.
+import "@hono/zod-openapi";
+import * as z from "zod";
 import { CURRENCIES } from "../../kernel/money.js";
 import { OPERATOR_ACTIONS } from "../data/audit-schema.js";
 import { EVENT_TYPES, type EventType } from "../domain/events.js";

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
+import * as z from "zod";
 import type { Logger } from "../logger.js";
 import type { AppEnv } from "./app-env.js";
 import { onError, onNotFound } from "./errors.js";

@@ -1,7 +1,8 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import * as z from "zod";
 import { declare, type Router } from "./openapi.js";
 
 export interface HttpMetrics {
