@@ -17,8 +17,9 @@ import { inProcessAntaeus, inProcessPayment } from "./support/in-process.js";
 /**
  * The security each OpenAPI document declares is the security its function enforces: every
  * operation the document marks open answers without a token, every one it marks with a bearer
- * scheme answers 401 without one, and exactly the roles it lists get past Antaeus's guard. The
- * description (/openapi.json, /docs) is readable without a token in every profile.
+ * scheme answers 401 without one, and exactly the roles it lists get past Antaeus's guard.
+ * Antaeus's description (/openapi.json, /docs) is readable without a token in every profile;
+ * payment's needs Antaeus's token on the API port, as its charges do.
  */
 
 interface Document {
@@ -130,7 +131,7 @@ describe.each(["none", "original"] as const)("Antaeus, ANTAEUS_AUTH_OPEN_ROUTES=
 });
 
 describe("payment, PAYMENT_AUTH=jwks", () => {
-  it("marks secured exactly the operations that answer 401 without a token, and serves its description openly", async () => {
+  it("marks secured exactly the operations that answer 401 without a token, its own description among them", async () => {
     const { app, close } = await inProcessPayment({
       PAYMENT_AUTH: "jwks",
       PAYMENT_AUTH_ISSUER: ISSUER,
@@ -138,9 +139,14 @@ describe("payment, PAYMENT_AUTH=jwks", () => {
       PAYMENT_AUTH_JWKS_URL: jwks.url,
     });
     try {
-      const response = await app.request("/openapi.json");
+      // Any workload may reach payment's API port through Knative: its description is for Antaeus
+      // there (and for monitoring on METRICS_PORT, test/payment/auth.test.ts).
+      expect((await app.request("/openapi.json")).status).toBe(401);
+      expect((await app.request("/docs")).status).toBe(401);
+      const withToken = { headers: { authorization: `Bearer ${await token(key)}` } };
+      expect((await app.request("/docs", withToken)).status).toBe(200);
+      const response = await app.request("/openapi.json", withToken);
       expect(response.status).toBe(200);
-      expect((await app.request("/docs")).status).toBe(200);
       const document = (await response.json()) as Document;
       expect(document.components?.securitySchemes?.bearer?.scheme).toBe("bearer");
       const disagreements: string[] = [];
