@@ -9,10 +9,10 @@ beforeAll(async () => {
 });
 afterAll(() => jwks?.close());
 
-const keySet = (cooldownMs: number) =>
+const keySet = (cooldownMs: number, tokenFile?: string) =>
   remoteKeySet({
     url: jwks.url,
-    tokenFile: undefined,
+    tokenFile,
     caFile: undefined,
     caFileSetting: "",
     cooldownMs,
@@ -39,12 +39,21 @@ describe("the issuer's key set while its endpoint fails", () => {
       // Within the first wait (a second): one fetch, however many requests.
       for (let i = 0; i < 20; i++) await verifyUnknownKid(keys);
       expect(jwks.state.fetches).toBe(1);
+      // Held off, and saying why, as /readyz passes it on.
       expect(await verifyUnknownKid(keys)).toMatch(
-        /failed 1 time\(s\) in a row; next try in \d+ ms/,
+        /failed 1 time\(s\) in a row, last: HTTP 500; next try in \d+ ms/,
       );
     } finally {
       jwks.state.broken = false;
     }
+  });
+
+  it("holds off as long when the token the endpoint asks for cannot be read", async () => {
+    const keys = keySet(30_000, "/nonexistent/token");
+    expect(await verifyUnknownKid(keys)).toMatch(/cannot read the token file: .*ENOENT/);
+    expect(await verifyUnknownKid(keys)).toMatch(
+      /failed 1 time\(s\) in a row, last: cannot read the token file: .*; next try in \d+ ms/,
+    );
   });
 
   it("fetches again once the wait is over, and counts only fetches that brought a key set", async () => {

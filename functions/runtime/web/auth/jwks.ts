@@ -32,17 +32,19 @@ const FIRST_RETRY_MS = 1_000;
  * jose starts its cooldown only after a fetch that worked: while the key endpoint fails, every
  * request with an unknown key id would fetch again. So a failure holds further fetches off too,
  * 1 s after the first and doubling up to the cooldown, answering at once meanwhile (a 503 to the
- * caller); and only a fetch that brought a key set counts in `fetches`, which forgets remembered
- * verdicts.
+ * caller, naming the last failure: /readyz's reason reads it); and only a fetch that brought a
+ * key set counts in `fetches`, which forgets remembered verdicts.
  */
 export function remoteKeySet(source: JwksSource): IssuerKeys {
   let fetches = 0;
   let failures = 0;
   let retryAt = 0;
+  let lastFailure = "";
   // Read now, so a missing CA file stops the start.
   const ca = source.caFile ? readCa(source.caFile, source.caFileSetting) : undefined;
   const failed = (reason: string): never => {
     failures++;
+    lastFailure = reason;
     retryAt = Date.now() + Math.min(source.cooldownMs, FIRST_RETRY_MS * 2 ** (failures - 1));
     throw new Error(
       `fetching the keys from ${source.url} failed (${failures} in a row): ${reason}`,
@@ -56,12 +58,15 @@ export function remoteKeySet(source: JwksSource): IssuerKeys {
       const waitMs = retryAt - Date.now();
       if (waitMs > 0) {
         throw new Error(
-          `the key endpoint failed ${failures} time(s) in a row; next try in ${waitMs} ms`,
+          `the key endpoint failed ${failures} time(s) in a row, last: ${lastFailure}; next try in ${waitMs} ms`,
         );
       }
       const headers = Object.fromEntries(options.headers);
       if (source.tokenFile) {
-        const token = (await readFile(source.tokenFile, "utf8")).trim();
+        const file = await readFile(source.tokenFile, "utf8").catch((error: unknown) =>
+          failed(`cannot read the token file: ${String(error)}`),
+        );
+        const token = file.trim();
         headers.authorization = `Bearer ${token}`;
       }
       const { status, body } = await getText(new URL(url), {
