@@ -14,7 +14,7 @@ import { build } from "esbuild";
 import postgres from "postgres";
 import { startEmbeddedPostgres } from "../dev/embedded-postgres.js";
 import { buildFunction } from "../scripts/build.mjs";
-import { ANTAEUS, ISSUER, signingKey, startJwksServer, token } from "../test/payment/identity.js";
+import { ANTAEUS, ISSUER, signingKey, startJwksServer, token } from "../test/support/identity.js";
 
 export const node = process.env.BENCH_NODE ?? process.execPath;
 

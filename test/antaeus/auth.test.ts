@@ -4,15 +4,15 @@ import { join } from "node:path";
 import type { JWTPayload } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TOKEN_COMMAND } from "../../functions/antaeus/auth/guard.js";
+import { expectError } from "../support/api-error.js";
+import { pingDelivery } from "../support/cloudevents.js";
 import {
   ISSUER,
   type SigningKey,
   signingKey,
   startJwksServer,
   token,
-} from "../payment/identity.js";
-import { expectError } from "../payment/support.js";
-import { pingDelivery } from "../support/cloudevents.js";
+} from "../support/identity.js";
 import { type FunctionProcess, startFunction } from "../support/processes.js";
 import { type System, startSystem, waitForNoRunningRun } from "../support/system.js";
 

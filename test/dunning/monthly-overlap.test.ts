@@ -37,6 +37,12 @@ const byPeriod = async () => {
   return charges;
 };
 
+/** Waits, within a bound of its own, until the provider has had `n` calls. */
+const callsReach = (n: number, message: string) =>
+  expect
+    .poll(() => system.front.calls.length, { timeout: 30_000, interval: 20, message })
+    .toBeGreaterThanOrEqual(n);
+
 describe("the monthly run and due retries", () => {
   it("the monthly run takes a retry that is due, as that retry", async () => {
     await fetch(`${system.antaeus.url}/rest/v1/invoices/pay`, { method: "POST" });
@@ -58,9 +64,9 @@ describe("the monthly run and due retries", () => {
     const before = system.front.calls.length;
     system.gate.shut();
     const watchdog = system.watchdog("november-hour-0");
-    while (system.front.calls.length < before + 4) await sleep(20);
+    await callsReach(before + 4, "the watchdog's four retries never reached the provider");
     const monthly = system.monthly("november");
-    while (system.front.calls.length < before + 8) await sleep(20);
+    await callsReach(before + 8, "the monthly run's four invoices never reached the provider");
     await sleep(200); // time for a ninth call, if one were coming
     system.gate.release();
     const [retries, month] = await Promise.all([watchdog, monthly]);

@@ -13,7 +13,7 @@ import {
   signingKey,
   startJwksServer,
   token,
-} from "../payment/identity.js";
+} from "../support/identity.js";
 import { type System, startSystem, waitForNoRunningRun } from "../support/system.js";
 import { find, KNATIVE_DIR, loadManifests, type Manifest, parseYaml } from "./manifests.js";
 import { PROMETHEUS, ranWith, ruleFile, ruleGroups, skipWithout, versionOf } from "./prometheus.js";
