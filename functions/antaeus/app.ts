@@ -42,6 +42,8 @@ export function antaeusApp(deps: {
   engine: BillingEngine;
   metrics: HttpMetrics;
   auth: AuthSettings;
+  /** BILLING_PROVIDER_RATE_LIMIT, shown with each run. */
+  providerRateLimit: number | undefined;
 }): Router {
   const db = createDb(deps.sql);
   // One verifier for the guard and the run pages' sign-in: one rule, one cache of keys.
@@ -65,7 +67,12 @@ export function antaeusApp(deps: {
 
   // In matching order: "pay" before the invoice routes, so it is not read as an invoice id.
   payRoute(app, db, deps.engine);
-  billingRoutes(app, db, deps.engine);
+  billingRoutes(app, {
+    db,
+    sql: deps.sql,
+    engine: deps.engine,
+    providerRateLimit: deps.providerRateLimit,
+  });
   operatorActionRoutes(app, deps.sql);
   invoiceRoutes(app, db);
   customerRoutes(app, db);
@@ -73,7 +80,7 @@ export function antaeusApp(deps: {
   // The run pages for people, over the same data as the billing routes; the sign-in first, so
   // "/runs/sign-in" is not read as a run id.
   signInRoutes(app, verify);
-  runPages(app, db, deps.sql);
+  runPages(app, db, deps.sql, deps.providerRateLimit);
   serveDocs(app, {
     title: "Antaeus",
     description:

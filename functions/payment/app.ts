@@ -13,6 +13,7 @@ import { chargeService } from "./charges/charge-service.js";
 import { faultInjector, warnAboutFaults } from "./charges/faults.js";
 import { chargeCounter } from "./charges/metrics.js";
 import { createRandomness } from "./charges/randomness.js";
+import { burstOf, rateLimiter } from "./charges/rate-limit.js";
 import { chargeRoutes } from "./charges/routes.js";
 import type { PaymentConfig } from "./config.js";
 import { createDb, migrations } from "./data/database.js";
@@ -35,6 +36,9 @@ export function paymentApp(deps: { config: PaymentConfig; sql: Sql; logger: Logg
     "charges succeed at random",
   );
   warnAboutFaults(config.faults, logger);
+  if (config.rateLimit !== undefined) {
+    logger.info({ rateLimit: config.rateLimit }, "charges above the rate limit are answered 429");
+  }
 
   const auth = callerAuth(config.auth, logger);
   const app = createApp(
@@ -63,6 +67,11 @@ export function paymentApp(deps: { config: PaymentConfig; sql: Sql; logger: Logg
     faults: faultInjector(config.faults, randomness),
     count: chargeCounter(metrics.registry),
     bodyLimitBytes: config.bodyLimitBytes,
+    rateLimit: rateLimiter(
+      config.rateLimit === undefined
+        ? undefined
+        : { rate: config.rateLimit, burst: burstOf(config.rateLimit) },
+    ),
   });
   return app;
 }

@@ -15,4 +15,6 @@ export const {
   invalid_idempotency_key: 400,
   missing_field: 400,
   idempotency_key_reused: 422,
+  // Above PAYMENT_RATE_LIMIT, as a real provider answers its merchants.
+  rate_limited: 429,
 });

@@ -86,7 +86,7 @@ beforeAll(async () => {
       SEED_CUSTOMERS: "10",
       SEED_INVOICES_PER_CUSTOMER: "2",
     },
-    // 20 invoices one at a time at 20 ms each outlast a 100 ms budget: continuations happen.
+    // 20 invoices one at a time at 20 ms each outlast a 100 ms budget: lanes hand themselves on.
     payment: { PAYMENT_LATENCY_MS: "20" },
   });
 });
@@ -140,8 +140,9 @@ const TARGETS: Record<string, Target> = {
     rightRole: () => clusterToken(OPERATOR),
     allowed: [200],
   },
-  "a continuation": {
-    send: (headers) => post("/rest/v1/billing/runs/1/continue", headers),
+  "a lane of a run": {
+    send: (headers) =>
+      post("/rest/v1/billing/runs/1/lanes/1?holder=00000000-0000-4000-8000-000000000000", headers),
     wrongRole: () => clusterToken(OPERATOR),
     rightRole: () => clusterToken(SELF),
     allowed: [200],
@@ -190,7 +191,7 @@ const CASES: Array<[string, (target: Target) => Promise<string | undefined>, num
 
 describe("the production profile: who may call Antaeus", () => {
   beforeAll(async () => {
-    // A run to continue: started by a billing caller.
+    // A run for the lane route: started by a billing caller.
     const response = await post(
       "/rest/v1/invoices/pay",
       bearer(await companyToken("bob@example.com", ["billing"])),
@@ -373,7 +374,7 @@ describe("the run pages' way in: a token traded once for a cookie", () => {
     const cookie = cookieOf(await signIn(await billingToken()))!;
     for (const path of [
       "/rest/v1/invoices/pay",
-      "/rest/v1/billing/runs/1/continue",
+      "/rest/v1/billing/runs/1/lanes/1?holder=00000000-0000-4000-8000-000000000000",
       "/rest/v1/billing/resume",
       "/rest/v1/invoices/1/requeue",
       "/rest/v1/billing/runs/1/cancel",
@@ -422,7 +423,7 @@ describe("the run pages' way in: a token traded once for a cookie", () => {
   });
 });
 
-describe("continuations", () => {
+describe("lane requests", () => {
   it("carry Antaeus's own token: a run longer than one request's budget finishes", async () => {
     const slow = await startFunction("antaeus", {
       ...system.antaeusEnv,
@@ -446,7 +447,9 @@ describe("continuations", () => {
           { timeout: 30_000 },
         )
         .toBe("COMPLETED");
-      expect(slow.logs.some((line) => String(line.msg).startsWith("budget spent"))).toBe(true);
+      expect(slow.logs.some((line) => line.msg === "lane's request ends; the run goes on")).toBe(
+        true,
+      );
       expect(slow.logs.filter((line) => line.msg === "caller refused")).toHaveLength(0);
     } finally {
       await slow.stop();
@@ -504,7 +507,7 @@ describe("the challenge profile (ANTAEUS_AUTH_OPEN_ROUTES=original)", () => {
       ["GET", "/rest/v1/invoices/1/attempts"],
       ["GET", "/rest/v1/billing/runs"],
       ["GET", "/metrics"],
-      ["POST", "/rest/v1/billing/runs/1/continue"],
+      ["POST", "/rest/v1/billing/runs/1/lanes/1?holder=00000000-0000-4000-8000-000000000000"],
       ["POST", "/rest/v1/billing/resume"],
       ["POST", "/rest/v1/invoices/1/requeue"],
       ["POST", "/rest/v1/billing/runs/1/cancel"],
@@ -536,7 +539,7 @@ describe("which routes are open is always a decision", () => {
     const production = {
       ...system.antaeusEnv,
       NODE_ENV: "production",
-      BILLING_SELF_URL: "http://antaeus.antaeus.svc.cluster.local",
+      BILLING_LANE_URL: "http://antaeus-billing.antaeus.svc.cluster.local",
     };
     const unset = await startFunction("antaeus", production, { waitForListening: false });
     expect((await unset.exited).code).toBe(1);

@@ -33,7 +33,7 @@ const ROUTES: Array<[string, string]> = [
   ["GET", "/rest/v1/customers/{id}/invoices"],
   ["GET", "/rest/v1/billing/runs"],
   ["GET", "/rest/v1/billing/runs/{id}"],
-  ["POST", "/rest/v1/billing/runs/{id}/continue"],
+  ["POST", "/rest/v1/billing/runs/{id}/lanes/1"],
   ["POST", "/rest/v1/billing/resume"],
 ];
 

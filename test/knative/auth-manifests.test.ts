@@ -124,8 +124,8 @@ describe("identities", () => {
       )?.serviceAccountToken as Manifest;
     expect(clusterIssuer.audiences).toContain(source.audience);
     expect(rolesOf(authFile.roles, sa(spec.serviceAccountName), [])).toEqual(["self"]);
-    const continuation = ROUTE_ACCESS.find((r) => r.path.endsWith("/continue"))!;
-    expect(continuation.roles).toContain("self");
+    const lane = ROUTE_ACCESS.find((r) => r.path.endsWith("/lanes/:lane"))!;
+    expect(lane.roles).toEqual(["self"]);
   });
 
   it("ships a reader and an operator account, the README's token command names one, for an accepted audience", () => {

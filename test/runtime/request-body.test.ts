@@ -56,7 +56,7 @@ describe("Antaeus caps request bodies at 64 KiB on every route", () => {
   const routes: Array<[string, Record<string, string>]> = [
     ["/rest/v1/invoices/pay", watchdogEvent("").headers],
     ["/rest/v1/billing/resume", watchdogEvent("").headers],
-    ["/rest/v1/billing/runs/1/continue", {}],
+    ["/rest/v1/billing/runs/1/lanes/1?holder=00000000-0000-4000-8000-000000000000", {}],
     ["/rest/v1/invoices", {}],
     ["/rest/v1/customers/1", {}],
     ["/no/such/route", {}],

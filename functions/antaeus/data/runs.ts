@@ -4,11 +4,18 @@ import type { Sql } from "../../runtime/index.js";
 import { EVENT_TYPES, type RunCounters, runCompletedData } from "../domain/events.js";
 import type { Period } from "../domain/period.js";
 import { COMPLETED, RUNNING, type Trigger } from "../domain/run.js";
-import { OUTCOME_COUNTERS, RETRIED_BY_NEXT_RUN } from "../domain/status.js";
+import { OUTCOME_COUNTERS, OUTCOMES, RETRIED_BY_NEXT_RUN } from "../domain/status.js";
 import { createDb, type Db } from "./database.js";
 import { billingRuns } from "./schema.js";
 
 export type BillingRun = typeof billingRuns.$inferSelect;
+
+/** Invoices the run has reached a verdict on: the sum of its outcome counters. */
+export const settledOf = (run: BillingRun): number =>
+  OUTCOMES.reduce((sum, outcome) => sum + run[outcome], 0);
+
+/** Invoices the run still has queued or in a worker's hands. */
+export const remainingOf = (run: BillingRun): number => run.total - settledOf(run);
 
 /**
  * What a run started (or joined) by `kind` queues. The monthly schedule takes every unsettled

@@ -20,3 +20,11 @@ export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 export const RUN_STATUSES = ["RUNNING", "COMPLETED"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const [RUNNING, COMPLETED] = RUN_STATUSES;
+
+/**
+ * A lane of a run as seen from outside: `starting` until its request arrives, `working` while it
+ * ticks, `silent` when it stopped without ending (its pod died: it is started again after a
+ * lease), `ended` when its run needed it no more.
+ */
+export const LANE_STATES = ["starting", "working", "silent", "ended"] as const;
+export type LaneState = (typeof LANE_STATES)[number];
