@@ -12,6 +12,7 @@ import {
 import {
   type AuthSettings,
   authEnv,
+  authIsOn,
   authSettings,
   requireExplicitAccess,
 } from "./auth/settings.js";
@@ -80,16 +81,13 @@ const schema = z
       .optional(),
     EVENTS_SOURCE: z.string().min(1).max(512).optional(),
     BILLING_SELF_TOKEN_FILE: z.string().optional(),
-    METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     ...authEnv,
   })
   .superRefine(requireExplicitAccess)
   .superRefine((env, ctx) => {
     // With auth on, a lane request without Antaeus's own token would be refused: the run would
     // stall until the watchdog.
-    const authOn =
-      env.ANTAEUS_AUTH === "on" || (env.NODE_ENV === "production" && !env.ANTAEUS_AUTH);
-    if (authOn && !env.BILLING_SELF_TOKEN_FILE) {
+    if (authIsOn(env) && !env.BILLING_SELF_TOKEN_FILE) {
       ctx.addIssue({
         code: "custom",
         path: ["BILLING_SELF_TOKEN_FILE"],
@@ -160,8 +158,6 @@ export interface AntaeusConfig extends ServiceConfig {
   billing: BillingSettings;
   events: EventSettings;
   auth: AuthSettings;
-  /** Where /metrics is also served alone, without a token; unset: only on the API's port. */
-  metricsPort: number | undefined;
 }
 
 export function loadAntaeusConfig(
@@ -202,6 +198,5 @@ export function loadAntaeusConfig(
       source: parsed.EVENTS_SOURCE ?? parsed.BILLING_LANE_URL ?? "/antaeus/local",
     },
     auth: authSettings(parsed),
-    metricsPort: parsed.METRICS_PORT,
   };
 }

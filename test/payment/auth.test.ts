@@ -3,7 +3,6 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { PaymentConfig } from "../../functions/payment/config.js";
 import { expectError } from "../support/api-error.js";
 import {
   ANTAEUS,
@@ -14,16 +13,14 @@ import {
   token,
   unsignedToken,
 } from "../support/identity.js";
-import { type InProcessApp, inProcessPayment } from "../support/in-process.js";
-import { postCharge, type Send } from "./support.js";
+import { metricsUrlOf } from "../support/processes.js";
+import { type Payment, postCharge, startPayment } from "./support.js";
 
 const RECONCILER = "system:serviceaccount:ops:reconciler";
 const aCharge = { invoice_id: 1, customer_id: 1, currency: "EUR", value: 10 };
 
 let jwks: Awaited<ReturnType<typeof startJwksServer>>;
-let payment: InProcessApp<PaymentConfig>;
-/** Where requests go: the app itself, no socket. */
-let to: Send;
+let payment: Payment;
 let rsa: SigningKey;
 let ec: SigningKey;
 let tokenFile: string;
@@ -35,18 +32,18 @@ beforeAll(async () => {
   jwks.state.token = "reader-token-1";
   tokenFile = join(await mkdtemp(join(tmpdir(), "payment-auth-")), "token");
   await writeFile(tokenFile, "reader-token-1\n");
-  payment = await inProcessPayment({
+  payment = await startPayment({
     PAYMENT_AUTH: "jwks",
     PAYMENT_AUTH_ISSUER: ISSUER,
     PAYMENT_AUTH_SUBJECT: `${ANTAEUS}, ${RECONCILER}`,
     PAYMENT_AUTH_JWKS_URL: jwks.url,
     PAYMENT_AUTH_JWKS_TOKEN_FILE: tokenFile,
     PAYMENT_AUTH_JWKS_COOLDOWN_MS: "0",
+    METRICS_PORT: "0",
   });
-  to = (path, init) => payment.app.request(path, init);
 });
 afterAll(async () => {
-  await payment?.close();
+  await payment?.stop();
   await jwks?.close();
   if (tokenFile) await rm(dirname(tokenFile), { recursive: true, force: true });
 });
@@ -60,22 +57,24 @@ async function expectUnauthenticated(response: Response) {
 
 describe("only Antaeus may charge", () => {
   it("401s a request without a token, or with another scheme", async () => {
-    await expectUnauthenticated(await postCharge(to, aCharge));
+    await expectUnauthenticated(await postCharge(payment.url, aCharge));
     await expectUnauthenticated(
-      await postCharge(to, aCharge, { headers: { Authorization: "Basic YTpi" } }),
+      await postCharge(payment.url, aCharge, { headers: { Authorization: "Basic YTpi" } }),
     );
   });
 
   it("401s a garbled token and an unsigned one", async () => {
-    await expectUnauthenticated(await postCharge(to, aCharge, withToken("abc.def.ghi")));
+    await expectUnauthenticated(await postCharge(payment.url, aCharge, withToken("abc.def.ghi")));
     const now = Math.floor(Date.now() / 1000);
     const unsigned = unsignedToken({ iss: ISSUER, aud: "payment", sub: ANTAEUS, exp: now + 60 });
-    await expectUnauthenticated(await postCharge(to, aCharge, withToken(unsigned)));
+    await expectUnauthenticated(await postCharge(payment.url, aCharge, withToken(unsigned)));
   });
 
   it("401s a token signed by a key the issuer does not hold", async () => {
     const impostor = await signingKey(rsa.kid);
-    await expectUnauthenticated(await postCharge(to, aCharge, withToken(await token(impostor))));
+    await expectUnauthenticated(
+      await postCharge(payment.url, aCharge, withToken(await token(impostor))),
+    );
   });
 
   it.each([
@@ -86,13 +85,15 @@ describe("only Antaeus may charge", () => {
     ["without exp", { exp: undefined }],
     ["without sub", { sub: undefined }],
   ])("401s a token %s", async (_, claims) => {
-    await expectUnauthenticated(await postCharge(to, aCharge, withToken(await token(rsa, claims))));
+    await expectUnauthenticated(
+      await postCharge(payment.url, aCharge, withToken(await token(rsa, claims))),
+    );
   });
 
   it("403s a valid token of another service account", async () => {
     const other = await token(rsa, { sub: "system:serviceaccount:default:intruder" });
     await expectError(
-      await postCharge(to, aCharge, withToken(other)),
+      await postCharge(payment.url, aCharge, withToken(other)),
       403,
       "forbidden",
       "system:serviceaccount:default:intruder",
@@ -105,30 +106,41 @@ describe("only Antaeus may charge", () => {
       await token(ec),
       await token(rsa, { sub: RECONCILER }),
     ]) {
-      const response = await postCharge(to, aCharge, withToken(bearer));
+      const response = await postCharge(payment.url, aCharge, withToken(bearer));
       expect(response.status).toBe(200);
       expect(typeof ((await response.json()) as { result: boolean }).result).toBe("boolean");
     }
   });
 
-  it("guards reading the ledger and unknown routes too; probes and /metrics stay open", async () => {
-    await expectUnauthenticated(await to("/v1/charges?invoice_id=1", {}));
-    await expectUnauthenticated(await to("/v2/anything", {}));
-    const read = await to("/v1/charges?invoice_id=1", withToken(await token(rsa)));
-    expect(read.status).toBe(200);
-    for (const open of ["/healthz", "/readyz", "/metrics"]) {
-      expect((await to(open, {})).status).toBe(200);
+  it("guards reading the ledger, /metrics, the OpenAPI document and unknown routes too; only the probes stay open", async () => {
+    for (const path of ["/v1/charges?invoice_id=1", "/v2/anything", "/metrics", "/openapi.json"]) {
+      await expectUnauthenticated(await fetch(`${payment.url}${path}`));
     }
+    const read = await fetch(`${payment.url}/v1/charges?invoice_id=1`, withToken(await token(rsa)));
+    expect(read.status).toBe(200);
+    for (const open of ["/healthz", "/readyz"]) {
+      expect((await fetch(`${payment.url}${open}`)).status).toBe(200);
+    }
+  });
+
+  it("serves /metrics and the OpenAPI document without a token on METRICS_PORT, and nothing else there", async () => {
+    const base = metricsUrlOf(payment.process);
+    const metrics = await fetch(`${base}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain("http_request_duration_seconds");
+    const document = await fetch(`${base}/openapi.json`);
+    expect(await document.json()).toMatchObject({ info: { title: "Payment" } });
+    expect((await fetch(`${base}/v1/charges?invoice_id=1`)).status).toBe(404);
   });
 
   it("logs who called, never the token", async () => {
     const bearer = await token(rsa, { sub: RECONCILER });
-    const response = await postCharge(to, aCharge, { ...withToken(bearer), key: "who" });
+    const response = await postCharge(payment.url, aCharge, { ...withToken(bearer), key: "who" });
     expect(response.status).toBe(200);
-    expect(payment.logs.find((l) => l.idempotencyKey === "who")).toMatchObject({
-      subject: RECONCILER,
-    });
-    const everything = JSON.stringify(payment.logs);
+    await expect
+      .poll(() => payment.process.logs.find((l) => l.idempotencyKey === "who"))
+      .toMatchObject({ subject: RECONCILER });
+    const everything = JSON.stringify(payment.process.logs) + payment.process.text.join("\n");
     expect(everything).not.toContain(bearer.split(".")[2]);
     expect(everything).not.toContain("reader-token");
   });
@@ -138,7 +150,7 @@ describe("the issuer's keys", () => {
   it("are fetched once and cached, with the reader token from the file", async () => {
     const before = jwks.state.fetches;
     for (let i = 0; i < 5; i++) {
-      const response = await postCharge(to, aCharge, withToken(await token(rsa)));
+      const response = await postCharge(payment.url, aCharge, withToken(await token(rsa)));
       expect(response.status).toBe(200);
     }
     expect(jwks.state.fetches).toBe(before);
@@ -150,7 +162,7 @@ describe("the issuer's keys", () => {
     jwks.state.token = "reader-token-2";
     await writeFile(tokenFile, "reader-token-2\n");
     const before = jwks.state.fetches;
-    const response = await postCharge(to, aCharge, withToken(await token(rotated)));
+    const response = await postCharge(payment.url, aCharge, withToken(await token(rotated)));
     expect(response.status).toBe(200);
     expect(jwks.state.fetches).toBe(before + 1);
   });
@@ -159,7 +171,7 @@ describe("the issuer's keys", () => {
     jwks.state.broken = true;
     try {
       const unknownKid = await signingKey("rsa-3");
-      const response = await postCharge(to, aCharge, withToken(await token(unknownKid)));
+      const response = await postCharge(payment.url, aCharge, withToken(await token(unknownKid)));
       expect(response.headers.get("retry-after")).toBe("1");
       await expectError(response, 503, "unavailable", "verify");
     } finally {
@@ -188,7 +200,7 @@ describe.skipIf(!hasOpenssl())("a key endpoint behind the cluster's own CA", () 
     https.state.keys = [rsa.jwk];
     https.state.token = "reader-token-ca";
     await writeFile(join(dir, "token"), "reader-token-ca");
-    const behindCa = await inProcessPayment({
+    const behindCa = await startPayment({
       PAYMENT_AUTH: "jwks",
       PAYMENT_AUTH_ISSUER: ISSUER,
       PAYMENT_AUTH_SUBJECT: ANTAEUS,
@@ -197,15 +209,11 @@ describe.skipIf(!hasOpenssl())("a key endpoint behind the cluster's own CA", () 
       PAYMENT_AUTH_JWKS_CA_FILE: join(dir, "ca.pem"),
     });
     try {
-      const response = await postCharge(
-        (path, init) => behindCa.app.request(path, init),
-        aCharge,
-        withToken(await token(rsa)),
-      );
+      const response = await postCharge(behindCa.url, aCharge, withToken(await token(rsa)));
       expect(response.status).toBe(200);
       expect(https.state.fetches).toBe(1);
     } finally {
-      await behindCa.close();
+      await behindCa.stop();
       await https.close();
       await rm(dir, { recursive: true, force: true });
     }

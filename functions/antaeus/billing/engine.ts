@@ -12,7 +12,7 @@ import {
 import type { Verdict } from "../domain/attempt.js";
 import { periodOf } from "../domain/period.js";
 import { providerRefusal } from "../domain/refusals.js";
-import { COMPLETED, type PayTrigger } from "../domain/run.js";
+import { COMPLETED, type PayTrigger, RUNNING } from "../domain/run.js";
 import { OUTCOMES, type Outcome } from "../domain/status.js";
 import type { EventRelay } from "../events/relay.js";
 import type { Clock } from "./clock.js";
@@ -77,6 +77,13 @@ export class BillingEngine {
     const started = await startOrJoinRun(this.deps.sql, trigger, periodOf(now), now);
     if (!started) throw new Error("a pay trigger always starts or joins a run");
     const { run, created } = started;
+    if (run.status !== RUNNING) {
+      this.deps.logger.info(
+        { runId: run.id, trigger: trigger.kind },
+        "nothing due: the latest run answers",
+      );
+      return { run, created, work: { runId: run.id, finished: true } };
+    }
     this.deps.logger.info(
       { runId: run.id, created, trigger: trigger.kind, total: run.total },
       created ? "billing run started" : "joined billing run",

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { declare, jsonContent, type Router, type Sql } from "../../runtime/index.js";
+import type { Context } from "hono";
+import { type AppEnv, declare, jsonContent, type Router, type Sql } from "../../runtime/index.js";
 import type { BillingEngine } from "../billing/engine.js";
 import { currentRate } from "../billing/provider-rate.js";
 import { attemptsOf } from "../data/attempts.js";
@@ -155,10 +156,18 @@ const attempts = createRoute({
   },
 });
 
-/** The pay route: declared before the invoice routes, so "pay" is not read as an invoice id. */
-export function payRoute(app: Router, db: Db, engine: BillingEngine): void {
+/**
+ * The pay route: declared before the invoice routes, so "pay" is not read as an invoice id.
+ * `chargesNow` says whether this caller's call charges soft declines before their retry is due.
+ */
+export function payRoute(
+  app: Router,
+  db: Db,
+  engine: BillingEngine,
+  chargesNow: (c: Context<AppEnv>) => boolean,
+): void {
   declare(app, pay, async (c) => {
-    const trigger = await triggerOf(c);
+    const trigger = (await triggerOf(c)) ?? { kind: "api" as const, chargeNow: chargesNow(c) };
     const { run, created } = await engine.trigger(trigger, c.req.raw.signal);
     const { body, status } = await answer(db, run.id, { created });
     return c.json(body, status);
