@@ -21,7 +21,7 @@ import {
   requireBuiltins,
   zodTypeOnly,
 } from "../scripts/build.mjs";
-import { ANTAEUS, ISSUER, signingKey, startJwksServer, token } from "../test/payment/identity.js";
+import { ANTAEUS, ISSUER, signingKey, startJwksServer, token } from "../test/support/identity.js";
 
 export const node = process.env.BENCH_NODE ?? process.execPath;
 

@@ -11,7 +11,7 @@ import {
   signingKey,
   startJwksServer,
   token,
-} from "./payment/identity.js";
+} from "./support/identity.js";
 import { inProcessAntaeus, inProcessPayment } from "./support/in-process.js";
 
 /**

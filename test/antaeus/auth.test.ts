@@ -2,8 +2,6 @@ import { readFile } from "node:fs/promises";
 import type { JWTPayload } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TOKEN_COMMAND } from "../../functions/antaeus/auth/guard.js";
-import { ISSUER, signingKey, token } from "../payment/identity.js";
-import { expectError } from "../payment/support.js";
 import {
   antaeusIdentity,
   MONTHLY,
@@ -12,7 +10,9 @@ import {
   SA,
   SELF,
 } from "../support/antaeus-identity.js";
+import { expectError } from "../support/api-error.js";
 import { pingDelivery } from "../support/cloudevents.js";
+import { ISSUER, signingKey, token } from "../support/identity.js";
 import { type FunctionProcess, metricsUrlOf, startFunction } from "../support/processes.js";
 import { type System, startSystem, waitForNoRunningRun } from "../support/system.js";
 

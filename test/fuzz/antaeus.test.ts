@@ -2,9 +2,9 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe } from "vitest";
 import { PROBES, ROUTE_ACCESS } from "../../functions/antaeus/auth/access.js";
 import { INVOICE_STATUSES } from "../../functions/antaeus/domain/status.js";
-import { token } from "../payment/identity.js";
 import { antaeusIdentity, MONTHLY, OPERATOR, READER, SELF } from "../support/antaeus-identity.js";
 import { createDatabase } from "../support/database.js";
+import { token } from "../support/identity.js";
 import { type FunctionProcess, metricsUrlOf, startFunction } from "../support/processes.js";
 import { type System, startSystem } from "../support/system.js";
 import {

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe } from "vitest";
 import { CURRENCIES } from "../../functions/kernel/money.js";
-import { ANTAEUS, ISSUER, signingKey, startJwksServer, token } from "../payment/identity.js";
 import { type Payment, startPayment } from "../payment/support.js";
+import { ANTAEUS, ISSUER, signingKey, startJwksServer, token } from "../support/identity.js";
 import { metricsUrlOf } from "../support/processes.js";
 import {
   body,

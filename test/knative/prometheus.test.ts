@@ -13,7 +13,7 @@ import {
   signingKey,
   startJwksServer,
   token,
-} from "../payment/identity.js";
+} from "../support/identity.js";
 import { type FunctionProcess, metricsUrlOf } from "../support/processes.js";
 import { type System, startSystem, waitForNoRunningRun } from "../support/system.js";
 import { find, KNATIVE_DIR, loadManifests, type Manifest, parseYaml } from "./manifests.js";

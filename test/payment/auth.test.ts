@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { metricsUrlOf } from "../support/processes.js";
+import { expectError } from "../support/api-error.js";
 import {
   ANTAEUS,
   ISSUER,
@@ -12,8 +12,9 @@ import {
   startJwksServer,
   token,
   unsignedToken,
-} from "./identity.js";
-import { expectError, type Payment, postCharge, startPayment } from "./support.js";
+} from "../support/identity.js";
+import { metricsUrlOf } from "../support/processes.js";
+import { type Payment, postCharge, startPayment } from "./support.js";
 
 const RECONCILER = "system:serviceaccount:ops:reconciler";
 const aCharge = { invoice_id: 1, customer_id: 1, currency: "EUR", value: 10 };
@@ -176,36 +177,6 @@ describe("the issuer's keys", () => {
     } finally {
       jwks.state.broken = false;
     }
-  });
-});
-
-// Payment remembers a token it has accepted (verifying an RS256 signature on every charge costs
-// more than the charge). What it remembers must never outlive what verification would allow.
-describe("an accepted token, remembered", () => {
-  it("is refused once it expires", async () => {
-    jwks.state.keys = [rsa.jwk, ec.jwk];
-    const now = Math.floor(Date.now() / 1000);
-    const shortLived = await token(rsa, { exp: now + 1 });
-    // Twice: the first may fetch the key set, which leaves nothing remembered from before it.
-    for (let i = 0; i < 2; i++) {
-      expect((await postCharge(payment.url, aCharge, withToken(shortLived))).status).toBe(200);
-    }
-    // Past exp and the verifier's 5 s clock tolerance.
-    await new Promise((resolve) => setTimeout(resolve, (now + 7) * 1000 - Date.now()));
-    await expectUnauthenticated(await postCharge(payment.url, aCharge, withToken(shortLived)));
-  }, 15_000);
-
-  it("is refused once the issuer rotates its key out", async () => {
-    const [old, successor] = await Promise.all([signingKey("revoked"), signingKey("successor")]);
-    jwks.state.keys = [old.jwk];
-    const accepted = await token(old);
-    expect((await postCharge(payment.url, aCharge, withToken(accepted))).status).toBe(200);
-    expect((await postCharge(payment.url, aCharge, withToken(accepted))).status).toBe(200);
-    // The new key arrives with the first token it signed; the old one is gone from the set.
-    jwks.state.keys = [successor.jwk];
-    const fresh = await token(successor);
-    expect((await postCharge(payment.url, aCharge, withToken(fresh))).status).toBe(200);
-    await expectUnauthenticated(await postCharge(payment.url, aCharge, withToken(accepted)));
   });
 });
 

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { JWTPayload } from "jose";
-import { ISSUER, signingKey, startJwksServer, token } from "../payment/identity.js";
+import { ISSUER, signingKey, startJwksServer, token } from "./identity.js";
 
 // The identities a cluster hands out (knative/antaeus/serviceaccount.yaml), and the one Knative
 // Eventing gives a PingSource with authentication-oidc on: "<name>-oidc-sources.knative.dev-

@@ -1,6 +1,6 @@
 import type { JWTPayload } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signingKey, startJwksServer, token } from "../../../test/payment/identity.js";
+import { signingKey, startJwksServer, token } from "../../../test/support/identity.js";
 import { memoryLogger } from "../../../test/support/memory-logger.js";
 import { CallerRefused } from "../../runtime/index.js";
 import { callerVerifier } from "./guard.js";

@@ -1,6 +1,6 @@
 import { jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signingKey, startJwksServer, token } from "../../../../test/payment/identity.js";
+import { signingKey, startJwksServer, token } from "../../../../test/support/identity.js";
 import { remoteKeySet } from "./jwks.js";
 
 let jwks: Awaited<ReturnType<typeof startJwksServer>>;
