@@ -7,12 +7,12 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { openSync } from "node:fs";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { get } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import postgres from "postgres";
 import { startEmbeddedPostgres } from "../dev/embedded-postgres.js";
+import { freePort } from "../dev/free-port.js";
 import { buildFunction } from "../scripts/build.mjs";
 import { ANTAEUS, ISSUER, signingKey, startJwksServer, token } from "../test/payment/identity.js";
 
@@ -136,7 +136,7 @@ export type Contender = {
   node?: string;
 };
 
-export interface Started {
+interface Started {
   child: ChildProcess;
   url: string;
   /** Milliseconds from spawn to the first 200 from /readyz. */
@@ -193,7 +193,7 @@ function ready(port: number): Promise<boolean> {
 }
 
 /** User + system CPU time of a process and all its threads so far, from the kernel, in ms. */
-export async function cpuTimeMs(pid: number): Promise<number> {
+async function cpuTimeMs(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, "utf8");
   // Fields after the command name (which may hold spaces, so split after its closing paren):
   // utime and stime are the 14th and 15th fields of the line, in clock ticks (USER_HZ = 100).
@@ -206,15 +206,6 @@ export async function rssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
   const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
   return kib / 1024;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 export const median = (values: number[]) => {
