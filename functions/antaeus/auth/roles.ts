@@ -7,7 +7,7 @@ export const ROLES = ["reader", "billing", "operator", "self", "pingsource"] as 
 export type Role = (typeof ROLES)[number];
 
 /** Which subjects and groups hold a role. */
-export interface RoleGrant {
+interface RoleGrant {
   subjects: readonly string[];
   groups: readonly string[];
 }

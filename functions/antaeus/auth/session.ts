@@ -8,7 +8,7 @@ import type { AppEnv } from "../../runtime/index.js";
  * expiry) and no server keeps state, which a service that scales to zero would lose. The cookie
  * is sent only under the paths the pages read; the guard accepts it only on their GET routes.
  */
-export const SESSION_COOKIE = "antaeus-session";
+const SESSION_COOKIE = "antaeus-session";
 const SESSION_PATHS = ["/runs", "/rest/v1/billing/runs"] as const;
 /** A longer token would be dropped by the browser without a word (4 KB per cookie). */
 export const SESSION_TOKEN_MAX = 3500;

@@ -70,7 +70,7 @@ export const authFileSchema = z
 type FileIssuer = z.output<typeof authFileSchema>["issuers"][number];
 
 /** An issuer as Antaeus uses it: its name configured or discovered, its keys' URL known. */
-export type IssuerSettings = Omit<FileIssuer, "issuer" | "jwksUrl"> & {
+type IssuerSettings = Omit<FileIssuer, "issuer" | "jwksUrl"> & {
   name: IssuerName;
   jwksUrl: string;
 };

@@ -10,7 +10,7 @@ import type { Dialect } from "./settings.js";
 import type { TokenFile } from "./token-file.js";
 
 /** The outcomes a charge through the provider can end in (the rest are reached without a call). */
-export type ProviderOutcome = Extract<
+type ProviderOutcome = Extract<
   Outcome,
   "PAID" | "DECLINED" | "REJECTED" | "NETWORK_ERROR" | "OUTCOME_UNKNOWN"
 >;

@@ -50,7 +50,7 @@ export const url = (schemes: readonly string[]) =>
     { message: `expected a ${schemes.map((scheme) => `${scheme}://`).join(" or ")} URL` },
   );
 
-export const postgresUrl = url(["postgres", "postgresql"]);
+const postgresUrl = url(["postgres", "postgresql"]);
 
 /** What every function reads: the Knative runtime contract plus its database. */
 export const serviceEnv = {
