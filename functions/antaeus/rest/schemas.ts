@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { CURRENCIES } from "../../kernel/money.js";
 import { OPERATOR_ACTIONS } from "../data/audit-schema.js";
+import { ATTEMPT_OUTCOMES } from "../domain/attempt.js";
 import { EVENT_TYPES, type EventType } from "../domain/events.js";
 import { REFUSAL_CODES } from "../domain/refusals.js";
 import { RUN_STATUSES, RUN_TRIGGERS } from "../domain/run.js";
@@ -59,7 +60,7 @@ export const AttemptSchema = z
     runId: z.number().int(),
     attemptNumber: z.number().int(),
     idempotencyKey: z.string().nullable(),
-    outcome: z.enum([...OUTCOMES, "UNKNOWN", "NOT_SENT"]),
+    outcome: z.enum(ATTEMPT_OUTCOMES),
     httpStatus: z.number().int().nullable(),
     latencyMs: z.number().int(),
     chargeId: z.string().nullable(),
