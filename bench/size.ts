@@ -4,7 +4,7 @@
 // every `npm run bench*` script tiny (test/benches/), so a bench that stopped working fails there.
 // A size variable that is set wins over both.
 
-const TINY = process.env.BENCH_TINY === "1";
+export const TINY = process.env.BENCH_TINY === "1";
 
 /** The value of a size variable: as set, else the tiny or the full default. */
 export function setting(name: string, full: string, tiny: string): string {

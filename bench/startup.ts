@@ -53,7 +53,7 @@ const contenders: Contender[] = [
       DATABASE_URL: await pg.database("bench_antaeus"),
       SEED_ENABLED: "false",
       PAYMENT_PROVIDER_ENDPOINT: "http://127.0.0.1:9/v1/charges",
-      BILLING_SELF_URL: "http://127.0.0.1:9",
+      BILLING_LANE_URL: "http://127.0.0.1:9",
       ...auth.antaeusEnv,
     },
   },

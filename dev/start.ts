@@ -13,6 +13,9 @@ import { type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded-postgre
 
 const ANTAEUS_PORT = process.env.PORT ?? "8080";
 const PAYMENT_PORT = process.env.PAYMENT_PORT ?? "8081";
+// Both functions run with auth off here: only this machine may reach them, unless HOST says
+// otherwise (HOST=0.0.0.0 opens them to the network).
+const HOST = process.env.HOST ?? "127.0.0.1";
 const logger = createLogger("start", process.env.LOG_LEVEL ?? "info");
 
 /** Where the local server keeps its data: in the project, or as root under the temporary directory. */
@@ -67,12 +70,14 @@ function start(entry: string, env: Record<string, string | undefined>): ChildPro
 
 const payment = start("functions/payment/main.ts", {
   PORT: PAYMENT_PORT,
+  HOST,
   DATABASE_URL: paymentDatabase,
   // Local only: no Kubernetes issuer to verify tokens against. Payment logs a warning saying so.
   PAYMENT_AUTH: "off",
 });
 const antaeus = start("functions/antaeus/main.ts", {
   PORT: ANTAEUS_PORT,
+  HOST,
   DATABASE_URL: antaeusDatabase,
   PAYMENT_PROVIDER_ENDPOINT: `http://127.0.0.1:${PAYMENT_PORT}/v1/charges`,
 });

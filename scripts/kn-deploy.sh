@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The kn path: creates both Knative Services and both PingSources with kn, to the same effective
-# spec as knative/*/service.yaml and knative/antaeus/pingsource.yaml. Run it once, after the
+# The kn path: creates the three Knative Services (payment, Antaeus's billing lanes, Antaeus) and
+# both PingSources with kn, to the same effective spec as knative/*/service.yaml,
+# knative/antaeus/billing-service.yaml and knative/antaeus/pingsource.yaml. Run it once, after the
 # platform objects (namespaces, Secrets, PostgreSQL, NetworkPolicies, RBAC):
 #
 #   kubectl apply -k knative/before-kn/
@@ -11,7 +12,7 @@
 #
 # What kn has no flag for is set by kubectl right after each create: the container's name, its
 # startup probe, its security context with a read-only root filesystem, Antaeus's projected
-# token, and the PingSources' content type. Each patch sets whole fields, so it never depends on
+# tokens, and the PingSources' content type. Each patch sets whole fields, so it never depends on
 # what a kn release did or did not add (kn's --security-context default differs by release).
 set -euo pipefail
 
@@ -78,15 +79,66 @@ kn service create payment -n payment --no-wait \
   --env PAYMENT_SUCCESS_RATE=0.5 \
   --env PAYMENT_AUTH=jwks \
   --env PAYMENT_AUTH_AUDIENCE=payment \
-  --env PAYMENT_AUTH_SUBJECT=system:serviceaccount:antaeus:antaeus
+  --env PAYMENT_AUTH_SUBJECT=system:serviceaccount:antaeus:antaeus \
+  --env METRICS_PORT=9464
 kubectl patch ksvc payment -n payment --type=json -p "[$(container_patch payment 120)]"
 wait_ready payment payment
 
-# Antaeus starts without its payment token (the file is read per charge, and a charge tried
-# without it is not sent), so nothing waits on the token volume the patch adds.
-kn service create antaeus -n antaeus --no-wait \
-  --image "$REGISTRY/antaeus:$TAG" "${shared[@]}" \
-  --service-account antaeus \
+# kn's --mount knows ConfigMaps, Secrets, emptyDir and PVCs, not a projected service-account
+# token: Antaeus's identity for payment (audience "payment") and for itself (audience "antaeus"),
+# an hour each, rotated by the kubelet. The auth ConfigMap (from before-kn) is mounted in the
+# same patch, so the volume names are the YAML's. Both Antaeus Services get it.
+antaeus_patch() {
+  cat <<EOF
+[$(container_patch antaeus 180),
+{"op": "add", "path": "/spec/template/spec/containers/0/volumeMounts", "value": [
+  {"name": "payment-token", "mountPath": "/var/run/secrets/tokens", "readOnly": true},
+  {"name": "auth-config", "mountPath": "/etc/antaeus", "readOnly": true}]},
+{"op": "add", "path": "/spec/template/spec/volumes", "value": [
+  {"name": "payment-token", "projected": {"sources": [
+    {"serviceAccountToken": {"audience": "payment", "expirationSeconds": 3600, "path": "payment-token"}},
+    {"serviceAccountToken": {"audience": "antaeus", "expirationSeconds": 3600, "path": "antaeus-token"}}]}},
+  {"name": "auth-config", "configMap": {"name": "antaeus-auth"}}]}]
+EOF
+}
+
+# What the two Antaeus Services share: the image and the account payment trusts.
+antaeus_shared=(--image "$REGISTRY/antaeus:$TAG" "${shared[@]}" --service-account antaeus)
+
+# The billing lanes before the API, which starts them: one request per pod (--concurrency-limit
+# 1), at most BILLING_LANES pods. Antaeus starts without its payment token (the file is read per
+# charge, and a charge tried without it is not sent), so nothing waits on the token volume the
+# patch adds.
+kn service create antaeus-billing -n antaeus --no-wait "${antaeus_shared[@]}" \
+  --cluster-local \
+  --label app.kubernetes.io/name=antaeus-billing \
+  --label-service app.kubernetes.io/part-of=antaeus-billing \
+  --scale-min 0 --scale-max 5 --concurrency-limit 1 --timeout 300 \
+  --request cpu=250m,memory=256Mi --limit cpu=1,memory=512Mi \
+  --env LOG_LEVEL=info \
+  --env-value-from DATABASE_URL=secret:database:url \
+  --env DATABASE_POOL_MAX=5 \
+  --env SHUTDOWN_TIMEOUT_MS=60000 \
+  --env MIGRATE_ON_START=true \
+  --env SEED_ENABLED=false \
+  --env PAYMENT_PROVIDER_ENDPOINT=http://payment.payment.svc.cluster.local/v1/charges \
+  --env PAYMENT_TOKEN_FILE=/var/run/secrets/tokens/payment-token \
+  --env PAYMENT_TIMEOUT_MS=3000 \
+  --env PAYMENT_RETRIES=3 \
+  --env BILLING_CONCURRENCY=64 \
+  --env BILLING_LANES=5 \
+  --env BILLING_PROVIDER_RATE_LIMIT=100 \
+  --env BILLING_REQUEST_BUDGET_MS=240000 \
+  --env BILLING_LANE_URL=http://antaeus-billing.antaeus.svc.cluster.local \
+  --env BILLING_SELF_TOKEN_FILE=/var/run/secrets/tokens/antaeus-token \
+  --env ANTAEUS_AUTH=on \
+  --env ANTAEUS_AUTH_CONFIG_FILE=/etc/antaeus/auth.json \
+  --env ANTAEUS_AUTH_OPEN_ROUTES=none \
+  --env METRICS_PORT=9464
+kubectl patch ksvc antaeus-billing -n antaeus --type=json -p "$(antaeus_patch)"
+wait_ready antaeus-billing antaeus
+
+kn service create antaeus -n antaeus --no-wait "${antaeus_shared[@]}" \
   --label app.kubernetes.io/name=antaeus --label-service app.kubernetes.io/part-of=antaeus-billing \
   --scale-min 0 --scale-max 5 --concurrency-limit 10 --timeout 300 \
   --request cpu=250m,memory=256Mi --limit cpu=1,memory=512Mi \
@@ -101,25 +153,16 @@ kn service create antaeus -n antaeus --no-wait \
   --env PAYMENT_TIMEOUT_MS=3000 \
   --env PAYMENT_RETRIES=3 \
   --env BILLING_CONCURRENCY=64 \
+  --env BILLING_LANES=5 \
+  --env BILLING_PROVIDER_RATE_LIMIT=100 \
   --env BILLING_REQUEST_BUDGET_MS=240000 \
-  --env BILLING_SELF_URL=http://antaeus.antaeus.svc.cluster.local \
+  --env BILLING_LANE_URL=http://antaeus-billing.antaeus.svc.cluster.local \
   --env BILLING_SELF_TOKEN_FILE=/var/run/secrets/tokens/antaeus-token \
+  --env ANTAEUS_AUTH=on \
   --env ANTAEUS_AUTH_CONFIG_FILE=/etc/antaeus/auth.json \
   --env ANTAEUS_AUTH_OPEN_ROUTES="${ANTAEUS_AUTH_OPEN_ROUTES:-original}" \
   --env METRICS_PORT=9464
-# kn's --mount knows ConfigMaps, Secrets, emptyDir and PVCs, not a projected service-account
-# token: Antaeus's identity for payment (audience "payment") and for itself (audience "antaeus"),
-# an hour each, rotated by the kubelet. The auth ConfigMap (from before-kn) is mounted in the
-# same patch, so the volume names are the YAML's.
-kubectl patch ksvc antaeus -n antaeus --type=json -p "[$(container_patch antaeus 180),
-{\"op\": \"add\", \"path\": \"/spec/template/spec/containers/0/volumeMounts\", \"value\": [
-  {\"name\": \"payment-token\", \"mountPath\": \"/var/run/secrets/tokens\", \"readOnly\": true},
-  {\"name\": \"auth-config\", \"mountPath\": \"/etc/antaeus\", \"readOnly\": true}]},
-{\"op\": \"add\", \"path\": \"/spec/template/spec/volumes\", \"value\": [
-  {\"name\": \"payment-token\", \"projected\": {\"sources\": [
-    {\"serviceAccountToken\": {\"audience\": \"payment\", \"expirationSeconds\": 3600, \"path\": \"payment-token\"}},
-    {\"serviceAccountToken\": {\"audience\": \"antaeus\", \"expirationSeconds\": 3600, \"path\": \"antaeus-token\"}}]}},
-  {\"name\": \"auth-config\", \"configMap\": {\"name\": \"antaeus-auth\"}}]}]"
+kubectl patch ksvc antaeus -n antaeus --type=json -p "$(antaeus_patch)"
 wait_ready antaeus antaeus
 
 # The triggers last, so no scheduled run starts before Antaeus holds its token. kn has no
@@ -142,5 +185,5 @@ kubectl patch pingsource billing-watchdog -n antaeus --type=merge \
   -p '{"spec": {"contentType": "application/json", "sink": {"audience": "antaeus"}}}'
 
 kubectl get ksvc -n payment payment
-kubectl get ksvc -n antaeus antaeus
+kubectl get ksvc -n antaeus antaeus antaeus-billing
 kubectl get pingsource -n antaeus

@@ -110,7 +110,11 @@ describe("answers match their declarations", () => {
     await expectDeclared("antaeus", "get", "/rest/v1/billing/runs?limit=0");
     await expectDeclared("antaeus", "get", `/rest/v1/billing/runs/${body.id}`);
     await expectDeclared("antaeus", "get", "/rest/v1/billing/runs/99999");
-    await expectDeclared("antaeus", "post", `/rest/v1/billing/runs/${body.id}/continue`);
+    await expectDeclared(
+      "antaeus",
+      "post",
+      `/rest/v1/billing/runs/${body.id}/lanes/1?holder=00000000-0000-4000-8000-000000000000`,
+    );
     for (const id of [1, 2, 3, 4, 5, 6]) {
       await expectDeclared("antaeus", "get", `/rest/v1/invoices/${id}/attempts`);
     }

@@ -11,7 +11,7 @@ import {
   serveDocs,
   serveMetrics,
 } from "../runtime/index.js";
-import { accessGuard, callerVerifier } from "./auth/guard.js";
+import { accessGuard, callerVerifier, chargesNow } from "./auth/guard.js";
 import type { AuthSettings } from "./auth/settings.js";
 import type { BillingEngine } from "./billing/engine.js";
 import { createDb, migrations } from "./data/database.js";
@@ -42,6 +42,8 @@ export function antaeusApp(deps: {
   engine: BillingEngine;
   metrics: HttpMetrics;
   auth: AuthSettings;
+  /** BILLING_PROVIDER_RATE_LIMIT, shown with each run. */
+  providerRateLimit: number | undefined;
 }): Router {
   const db = createDb(deps.sql);
   // One verifier for the guard and the run pages' sign-in: one rule, one cache of keys.
@@ -64,16 +66,21 @@ export function antaeusApp(deps: {
   declare(app, health, (c) => c.json("ok" as const, 200));
 
   // In matching order: "pay" before the invoice routes, so it is not read as an invoice id.
-  payRoute(app, db, deps.engine);
-  billingRoutes(app, db, deps.engine);
+  payRoute(app, db, deps.engine, chargesNow(deps.auth));
+  billingRoutes(app, {
+    db,
+    sql: deps.sql,
+    engine: deps.engine,
+    providerRateLimit: deps.providerRateLimit,
+  });
   operatorActionRoutes(app, deps.sql);
   invoiceRoutes(app, db);
   customerRoutes(app, db);
   eventRoutes(app, db);
   // The run pages for people, over the same data as the billing routes; the sign-in first, so
   // "/runs/sign-in" is not read as a run id.
-  signInRoutes(app, verify);
-  runPages(app, db, deps.sql);
+  signInRoutes(app, verify, deps.auth.mode === "on" && deps.auth.httpsSignIn);
+  runPages(app, db, deps.sql, deps.providerRateLimit);
   serveDocs(app, {
     title: "Antaeus",
     description:

@@ -12,6 +12,7 @@ import {
 import {
   type AuthSettings,
   authEnv,
+  authIsOn,
   authSettings,
   requireExplicitAccess,
 } from "./auth/settings.js";
@@ -48,9 +49,12 @@ const schema = z
     PAYMENT_TIMEOUT_MS: integer({ min: 1, max: 60_000, default: 3_000 }),
     PAYMENT_RETRIES: integer({ min: 0, max: 10, default: 3 }),
     BILLING_CONCURRENCY: integer({ min: 1, max: 512, default: 64 }),
+    BILLING_LANES: integer({ min: 1, max: 64, default: 1 }),
+    // Calls per second across every lane and replica; unset: none until the provider answers 429.
+    BILLING_PROVIDER_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).optional(),
     BILLING_REQUEST_BUDGET_MS: integer({ min: 100, max: 590_000, default: 240_000 }),
     BILLING_LEASE_MS: integer({ min: 100, max: 3_600_000, default: 60_000 }),
-    BILLING_SELF_URL: httpUrl.optional(),
+    BILLING_LANE_URL: httpUrl.optional(),
     // "none": no retries, a soft decline goes to a person at once.
     BILLING_RETRY_SCHEDULE: parsedWith(parseRetrySchedule).optional(),
     BILLING_CLOCK_FILE: z.string().optional(),
@@ -77,20 +81,17 @@ const schema = z
       .optional(),
     EVENTS_SOURCE: z.string().min(1).max(512).optional(),
     BILLING_SELF_TOKEN_FILE: z.string().optional(),
-    METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     ...authEnv,
   })
   .superRefine(requireExplicitAccess)
   .superRefine((env, ctx) => {
-    // With auth on, a continuation without Antaeus's own token would be refused: the run would
+    // With auth on, a lane request without Antaeus's own token would be refused: the run would
     // stall until the watchdog.
-    const authOn =
-      env.ANTAEUS_AUTH === "on" || (env.NODE_ENV === "production" && !env.ANTAEUS_AUTH);
-    if (authOn && !env.BILLING_SELF_TOKEN_FILE) {
+    if (authIsOn(env) && !env.BILLING_SELF_TOKEN_FILE) {
       ctx.addIssue({
         code: "custom",
         path: ["BILLING_SELF_TOKEN_FILE"],
-        message: "is required when auth is on: continuations present Antaeus's own token",
+        message: "is required when auth is on: lane requests present Antaeus's own token",
       });
     }
   })
@@ -103,7 +104,7 @@ const schema = z
         message: "is refused when NODE_ENV=production: billing runs on the system clock",
       });
     }
-    for (const name of ["PAYMENT_PROVIDER_ENDPOINT", "BILLING_SELF_URL"] as const) {
+    for (const name of ["PAYMENT_PROVIDER_ENDPOINT", "BILLING_LANE_URL"] as const) {
       if (!env[name]) {
         ctx.addIssue({
           code: "custom",
@@ -157,8 +158,6 @@ export interface AntaeusConfig extends ServiceConfig {
   billing: BillingSettings;
   events: EventSettings;
   auth: AuthSettings;
-  /** Where /metrics is also served alone, without a token; unset: only on the API's port. */
-  metricsPort: number | undefined;
 }
 
 export function loadAntaeusConfig(
@@ -183,9 +182,11 @@ export function loadAntaeusConfig(
       timeoutMs: parsed.PAYMENT_TIMEOUT_MS,
       retries: parsed.PAYMENT_RETRIES,
       concurrency: parsed.BILLING_CONCURRENCY,
+      lanes: parsed.BILLING_LANES,
+      providerRateLimit: parsed.BILLING_PROVIDER_RATE_LIMIT,
       requestBudgetMs: parsed.BILLING_REQUEST_BUDGET_MS,
       leaseMs: parsed.BILLING_LEASE_MS,
-      selfUrl: parsed.BILLING_SELF_URL,
+      laneUrl: parsed.BILLING_LANE_URL,
       selfTokenFile: parsed.BILLING_SELF_TOKEN_FILE,
       retrySchedule: parsed.BILLING_RETRY_SCHEDULE ?? DEFAULT_RETRY_SCHEDULE,
       clockFile: parsed.BILLING_CLOCK_FILE,
@@ -194,9 +195,8 @@ export function loadAntaeusConfig(
       sink: parsed.K_SINK,
       extensions: parsed.K_CE_OVERRIDES ?? {},
       // This instance: its Knative address, or the local one.
-      source: parsed.EVENTS_SOURCE ?? parsed.BILLING_SELF_URL ?? "/antaeus/local",
+      source: parsed.EVENTS_SOURCE ?? parsed.BILLING_LANE_URL ?? "/antaeus/local",
     },
     auth: authSettings(parsed),
-    metricsPort: parsed.METRICS_PORT,
   };
 }

@@ -20,7 +20,7 @@ export const antaeusService: ServiceDefinition<AntaeusConfig, Router> = {
     if (config.seed.enabled) await seedIfEmpty(createDb(sql), config.seed, logger);
     const metrics = createHttpMetrics();
     const billing = createBilling(sql, config.billing, config.events, logger, metrics.registry);
-    registerOverviewMetrics(metrics.registry, sql, logger);
+    registerOverviewMetrics(metrics.registry, sql, logger, config.billing.providerRateLimit);
     logger.info(
       { provider: config.billing.providerEndpoint, tokenFile: config.billing.tokenFile ?? null },
       "billing through the payment provider",
@@ -28,10 +28,17 @@ export const antaeusService: ServiceDefinition<AntaeusConfig, Router> = {
     const closeMetrics =
       config.metricsPort === undefined
         ? undefined
-        : await serveMetricsAlone(metrics, config.metricsPort, logger);
+        : await serveMetricsAlone(metrics, { port: config.metricsPort, host: config.host }, logger);
     return {
-      app: antaeusApp({ sql, logger, engine: billing.engine, metrics, auth: config.auth }),
-      onListening: (port) => billing.continuations.listeningOn(port),
+      app: antaeusApp({
+        sql,
+        logger,
+        engine: billing.engine,
+        metrics,
+        auth: config.auth,
+        providerRateLimit: config.billing.providerRateLimit,
+      }),
+      onListening: (port) => billing.lanes.listeningOn(port),
       onShutdown: () => billing.engine.stop(),
       cleanups: [billing.close, ...(closeMetrics ? [closeMetrics] : [])],
     };

@@ -1,7 +1,8 @@
 import {
   checkSchemaCurrent,
   createApp,
-  createHttpMetrics,
+  type DocumentInfo,
+  type HttpMetrics,
   type Logger,
   type Router,
   type Sql,
@@ -13,19 +14,33 @@ import { chargeService } from "./charges/charge-service.js";
 import { faultInjector, warnAboutFaults } from "./charges/faults.js";
 import { chargeCounter } from "./charges/metrics.js";
 import { createRandomness } from "./charges/randomness.js";
+import { burstOf, rateLimiter } from "./charges/rate-limit.js";
 import { chargeRoutes } from "./charges/routes.js";
 import type { PaymentConfig } from "./config.js";
 import { createDb, migrations } from "./data/database.js";
 
+export const PAYMENT_DOCUMENT: DocumentInfo = {
+  title: "Payment",
+  description:
+    "The payment provider Antaeus charges invoices through: at most one charge per Idempotency-Key, and a ledger to ask.",
+};
+
 /**
- * The payment provider: probes and /metrics open (Knative and Prometheus call them without a
- * token), every other route behind caller authentication.
+ * The payment provider: the probes open (Knative calls them without a token), every other route
+ * behind caller authentication, /metrics and the OpenAPI document included. Prometheus reads
+ * those on METRICS_PORT (service.ts), which only the monitoring namespace may reach: every request
+ * to this port comes through Knative's gateway or activator, so a NetworkPolicy cannot tell
+ * Antaeus from any other workload here, only the token can.
  */
-export function paymentApp(deps: { config: PaymentConfig; sql: Sql; logger: Logger }): Router {
-  const { config, logger } = deps;
+export function paymentApp(deps: {
+  config: PaymentConfig;
+  sql: Sql;
+  logger: Logger;
+  metrics: HttpMetrics;
+}): Router {
+  const { config, logger, metrics } = deps;
   const db = createDb(deps.sql);
   const randomness = createRandomness(config.seed);
-  const metrics = createHttpMetrics();
   logger.info(
     {
       successRate: config.successRate,
@@ -35,6 +50,9 @@ export function paymentApp(deps: { config: PaymentConfig; sql: Sql; logger: Logg
     "charges succeed at random",
   );
   warnAboutFaults(config.faults, logger);
+  if (config.rateLimit !== undefined) {
+    logger.info({ rateLimit: config.rateLimit }, "charges above the rate limit are answered 429");
+  }
 
   const auth = callerAuth(config.auth, logger);
   const app = createApp(
@@ -42,16 +60,9 @@ export function paymentApp(deps: { config: PaymentConfig; sql: Sql; logger: Logg
     { database: () => checkSchemaCurrent(deps.sql, migrations), ...auth.readiness },
     { bodyLimitBytes: config.bodyLimitBytes, degraded: auth.degraded },
   );
-  serveMetrics(app, metrics);
-  // Open like the probes: the contract is no secret, and the NetworkPolicy admits only Antaeus.
-  serveDocs(app, {
-    title: "Payment",
-    description:
-      "The payment provider Antaeus charges invoices through: at most one charge per Idempotency-Key, and a ledger to ask.",
-  });
-
-  // Registered after the open routes: Hono runs middleware in order, and those have answered.
-  app.use(auth.middleware);
+  // The guard comes after the probes (createApp declared them) and before everything else.
+  serveMetrics(app, metrics, auth.middleware);
+  serveDocs(app, PAYMENT_DOCUMENT);
   chargeRoutes(app, {
     db,
     charge: chargeService({
@@ -63,6 +74,11 @@ export function paymentApp(deps: { config: PaymentConfig; sql: Sql; logger: Logg
     faults: faultInjector(config.faults, randomness),
     count: chargeCounter(metrics.registry),
     bodyLimitBytes: config.bodyLimitBytes,
+    rateLimit: rateLimiter(
+      config.rateLimit === undefined
+        ? undefined
+        : { rate: config.rateLimit, burst: burstOf(config.rateLimit) },
+    ),
   });
   return app;
 }

@@ -57,6 +57,8 @@ const variables = z.object({
   PAYMENT_LATENCY_MS: latencyRange.optional(),
   PAYMENT_LATE_REPLY_MS: integer({ min: 0, max: MAX_DELAY_MS, default: 0 }),
   PAYMENT_LATE_REPLY_RATE: z.coerce.number().min(0).max(1).optional(),
+  // Charges per second this replica takes; above it, 429 with Retry-After. Unset: no limit.
+  PAYMENT_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).optional(),
   PAYMENT_AUTH: z.enum(["jwks", "off"], { message: 'expected "jwks" or "off"' }).optional(),
   PAYMENT_AUTH_ISSUER: z.string().optional(),
   PAYMENT_AUTH_AUDIENCE: z.string().default("payment"),
@@ -139,6 +141,8 @@ export interface PaymentConfig extends ServiceConfig {
   /** Makes every draw reproducible when set; crypto randomness when not. */
   seed: number | undefined;
   bodyLimitBytes: number;
+  /** Charges per second above which a call is answered 429 and not made; undefined: none. */
+  rateLimit: number | undefined;
   faults: FaultConfig;
   auth: AuthConfig;
 }
@@ -153,6 +157,7 @@ export function loadPaymentConfig(
     declineMix: parsed.PAYMENT_DECLINE_REASONS ?? DEFAULT_DECLINE_MIX,
     seed: parsed.PAYMENT_SEED,
     bodyLimitBytes: parsed.PAYMENT_BODY_LIMIT_BYTES,
+    rateLimit: parsed.PAYMENT_RATE_LIMIT,
     faults: {
       errorRate: parsed.PAYMENT_ERROR_RATE,
       latencyMs: parsed.PAYMENT_LATENCY_MS?.max ? parsed.PAYMENT_LATENCY_MS : null,

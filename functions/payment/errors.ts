@@ -9,4 +9,6 @@ export const { apiError, badRequest, errorContent, failWith } = errorCodes({
   invalid_idempotency_key: 400,
   missing_field: 400,
   idempotency_key_reused: 422,
+  // Above PAYMENT_RATE_LIMIT, as a real provider answers its merchants.
+  rate_limited: 429,
 });

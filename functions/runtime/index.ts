@@ -50,4 +50,11 @@ export { createApp, type ReadinessChecks } from "./web/http.js";
 export { jsonBodyLimit, readJson, readText } from "./web/json-body.js";
 export { jsonArrayResponse } from "./web/json-stream.js";
 export { createHttpMetrics, type HttpMetrics, serveMetrics } from "./web/metrics.js";
-export { declare, jsonContent, type Router, serveDocs } from "./web/openapi.js";
+export {
+  type DocumentInfo,
+  declare,
+  jsonContent,
+  openApiDocument,
+  type Router,
+  serveDocs,
+} from "./web/openapi.js";

@@ -27,10 +27,11 @@ const runOf = async (id: number) =>
 describe("cancelling a run", () => {
   it("takes its queued invoices out, lets the charge in flight finish, and is recorded once", async () => {
     const pay = fetch(`${base()}/rest/v1/invoices/pay`, { method: "POST" });
+    // Under way once payment has a charge (Antaeus writes its verdicts a little later).
     await expect
       .poll(
-        async () => (await system.antaeusDb`select count(*)::int as n from payment_attempts`)[0]!.n,
-        { timeout: 20_000 },
+        async () => (await system.ledgerDb`select count(*)::int as n from payment.charges`)[0]!.n,
+        { timeout: 20_000, interval: 20 },
       )
       .toBeGreaterThan(0);
     const [{ id }] =

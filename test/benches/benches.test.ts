@@ -19,10 +19,12 @@ const FIGURES: Record<string, RegExp[]> = {
   "bench:startup": [/^\| floor \|/m, /^\| payment/im, /^\| antaeus/im, /load average \d/],
   "bench:charges": [/charges\/s/, /^\| payment/im, /load average \d/],
   "bench:dunning": [/recovered by the schedule \(PAID on a retry\): \d+/, /load average \d/],
+  "bench:scale": [/^scale pods: .* \| double charges 0 \| lost 0 \|/m, /load average \d/],
 };
 
 /** Size variables a caller may have set: the check runs each bench at its own tiny defaults. */
-const SIZES = /^BENCH_(ROUNDS|SECONDS|WARMUP_SECONDS|IDLE_MS|INVOICES|LATENCIES)$/;
+const SIZES =
+  /^(BENCH_(ROUNDS|SECONDS|WARMUP_SECONDS|IDLE_MS|INVOICES|LATENCIES|ONE_LANE_INVOICES|REPLICAS|LATENCY_MS|RATE_LIMIT|CASES)|BILLING_CONCURRENCY)$/;
 
 function npmRun(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !SIZES.test(name)));

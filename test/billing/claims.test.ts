@@ -1,4 +1,3 @@
-import { hostname } from "node:os";
 import { describe, expect, it } from "vitest";
 import { exactlyOnceViolations, pay, startFrontedSystem, statusCounts } from "../support/system.js";
 
@@ -53,46 +52,6 @@ describe("claiming invoices", () => {
       expect(await exactlyOnceViolations(system)).toEqual([]);
     } finally {
       unlock();
-      await system.stop();
-    }
-  });
-
-  it("is shared by replicas: two charge one run side by side, as their attempts' worker ids show", async () => {
-    // Answers are held until both replicas have every slot busy: 4 charges each at most (and a
-    // deadline long enough that none is given up meanwhile), so 8 held at once can only be both
-    // of them charging at the same time.
-    const system = await startFrontedSystem({
-      replicas: 2,
-      antaeus: {
-        SEED_CUSTOMERS: "10",
-        SEED_INVOICES_PER_CUSTOMER: "10",
-        BILLING_CONCURRENCY: "4",
-        PAYMENT_TIMEOUT_MS: "10000",
-      },
-    });
-    const { gate } = system;
-    gate.shut();
-    try {
-      const calls = system.antaeus.map((replica) => pay(replica.url));
-      await expect.poll(() => gate.held, { timeout: 30_000, interval: 50 }).toBe(8);
-      gate.release();
-      const answers = await Promise.all(calls);
-      expect(answers.map((a) => a.body.status)).toEqual(["COMPLETED", "COMPLETED"]);
-      expect(answers[1]!.body.id).toBe(answers[0]!.body.id);
-
-      // The first eight attempts began before any answer came: four from each replica.
-      const first = await system.antaeusDb<Array<{ worker: string; n: number }>>`
-        select worker, count(*)::int as n
-        from (select worker from payment_attempts order by attempted_at, id limit 8) as early
-        group by worker order by worker`;
-      const workers = system.antaeus.map((replica) => `${hostname()}/${replica.child.pid}`);
-      expect(first).toEqual(workers.sort().map((worker) => ({ worker, n: 4 })));
-      const [all] = await system.antaeusDb`
-        select count(distinct worker)::int as workers, count(*)::int as attempts
-        from payment_attempts`;
-      expect(all).toEqual({ workers: 2, attempts: 100 });
-      expect(await exactlyOnceViolations(system)).toEqual([]);
-    } finally {
       await system.stop();
     }
   });

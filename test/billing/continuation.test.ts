@@ -35,7 +35,7 @@ describe("a run longer than one request's budget", () => {
     const run = await waitForRun(url, body.id, 180_000);
     expect(run.done).toBe(20_000);
     const handoffs = system.antaeus[0]!.logs.filter(
-      (l) => l.msg === "budget spent: run continues in a new request",
+      (l) => l.msg === "lane's request ends; the run goes on",
     );
     expect(handoffs.length).toBeGreaterThanOrEqual(1);
     const counts = await statusCounts(system);
@@ -46,32 +46,38 @@ describe("a run longer than one request's budget", () => {
   }, 240_000); // 20,000 charges: bounded by the wait on the run, not by the default timeout
 });
 
-describe("a caller that hangs up mid-run", () => {
-  it("has its work handed at once to a continuation request, which finishes the run", async () => {
+describe("a lane whose caller hangs up mid-run", () => {
+  it("hands its work at once to a new request of its own, which finishes the run", async () => {
+    // The lane runs on `worker`; its caller is `starter`, which dies with every slot busy (Knative
+    // cancels a request whose client went away).
     const other = await startFrontedSystem({ antaeus: { BILLING_CONCURRENCY: "8" } });
     try {
-      const url = other.antaeus[0]!.url;
+      const worker = other.antaeus[0]!;
+      const starter = await startFunction("antaeus", {
+        ...other.antaeusEnv,
+        BILLING_LANE_URL: worker.url,
+      });
+      other.antaeus.push(starter);
       // After 20 charges the answers are held: the caller hangs up with every slot busy.
       other.control.holdAfter = 20;
-      const caller = new AbortController();
-      const call = pay(url, { signal: caller.signal }).catch(() => undefined);
+      void pay(starter.url).catch(() => undefined);
       await expect
         .poll(() => other.gate.held, { timeout: 30_000, interval: 20 })
         .toBeGreaterThanOrEqual(8);
-      caller.abort();
-      await call;
+      await starter.stop("SIGKILL");
       other.control.holdAfter = Number.POSITIVE_INFINITY;
       other.gate.release();
 
       const [{ id }] = await other.antaeusDb<
         [{ id: number }]
       >`select max(id) as id from billing_runs`;
-      const run = await waitForRun(url, id, 60_000);
+      const run = await waitForRun(worker.url, id, 60_000);
       expect(run.done).toBe(1000);
-      // The rest was done in a request of its own, which Knative can see and route.
-      const metrics = await (await fetch(`${url}/metrics`)).text();
+      // The first request answered 202 once it had handed on; the rest was done in a request of
+      // its own, which Knative can see and route.
+      const metrics = await (await fetch(`${worker.url}/metrics`)).text();
       expect(metrics).toMatch(
-        /http_request_duration_seconds_count\{method="POST",route="\/rest\/v1\/billing\/runs\/:id\/continue",status="20[02]"\} [1-9]/,
+        /http_request_duration_seconds_count\{method="POST",route="\/rest\/v1\/billing\/runs\/:id\/lanes\/:lane",status="202"\} [1-9]/,
       );
       expect(await exactlyOnceViolations(other)).toEqual([]);
     } finally {
@@ -81,38 +87,35 @@ describe("a caller that hangs up mid-run", () => {
 });
 
 describe("a replica stopped mid-run (Knative scaling it in)", () => {
-  it("on SIGTERM stops claiming, finishes its charges, hands the run to a live replica and exits 0", async () => {
-    const other = await startFrontedSystem({ antaeus: { BILLING_CONCURRENCY: "8" } });
+  it("on SIGTERM stops claiming, finishes its charges, hands its lane to a live replica and exits 0", async () => {
+    // Lanes reach the replicas through the activator: at first only `leaving` is there.
+    const other = await startFrontedSystem({ lanes: 1, antaeus: { BILLING_CONCURRENCY: "8" } });
     try {
-      const live = other.antaeus[0]!;
-      // As on Knative, the continuation goes to the service's address, which reaches a live pod.
-      const leaving = await startFunction("antaeus", {
-        ...other.antaeusEnv,
-        BILLING_SELF_URL: live.url,
-      });
-      other.antaeus.push(leaving);
+      const leaving = other.antaeus[0]!;
+      const live = await startFunction("antaeus", other.antaeusEnv);
+      other.antaeus.push(live);
       // After 20 charges the answers are held: the run is certainly under way, every slot busy.
       other.control.holdAfter = 20;
-      const answer = pay(leaving.url);
+      const answer = pay(live.url);
       await expect
         .poll(() => other.gate.held, { timeout: 30_000, interval: 20 })
         .toBeGreaterThanOrEqual(8);
+      // Knative routes to the live pod from now on, and stops the other.
+      other.activator?.add(live.url);
+      other.activator?.remove(leaving.url);
       leaving.child.kill("SIGTERM");
       await expect
         .poll(() => leaving.logs.some((l) => l.msg === "shutting down: no new connections"))
         .toBe(true);
       other.control.holdAfter = Number.POSITIVE_INFINITY;
       other.gate.release();
-      const { status, body } = await answer;
-      expect(status).toBe(202);
-      expect(body.status).toBe("RUNNING");
       expect(await leaving.exited).toEqual({ code: 0, signal: null });
-      expect(leaving.logs.map((l) => l.msg)).toContain(
-        "budget spent: run continues in a new request",
-      );
+      expect(leaving.logs.map((l) => l.msg)).toContain("lane's request ends; the run goes on");
 
-      const run = await waitForRun(live.url, body.id, 60_000);
-      expect(run.done).toBe(1000);
+      const { status, body } = await answer;
+      expect(status).toBe(200);
+      expect(body).toMatchObject({ status: "COMPLETED", done: 1000 });
+      expect(other.activator?.lanesSent.get(live.url)).toBeGreaterThanOrEqual(1);
       expect(await exactlyOnceViolations(other)).toEqual([]);
     } finally {
       await other.stop();

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { impliedEvents, outboxLines } from "../events/support.js";
 import { startFunction } from "../support/processes.js";
 import {
   exactlyOnceViolations,
@@ -76,6 +77,8 @@ describe("every due invoice is charged at most once", () => {
       expect(status).toBe(200);
       expect(body).toMatchObject({ status: "COMPLETED", created: false, total: 1000, done: 1000 });
       expect(await exactlyOnceViolations(system)).toEqual([]);
+      // No event lost or doubled by the kill: the outbox says what the ledger says.
+      expect(await outboxLines(system)).toEqual(await impliedEvents(system));
     } finally {
       await system.stop();
     }
@@ -234,6 +237,7 @@ describe("every due invoice is charged at most once", () => {
       );
       expect(run.done).toBe(run.total);
       expect(await exactlyOnceViolations(system)).toEqual([]);
+      expect(await outboxLines(system)).toEqual(await impliedEvents(system));
     } finally {
       await system.stop();
     }

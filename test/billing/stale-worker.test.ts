@@ -79,9 +79,15 @@ describe("a replica that stalls past its lease", () => {
     expect(run).toMatchObject({ status: "COMPLETED", total: 1, done: 1 });
     expect(run.counts.PAID).toBe(1);
 
-    // The stalled replica wakes, finds its deadline long past and records the outcome unknown.
+    // The stalled replica wakes, finds its deadline long past and records the outcome unknown:
+    // its lane writes that verdict when it ends, after its pay call has seen the run completed.
     stalling.child.kill("SIGCONT");
     expect((await late).status).toBe(200);
+    await expect
+      .poll(async () => (await sql`select count(*)::int as n from payment_attempts`)[0]?.n, {
+        timeout: 15_000,
+      })
+      .toBe(2);
 
     const [invoice] = await sql`select status, attempt_key, run_id from invoices where id = 1`;
     expect(invoice).toMatchObject({ status: "PAID", attempt_key: null, run_id: null });
@@ -95,8 +101,9 @@ describe("a replica that stalls past its lease", () => {
     ]);
     expect(charges.get(1)).toBe(1);
 
+    // Nothing is due: the next pay call is answered with that run, and charges nothing.
     const next = await pay(other.url);
-    expect(next.body).toMatchObject({ total: 0, status: "COMPLETED" });
+    expect(next.body).toMatchObject({ id: run.id, created: false, status: "COMPLETED" });
     expect(provider.calls).toHaveLength(2);
   });
 });

@@ -100,7 +100,7 @@ beforeAll(async () => {
         ANTAEUS_AUTH_OPEN_ROUTES: profile === "challenge" ? "original" : productionOpenRoutes(),
         DATABASE_URL: await postgres.ensureDatabase(`antaeus_${profile}`),
         PAYMENT_PROVIDER_ENDPOINT: `http://127.0.0.1:${paymentPort}${new URL(antaeusEnv.PAYMENT_PROVIDER_ENDPOINT as string).pathname}`,
-        BILLING_SELF_URL: `http://127.0.0.1:${port}`,
+        BILLING_LANE_URL: `http://127.0.0.1:${port}`,
         // Both containers share the host's network: each its own metrics port.
         METRICS_PORT: String(await freePort()),
       },

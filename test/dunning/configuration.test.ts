@@ -25,7 +25,7 @@ describe("BILLING_RETRY_SCHEDULE and BILLING_CLOCK_FILE", () => {
         NODE_ENV: "production",
         DATABASE_URL: "postgres://a@b/c",
         PAYMENT_PROVIDER_ENDPOINT: "http://payment/v1/charges",
-        BILLING_SELF_URL: "http://antaeus",
+        BILLING_LANE_URL: "http://antaeus-billing",
         BILLING_CLOCK_FILE: "/tmp/now",
       }),
     ).toThrow(/BILLING_CLOCK_FILE: is refused when NODE_ENV=production/);

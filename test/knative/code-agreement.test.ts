@@ -29,6 +29,7 @@ import {
 const { docs } = loadManifests();
 const ksvc = (name: string) => find(docs, "Service", name);
 const antaeus = ksvc("antaeus");
+const lanes = ksvc("antaeus-billing");
 const payment = ksvc("payment");
 const containerOf = (service: Manifest) => service.spec.template.spec.containers[0] as Manifest;
 /**
@@ -63,6 +64,8 @@ async function environmentOf(name: string, service: Manifest): Promise<Record<st
 
 // ANTAEUS_AUTH_CONFIG_FILE is read from the mounted ConfigMap's own text (auth-manifests.ts).
 const antaeusEnv = await withMountedAuthConfig(docs, await environmentOf("antaeus", antaeus));
+// The billing lanes run the antaeus image.
+const lanesEnv = await withMountedAuthConfig(docs, await environmentOf("antaeus", lanes));
 const paymentEnv = await environmentOf("payment", payment);
 
 /** Variable names a loader complains about: ConfigError lists each as "  NAME: problem". */
@@ -100,6 +103,10 @@ describe("images", () => {
       expect(containerOf(ksvc(name)).image).toBe(`${entry.newName}:${entry.newTag}`);
     },
   );
+
+  it("antaeus-billing: the billing lanes run Antaeus's image", () => {
+    expect(containerOf(lanes).image).toBe(containerOf(antaeus).image);
+  });
 
   it.each(["antaeus", "payment"] as const)(
     "%s: the image's CMD is a file the bundler writes, with the migrations beside it",
@@ -170,10 +177,19 @@ describe("routes the manifests point at are routes the apps serve", () => {
       expect(resumed.status).toBe(200);
       expect(await resumed.json()).toEqual({ run: null });
 
-      // Continuations go to BILLING_SELF_URL + the continue route.
-      const self = new URL("/rest/v1/billing/runs/1/continue", antaeusEnv.BILLING_SELF_URL);
-      const continued = await app.request(self.pathname, { method: "POST" });
-      expect(continued.status).toBe(200);
+      // Lanes go to BILLING_LANE_URL + the lane route.
+      const lane = new URL(
+        "/rest/v1/billing/runs/1/lanes/1?holder=00000000-0000-4000-8000-000000000000",
+        antaeusEnv.BILLING_LANE_URL,
+      );
+      const worked = await app.request(lane.pathname + lane.search, { method: "POST" });
+      expect(worked.status).toBe(200);
+
+      // The billing lanes' probes: the same app.
+      for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
+        const path = containerOf(lanes)[probe].httpGet.path;
+        expect(served((await app.request(path)).status), `antaeus-billing ${probe}`).toBe(true);
+      }
     } finally {
       await close();
     }
@@ -215,8 +231,30 @@ describe("wiring", () => {
     expect(antaeusEnv.PAYMENT_PROVIDER_ENDPOINT).toBe(`${clusterLocalUrl(payment)}/v1/charges`);
   });
 
-  it("BILLING_SELF_URL is Antaeus's own cluster-local URL, through Knative", () => {
-    expect(antaeusEnv.BILLING_SELF_URL).toBe(clusterLocalUrl(antaeus));
+  it("BILLING_LANE_URL is the billing lanes' cluster-local URL, through Knative, in both ksvcs", () => {
+    expect(lanes.metadata.labels["networking.knative.dev/visibility"]).toBe("cluster-local");
+    expect(antaeusEnv.BILLING_LANE_URL).toBe(clusterLocalUrl(lanes));
+    expect(lanesEnv.BILLING_LANE_URL).toBe(clusterLocalUrl(lanes));
+  });
+
+  // The API sizes a run's lanes and the lanes size their hand-over with the same rule
+  // (billing/lanes.ts): both must read the same settings, and Knative must give each lane a pod.
+  it("the API and the billing lanes agree on the lanes: one per pod, max-scale of them", () => {
+    for (const name of [
+      "BILLING_CONCURRENCY",
+      "BILLING_LANES",
+      "BILLING_PROVIDER_RATE_LIMIT",
+      "BILLING_LEASE_MS",
+      "BILLING_REQUEST_BUDGET_MS",
+      "PAYMENT_TIMEOUT_MS",
+      "PAYMENT_RETRIES",
+    ]) {
+      expect(lanesEnv[name], name).toBe(antaeusEnv[name]);
+    }
+    expect(lanes.spec.template.spec.containerConcurrency).toBe(1);
+    expect(
+      Number(lanes.spec.template.metadata.annotations["autoscaling.knative.dev/max-scale"]),
+    ).toBe(Number(lanesEnv.BILLING_LANES));
   });
 
   it.each([
@@ -237,9 +275,12 @@ describe("wiring", () => {
 
   // knative/serving queue.go hands timeoutSeconds to queue-proxy (REVISION_TIMEOUT_SECONDS),
   // which ends the request there; deploy.go BuildPodSpec makes it the pods' grace period too.
-  it("the billing budget ends well inside the ksvc's timeoutSeconds", () => {
-    const config = loadAntaeusConfig(antaeusEnv);
-    const timeoutMs = antaeus.spec.template.spec.timeoutSeconds * 1000;
+  it.each([
+    ["antaeus", antaeus, antaeusEnv],
+    ["antaeus-billing", lanes, lanesEnv],
+  ])("%s: the billing budget ends well inside the ksvc's timeoutSeconds", (_, service, env) => {
+    const config = loadAntaeusConfig(env);
+    const timeoutMs = service.spec.template.spec.timeoutSeconds * 1000;
     const { requestBudgetMs, timeoutMs: chargeTimeout, retries } = config.billing;
     // The last charge started before the budget ran out must still finish before Knative
     // cuts the request, with room left for writing the verdicts and answering.
@@ -248,14 +289,18 @@ describe("wiring", () => {
   });
 
   it.each([
-    ["antaeus", antaeusEnv],
-    ["payment", paymentEnv],
-  ])("%s at max-scale cannot exhaust PostgreSQL's 100 default connections", (name, env) => {
-    const max = Number(
-      ksvc(name).spec.template.metadata.annotations["autoscaling.knative.dev/max-scale"],
-    );
-    expect(max * Number(env.DATABASE_POOL_MAX)).toBeLessThanOrEqual(90);
-  });
+    ["antaeus", [antaeus, lanes]],
+    ["payment", [payment]],
+  ])(
+    "%s's ksvcs at max-scale cannot exhaust PostgreSQL's 100 default connections",
+    (_, services) => {
+      const connections = services.reduce((sum, service) => {
+        const max = service.spec.template.metadata.annotations["autoscaling.knative.dev/max-scale"];
+        return sum + Number(max) * Number(resolvedEnv(docs, service).DATABASE_POOL_MAX);
+      }, 0);
+      expect(connections).toBeLessThanOrEqual(90);
+    },
+  );
 });
 
 describe("configuration", () => {
@@ -264,7 +309,9 @@ describe("configuration", () => {
     expect(paymentEnv.NODE_ENV).toBe("production");
   });
 
-  it("Antaeus's config loader accepts the manifest's env in production", () => {
+  it("Antaeus's config loader accepts the manifest's env in production, the billing lanes' too", () => {
+    expect(missingFor(loadAntaeusConfig, lanesEnv)).toEqual([]);
+    expect(loadAntaeusConfig(lanesEnv).production).toBe(true);
     expect(missingFor(loadAntaeusConfig, antaeusEnv)).toEqual([]);
     const config = loadAntaeusConfig(antaeusEnv);
     expect(config.production).toBe(true);
@@ -294,7 +341,7 @@ describe("configuration", () => {
       "DATABASE_URL",
       "PAYMENT_PROVIDER_ENDPOINT",
       "PAYMENT_TOKEN_FILE",
-      "BILLING_SELF_URL",
+      "BILLING_LANE_URL",
       "BILLING_REQUEST_BUDGET_MS",
     ]) {
       expect(antaeusEnv, name).toHaveProperty(name);
@@ -314,11 +361,12 @@ describe("configuration", () => {
   });
 
   it.each([
-    ["antaeus", antaeus],
-    ["payment", payment],
+    ["antaeus", antaeus, "antaeus"],
+    ["antaeus-billing", lanes, "antaeus"],
+    ["payment", payment, "payment"],
   ])(
     "%s: every variable the manifest sets is one the code reads (no typos)",
-    async (name, service) => {
+    async (_, service, name) => {
       const sources = [
         ...filesUnder(join(ROOT, "functions", name), ".ts"),
         ...filesUnder(join(ROOT, "functions", "runtime"), ".ts"),
@@ -341,21 +389,30 @@ describe("identity: only Antaeus's service account may charge", () => {
     return config.auth;
   };
 
-  it("Antaeus mounts a token whose audience is the one payment accepts, where PAYMENT_TOKEN_FILE says", () => {
-    const mount = containerOf(antaeus).volumeMounts.find((m: Manifest) =>
-      (antaeusEnv.PAYMENT_TOKEN_FILE as string).startsWith(`${m.mountPath}/`),
-    );
-    expect(mount, "a volume mounted above PAYMENT_TOKEN_FILE").toBeDefined();
-    const volume = antaeusSpec.volumes.find((v: Manifest) => v.name === mount.name);
-    const token = volume.projected.sources.find((s: Manifest) => s.serviceAccountToken)
-      ?.serviceAccountToken as Manifest;
-    expect(`${mount.mountPath}/${token.path}`).toBe(antaeusEnv.PAYMENT_TOKEN_FILE);
-    expect(token.audience).toBe(paymentAuth().audience);
-    expect(token.audience).toBe("payment");
-    expect(token.expirationSeconds).toBeGreaterThanOrEqual(600);
-  });
+  it.each([
+    ["antaeus", antaeus, antaeusEnv],
+    ["antaeus-billing", lanes, lanesEnv],
+  ])(
+    "%s mounts a token whose audience is the one payment accepts, where PAYMENT_TOKEN_FILE says",
+    (_, service, env) => {
+      const mount = containerOf(service).volumeMounts.find((m: Manifest) =>
+        (env.PAYMENT_TOKEN_FILE as string).startsWith(`${m.mountPath}/`),
+      );
+      expect(mount, "a volume mounted above PAYMENT_TOKEN_FILE").toBeDefined();
+      const volume = service.spec.template.spec.volumes.find(
+        (v: Manifest) => v.name === mount.name,
+      );
+      const token = volume.projected.sources.find((s: Manifest) => s.serviceAccountToken)
+        ?.serviceAccountToken as Manifest;
+      expect(`${mount.mountPath}/${token.path}`).toBe(env.PAYMENT_TOKEN_FILE);
+      expect(token.audience).toBe(paymentAuth().audience);
+      expect(token.audience).toBe("payment");
+      expect(token.expirationSeconds).toBeGreaterThanOrEqual(600);
+    },
+  );
 
-  it("payment accepts exactly Antaeus's service account as subject", () => {
+  it("payment accepts exactly Antaeus's service account as subject, the one both its ksvcs run as", () => {
+    expect(lanes.spec.template.spec.serviceAccountName).toBe(antaeusSpec.serviceAccountName);
     const account = find(docs, "ServiceAccount", antaeusSpec.serviceAccountName, "antaeus");
     expect(paymentAuth().subjects).toEqual([
       `system:serviceaccount:${account.metadata.namespace}:${account.metadata.name}`,

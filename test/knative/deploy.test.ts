@@ -378,7 +378,7 @@ describe.skipIf(!REAL_KUBECTL)("engines and paths", () => {
       .filter(
         (c) => c[0] === "kn" && c[2] === "create" && c[1] === "service" && !c.includes("--help"),
       );
-    expect(creates.map((c) => c[3])).toEqual(["payment", "antaeus"]);
+    expect(creates.map((c) => c[3])).toEqual(["payment", "antaeus-billing", "antaeus"]);
     // kn-deploy.sh was given the production profile's open routes.
     const antaeus = creates.find((c) => c[3] === "antaeus") as string[];
     expect(antaeus).toContain("ANTAEUS_AUTH_OPEN_ROUTES=none");
@@ -388,6 +388,7 @@ describe.skipIf(!REAL_KUBECTL)("engines and paths", () => {
     const updates = stub.calls().filter((c) => c[0] === "kn" && c[2] === "update");
     expect(updates.map((c) => `${c[3]} ${c[c.indexOf("--image") + 1]}`).sort()).toEqual([
       `antaeus ${REGISTRY}/antaeus:t2`,
+      `antaeus-billing ${REGISTRY}/antaeus:t2`,
       `payment ${REGISTRY}/payment:t2`,
     ]);
     checkFlags(stub.calls());

@@ -34,15 +34,19 @@ describe("Antaeus's events on Knative", () => {
   const binding = find("SinkBinding", "antaeus-events");
   const trigger = find("Trigger", "payment-failed");
 
-  it("binds the antaeus ksvc to the Broker shipped beside it", () => {
-    const antaeus = find("Service", "antaeus");
-    expect(antaeus?.apiVersion).toBe("serving.knative.dev/v1");
+  // Both write events: the API's requests deliver the outbox, and the lanes write most of it.
+  it.each([
+    ["antaeus-events", "antaeus"],
+    ["antaeus-billing-events", "antaeus-billing"],
+  ])("binds with %s the %s ksvc to the Broker shipped beside it", (name, ksvc) => {
+    const binding = find("SinkBinding", name);
+    expect(find("Service", ksvc)?.apiVersion).toBe("serving.knative.dev/v1");
     expect(broker?.metadata.namespace).toBe("antaeus");
     expect(binding?.metadata.namespace).toBe("antaeus");
     expect(binding?.spec.subject).toEqual({
       apiVersion: "serving.knative.dev/v1",
       kind: "Service",
-      name: "antaeus",
+      name: ksvc,
     });
     expect(binding?.spec.sink.ref).toEqual({
       apiVersion: "eventing.knative.dev/v1",
@@ -84,7 +88,7 @@ describe("Antaeus's events on Knative", () => {
       NODE_ENV: "production",
       DATABASE_URL: "postgres://antaeus@db/antaeus",
       PAYMENT_PROVIDER_ENDPOINT: "http://payment.payment.svc.cluster.local/v1/charges",
-      BILLING_SELF_URL: "http://antaeus.antaeus.svc.cluster.local",
+      BILLING_LANE_URL: "http://antaeus-billing.antaeus.svc.cluster.local",
       K_SINK: `http://broker-ingress.knative-eventing.svc.cluster.local/${broker?.metadata.namespace}/${broker?.metadata.name}`,
       K_CE_OVERRIDES: binding?.spec.ceOverrides ? JSON.stringify(binding.spec.ceOverrides) : "",
     };
@@ -92,7 +96,7 @@ describe("Antaeus's events on Knative", () => {
     expect(config.events).toEqual({
       sink: "http://broker-ingress.knative-eventing.svc.cluster.local/antaeus/billing",
       extensions: {},
-      source: "http://antaeus.antaeus.svc.cluster.local",
+      source: "http://antaeus-billing.antaeus.svc.cluster.local",
     });
     expect(
       loadAntaeusConfig({ ...injected, K_CE_OVERRIDES: '{"extensions":{"team":"billing"}}' }).events
@@ -100,14 +104,18 @@ describe("Antaeus's events on Knative", () => {
     ).toEqual({ team: "billing" });
   });
 
-  it("lets the antaeus pods reach the Broker's ingress pods, and only on their port", () => {
+  it("lets both Antaeus ksvcs' pods reach the Broker's ingress pods, and only on their port", () => {
     const policy = find("NetworkPolicy", "antaeus-egress-broker-ingress");
     // knative/eventing config/brokers/mt-channel-broker/deployments/broker-ingress.yaml
     // @036711d11ccea580f4b5e370e76e11803e8138b5: pods labelled eventing.knative.dev/brokerRole:
     // ingress in knative-eventing, containerPort 8080 behind the Service's port 80.
-    expect(policy?.spec.podSelector.matchLabels).toEqual({
-      "serving.knative.dev/service": "antaeus",
-    });
+    expect(policy?.spec.podSelector.matchExpressions).toEqual([
+      {
+        key: "serving.knative.dev/service",
+        operator: "In",
+        values: ["antaeus", "antaeus-billing"],
+      },
+    ]);
     expect(policy?.spec.egress).toEqual([
       {
         to: [

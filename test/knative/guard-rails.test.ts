@@ -7,19 +7,17 @@ import {
   QUEUE_SERVING_PORT,
   revisionDeployment,
   USER_METRICS_PORT,
-  userPortOf,
 } from "./revision.js";
 
 // NetworkPolicies and RBAC: what the manifests promise in docs/production.md.
 
 const { docs } = loadManifests();
 const NAMESPACES = ["antaeus", "payment"];
-/** Antaeus's /metrics-only port, from its ksvc's env. */
-const antaeusMetricsPort = () =>
+/** A function's /metrics-only port, from its ksvc's env. */
+const metricsPortOf = (service: Manifest) =>
   Number(
-    find(docs, "Service", "antaeus", "antaeus").spec.template.spec.containers[0].env.find(
-      (e: Manifest) => e.name === "METRICS_PORT",
-    )?.value,
+    service.spec.template.spec.containers[0].env.find((e: Manifest) => e.name === "METRICS_PORT")
+      ?.value,
   );
 const policies = (namespace: string) =>
   docs.filter((d) => d.kind === "NetworkPolicy" && d.metadata.namespace === namespace);
@@ -41,7 +39,8 @@ describe.each(NAMESPACES)("namespace %s", (namespace) => {
         .filter((d) => d.kind === "StatefulSet" && d.metadata.namespace === namespace)
         .map(statefulSetPod),
     ];
-    expect(pods.length).toBe(2);
+    // The function's ksvcs (Antaeus's API and billing lanes; payment) and PostgreSQL.
+    expect(pods.length).toBe(namespace === "antaeus" ? 3 : 2);
     for (const pod of pods) expect(restrictedViolations(pod)).toEqual([]);
   });
 
@@ -71,8 +70,9 @@ describe.each(NAMESPACES)("namespace %s", (namespace) => {
     expect(Object.fromEntries(byNamespace)).toEqual({
       "knative-serving": [QUEUE_SERVING_PORT, QUEUE_H2C_PORT, AUTOSCALING_METRICS_PORT],
       "kourier-system": [QUEUE_SERVING_PORT, QUEUE_H2C_PORT, AUTOSCALING_METRICS_PORT],
-      // Antaeus's METRICS_PORT: /metrics alone, without a token (its env in the ksvc).
-      monitoring: [userPortOf(service as Manifest), USER_METRICS_PORT, antaeusMetricsPort()].sort(),
+      // The function's METRICS_PORT (its env in the ksvc): /metrics alone, without a token; not
+      // the API port, where /metrics needs one.
+      monitoring: [USER_METRICS_PORT, metricsPortOf(service as Manifest)],
     });
   });
 
@@ -155,7 +155,12 @@ describe.each(NAMESPACES)("namespace %s", (namespace) => {
       expect(rule.verbs).not.toContain("*");
     }
     const ksvcRule = writes.find((r: Manifest) => r.resources.includes("services"));
-    expect(ksvcRule.resourceNames).toEqual([namespace]);
+    expect([...ksvcRule.resourceNames].sort()).toEqual(
+      knativeServices(docs)
+        .filter((s) => s.metadata.namespace === namespace)
+        .map((s) => s.metadata.name)
+        .sort(),
+    );
     // Every PingSource of the namespace is the team's to change (a schedule, a payload).
     const sources = docs
       .filter((d) => d.kind === "PingSource" && d.metadata.namespace === namespace)
@@ -224,7 +229,7 @@ it("no ClusterRole or cluster-wide binding beyond each function's issuer-key rea
   ).toEqual(["antaeus/antaeus", "payment/payment"]);
 });
 
-describe("the admission policy over both ksvcs", () => {
+describe("the admission policy over the ksvcs", () => {
   const policy = find(docs, "ValidatingAdmissionPolicy", "billing-functions");
   const binding = find(docs, "ValidatingAdmissionPolicyBinding", "billing-functions");
 
@@ -246,10 +251,10 @@ describe("the admission policy over both ksvcs", () => {
 
   // No CEL evaluator is installed here, so the expressions are read for what they name; the
   // shipped ksvcs must of course pass them (checked field by field in the other files).
-  it("pins each ksvc's service account and payment's cluster-local label", () => {
+  it("pins each ksvc's service account (the billing lanes to Antaeus's) and payment's cluster-local label", () => {
     const expressions = policy.spec.validations.map((v: Manifest) => v.expression).join("\n");
-    expect(expressions).toContain(
-      "object.spec.template.spec.serviceAccountName == object.metadata.name",
+    expect(expressions.replace(/\s+/g, " ")).toContain(
+      "object.spec.template.spec.serviceAccountName == (object.metadata.name == 'antaeus-billing' ? 'antaeus' : object.metadata.name)",
     );
     expect(expressions).toContain(
       "object.metadata.labels['networking.knative.dev/visibility'] == 'cluster-local'",

@@ -150,6 +150,7 @@ describe("scripts/kn-deploy.sh", () => {
   it("uses only flags kn documents for each command", () => {
     expect(creates.map((c) => c.slice(0, c[0] === "service" ? 3 : 4).join(" "))).toEqual([
       "service create payment",
+      "service create antaeus-billing",
       "service create antaeus",
       "source ping create monthly-billing",
       "source ping create billing-watchdog",
@@ -167,10 +168,11 @@ describe("scripts/kn-deploy.sh", () => {
     }
   });
 
-  // Payment before Antaeus (which calls it); each Service patched before it is waited for, as
-  // the revision kn creates lacks what the patch adds; the PingSources last, so no scheduled run
-  // starts before Antaeus holds its token.
-  it("creates payment, then Antaeus, each patched and then awaited, then the PingSources", () => {
+  // Payment before Antaeus (which calls it), the billing lanes before the API (which starts
+  // them); each Service patched before it is waited for, as the revision kn creates lacks what
+  // the patch adds; the PingSources last, so no scheduled run starts before Antaeus holds its
+  // token.
+  it("creates payment, then the billing lanes, then Antaeus, each patched and awaited, then the PingSources", () => {
     const steps = calls
       .map((c) => {
         if (c[0] === "kn" && !c.includes("--help")) return `create ${c[c.indexOf("create") + 1]}`;
@@ -184,6 +186,9 @@ describe("scripts/kn-deploy.sh", () => {
       "create payment",
       "patch payment",
       "ready payment",
+      "create antaeus-billing",
+      "patch antaeus-billing",
+      "ready antaeus-billing",
       "create antaeus",
       "patch antaeus",
       "ready antaeus",
@@ -214,7 +219,7 @@ describe("scripts/kn-deploy.sh", () => {
 });
 
 describe.each(KN_RELEASES.map((r) => [r.name, r] as const))("with %s", (_, release) => {
-  describe.each(["payment", "antaeus"])("ksvc %s", (name) => {
+  describe.each(["payment", "antaeus-billing", "antaeus"])("ksvc %s", (name) => {
     const yaml = find(docs, "Service", name);
     const built = () => {
       const create = creates.find((c) => c[0] === "service" && c[2] === name) as string[];

@@ -43,9 +43,10 @@ const KNATIVE_CONTAINER_FIELDS = new Set([
 const annotationsOf = (ksvc: Manifest): Record<string, unknown> =>
   ksvc.spec.template.metadata?.annotations ?? {};
 
-it("there are exactly two Knative Services, antaeus and payment, and two PingSources", () => {
+it("there are exactly three Knative Services, antaeus, its billing lanes and payment, and two PingSources", () => {
   expect(services.map((s) => `${s.metadata.namespace}/${s.metadata.name}`).sort()).toEqual([
     "antaeus/antaeus",
+    "antaeus/antaeus-billing",
     "payment/payment",
   ]);
   expect(pingSources.map((p) => p.metadata.name).sort()).toEqual([
@@ -109,10 +110,13 @@ describe.each(services.map((s) => [s.metadata.name as string, s] as const))(
 
     // pkg/apis/config/defaults.go: max-revision-timeout-seconds defaults to 600, and the webhook
     // refuses a larger timeoutSeconds.
+    // The billing lanes take one request per pod, so the autoscaler gives each lane a pod
+    // (docs/billing.md, "Lanes"); every other ksvc serves many at once.
     it("keeps timeoutSeconds within Knative's 600 s ceiling and sets a container concurrency", () => {
       expect(spec.timeoutSeconds).toBeGreaterThan(0);
       expect(spec.timeoutSeconds).toBeLessThanOrEqual(600);
-      expect(spec.containerConcurrency).toBeGreaterThan(1);
+      if (ksvc.metadata.name === "antaeus-billing") expect(spec.containerConcurrency).toBe(1);
+      else expect(spec.containerConcurrency).toBeGreaterThan(1);
     });
 
     // Readiness and liveness: k8s_validation.go validateProbe accepts a port only if it is the
@@ -165,8 +169,11 @@ describe.each(services.map((s) => [s.metadata.name as string, s] as const))(
       });
     });
 
-    it("runs as its own service account, never default", () => {
-      expect(spec.serviceAccountName).toBe(ksvc.metadata.name);
+    // As knative/platform's admission policy asks: the billing lanes are Antaeus, and wear its
+    // account (the one payment trusts).
+    it("runs as its own service account, never default (the billing lanes as Antaeus's)", () => {
+      const own = ksvc.metadata.name === "antaeus-billing" ? "antaeus" : ksvc.metadata.name;
+      expect(spec.serviceAccountName).toBe(own);
     });
 
     // k8s_validation.go validateVolumeMounts: "volume mount should be readOnly for this type of

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { chmod, cp, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -96,6 +96,21 @@ describe("npm start", () => {
           ? expect.stringMatching(/^\/.*\/antaeus-postgres\/data-/)
           : join(clone, ".data/postgres"),
       );
+
+      // Auth is off: only this machine may reach the functions (HOST opens them).
+      const listening = start.said.lines.filter((line) => String(line.msg).startsWith("listening"));
+      expect(listening.map((line) => [line.service, line.host]).sort()).toEqual([
+        ["antaeus", "127.0.0.1"],
+        ["payment", "127.0.0.1"],
+      ]);
+      const outside = Object.values(networkInterfaces())
+        .flat()
+        .find((address) => address?.family === "IPv4" && !address.internal)?.address;
+      if (outside) {
+        for (const port of [antaeusPort, paymentPort]) {
+          await expect(fetch(`http://${outside}:${port}/healthz`)).rejects.toThrow();
+        }
+      }
 
       const base = `http://127.0.0.1:${antaeusPort}`;
       const pay = await fetch(`${base}/rest/v1/invoices/pay`, { method: "POST" });

@@ -123,7 +123,11 @@ describe("antaeus while its database is down", () => {
         ],
         ["list runs", "/rest/v1/billing/runs"],
         ["one run", "/rest/v1/billing/runs/1"],
-        ["continue a run", "/rest/v1/billing/runs/1/continue", { method: "POST" }],
+        [
+          "work a lane of a run",
+          "/rest/v1/billing/runs/1/lanes/1?holder=00000000-0000-4000-8000-000000000000",
+          { method: "POST" },
+        ],
         [
           "resume, from the watchdog",
           "/rest/v1/billing/resume",

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { metricsUrlOf } from "../support/processes.js";
 import {
   ANTAEUS,
   ISSUER,
@@ -37,6 +38,7 @@ beforeAll(async () => {
     PAYMENT_AUTH_JWKS_URL: jwks.url,
     PAYMENT_AUTH_JWKS_TOKEN_FILE: tokenFile,
     PAYMENT_AUTH_JWKS_COOLDOWN_MS: "0",
+    METRICS_PORT: "0",
   });
 });
 afterAll(async () => {
@@ -109,14 +111,25 @@ describe("only Antaeus may charge", () => {
     }
   });
 
-  it("guards reading the ledger and unknown routes too; probes and /metrics stay open", async () => {
-    await expectUnauthenticated(await fetch(`${payment.url}/v1/charges?invoice_id=1`));
-    await expectUnauthenticated(await fetch(`${payment.url}/v2/anything`));
+  it("guards reading the ledger, /metrics, the OpenAPI document and unknown routes too; only the probes stay open", async () => {
+    for (const path of ["/v1/charges?invoice_id=1", "/v2/anything", "/metrics", "/openapi.json"]) {
+      await expectUnauthenticated(await fetch(`${payment.url}${path}`));
+    }
     const read = await fetch(`${payment.url}/v1/charges?invoice_id=1`, withToken(await token(rsa)));
     expect(read.status).toBe(200);
-    for (const open of ["/healthz", "/readyz", "/metrics"]) {
+    for (const open of ["/healthz", "/readyz"]) {
       expect((await fetch(`${payment.url}${open}`)).status).toBe(200);
     }
+  });
+
+  it("serves /metrics and the OpenAPI document without a token on METRICS_PORT, and nothing else there", async () => {
+    const base = metricsUrlOf(payment.process);
+    const metrics = await fetch(`${base}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain("http_request_duration_seconds");
+    const document = await fetch(`${base}/openapi.json`);
+    expect(await document.json()).toMatchObject({ info: { title: "Payment" } });
+    expect((await fetch(`${base}/v1/charges?invoice_id=1`)).status).toBe(404);
   });
 
   it("logs who called, never the token", async () => {

@@ -8,6 +8,8 @@ import type { AddressInfo } from "node:net";
  */
 
 export interface ProviderCall {
+  /** The path posted to: a test may give each replica an endpoint of its own. */
+  path: string;
   /** The Idempotency-Key header; null when the caller sent none (the original dialect). */
   key: string | null;
   /** invoice_id from the body, else customer_id (the original dialect sends no invoice id). */
@@ -32,6 +34,7 @@ export async function startStandIn(
   answer: (call: ProviderCall) => Reply | Promise<Reply>,
 ): Promise<StandIn> {
   const calls: ProviderCall[] = [];
+  const perInvoice = new Map<number, number>();
   const server = createServer((request, response) => {
     let text = "";
     request.on("data", (chunk) => (text += chunk));
@@ -39,13 +42,16 @@ export async function startStandIn(
       const body = JSON.parse(text) as Record<string, unknown>;
       const invoice = Number(body.invoice_id ?? body.customer_id);
       const key = request.headers["idempotency-key"];
+      const nth = (perInvoice.get(invoice) ?? 0) + 1;
+      perInvoice.set(invoice, nth);
       const call: ProviderCall = {
+        path: request.url ?? "/",
         key: typeof key === "string" ? key : null,
         invoice,
         body,
         headers: request.headers,
         at: performance.now(),
-        nth: calls.filter((c) => c.invoice === invoice).length + 1,
+        nth,
       };
       calls.push(call);
       const reply = await answer(call);
@@ -90,7 +96,10 @@ export function keyedProvider(decide: (call: ProviderCall) => boolean) {
   };
 }
 
-/** Passes a call on to a real provider (our payment function) as it came, and its answer back. */
+/**
+ * Passes a call on to a real provider (our payment function) as it came, and its answer back,
+ * with the Retry-After of a 429 or 503.
+ */
 export async function forward(target: string, call: ProviderCall): Promise<Reply> {
   const response = await fetch(`${target}/v1/charges`, {
     method: "POST",
@@ -100,7 +109,12 @@ export async function forward(target: string, call: ProviderCall): Promise<Reply
     },
     body: JSON.stringify(call.body),
   });
-  return { status: response.status, body: await response.text() };
+  const retryAfter = response.headers.get("retry-after");
+  return {
+    status: response.status,
+    body: await response.text(),
+    ...(retryAfter === null ? {} : { headers: { "retry-after": retryAfter } }),
+  };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { type Activator, startActivator } from "./activator.js";
 import { createDatabase, openSql } from "./database.js";
 import { type FunctionProcess, startFunction } from "./processes.js";
 import { AnswerGate, forward, type StandIn, startStandIn } from "./stand-in.js";
@@ -8,18 +9,23 @@ export interface System {
   antaeusDb: ReturnType<typeof openSql>;
   ledgerDb: ReturnType<typeof openSql>;
   antaeusEnv: Record<string, string>;
+  /** In front of the replicas for the lanes' requests, when the system has lanes. */
+  activator: Activator | undefined;
   stop: () => Promise<void>;
 }
 
 /**
  * Both functions as separate processes on fresh databases, wired as on Knative: Antaeus calls
- * payment's charge route over HTTP. Payment's draws are seeded so a run is reproducible.
+ * payment's charge route over HTTP. Payment's draws are seeded so a run is reproducible. With
+ * `lanes`, a run is worked by up to that many lanes, their requests spread over the replicas by
+ * an activator (activator.ts), at most one lane per replica.
  */
 export async function startSystem(
   options: {
     antaeus?: Record<string, string>;
     payment?: Record<string, string>;
     replicas?: number;
+    lanes?: number;
   } = {},
 ): Promise<System> {
   const [antaeusUrl, paymentUrl] = await Promise.all([
@@ -32,15 +38,18 @@ export async function startSystem(
     PAYMENT_SEED: "1",
     ...options.payment,
   });
+  const activator = options.lanes ? await startActivator() : undefined;
   const antaeusEnv = {
     DATABASE_URL: antaeusUrl,
     PAYMENT_PROVIDER_ENDPOINT: `${payment.url}/v1/charges`,
     SEED_LAST_PERIOD: "2026-10",
+    ...(activator ? { BILLING_LANES: String(options.lanes), BILLING_LANE_URL: activator.url } : {}),
     ...options.antaeus,
   };
   const antaeus = await Promise.all(
     Array.from({ length: options.replicas ?? 1 }, () => startFunction("antaeus", antaeusEnv)),
   );
+  for (const replica of antaeus) activator?.add(replica.url);
   const antaeusDb = openSql(antaeusUrl);
   const ledgerDb = openSql(paymentUrl);
   return {
@@ -49,9 +58,10 @@ export async function startSystem(
     antaeusDb,
     ledgerDb,
     antaeusEnv,
+    activator,
     stop: async () => {
       await Promise.all([...antaeus.map((a) => a.stop()), payment.stop()]);
-      await Promise.all([antaeusDb.end(), ledgerDb.end()]);
+      await Promise.all([antaeusDb.end(), ledgerDb.end(), activator?.close()]);
     },
   };
 }

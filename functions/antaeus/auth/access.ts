@@ -26,6 +26,8 @@ export const WATCH: readonly Role[] = ["billing", "operator"];
 const OPERATE: readonly Role[] = ["operator"];
 /** Only Antaeus itself and its PingSources may keep a run going. */
 const CONTINUE: readonly Role[] = ["self", "pingsource"];
+/** A lane's requests come from Antaeus alone: it starts them and they hand themselves on. */
+const LANE: readonly Role[] = ["self"];
 
 export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { method: "GET", path: "/", roles: READ, original: true },
@@ -58,7 +60,7 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { method: "GET", path: "/runs/:id", roles: WATCH, session: true },
   { method: "GET", path: "/metrics", roles: WATCH },
   { method: "GET", path: "/openapi.json", roles: READ },
-  { method: "POST", path: "/rest/v1/billing/runs/:id/continue", roles: CONTINUE },
+  { method: "POST", path: "/rest/v1/billing/runs/:id/lanes/:lane", roles: LANE },
   { method: "POST", path: "/rest/v1/billing/resume", roles: CONTINUE },
   { method: "POST", path: "/rest/v1/invoices/:id/requeue", roles: OPERATE },
   { method: "POST", path: "/rest/v1/billing/runs/:id/cancel", roles: OPERATE },

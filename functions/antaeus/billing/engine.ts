@@ -1,59 +1,74 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger, Sql } from "../../runtime/index.js";
-import { claimInvoices } from "../data/claims.js";
-import { createDb } from "../data/database.js";
-import { type BillingRun, completeIfDone, findRun, startOrJoinRun } from "../data/runs.js";
+import { createDb, type Db } from "../data/database.js";
+import { endLane, type LaneSlot, startLanes } from "../data/lanes.js";
+import {
+  type BillingRun,
+  completeIfDone,
+  findRun,
+  remainingOf,
+  startOrJoinRun,
+} from "../data/runs.js";
 import type { Verdict } from "../domain/attempt.js";
-import type { ClaimedInvoice } from "../domain/claim.js";
-import { afterDecline, NOT_DUNNING } from "../domain/dunning.js";
 import { periodOf } from "../domain/period.js";
 import { providerRefusal } from "../domain/refusals.js";
-import type { PayTrigger } from "../domain/run.js";
+import { COMPLETED, type PayTrigger, RUNNING } from "../domain/run.js";
 import { OUTCOMES, type Outcome } from "../domain/status.js";
 import type { EventRelay } from "../events/relay.js";
 import type { Clock } from "./clock.js";
-import type { Continuations } from "./continuation.js";
+import { Lane } from "./lane.js";
+import type { LaneRequests } from "./lane-requests.js";
+import { laneCount } from "./lanes.js";
 import type { PaymentProvider } from "./provider.js";
 import type { BillingSettings } from "./settings.js";
-import { VerdictWriter } from "./verdict-writer.js";
+import { settle } from "./settle.js";
 
-/** How often a worker with nothing to claim looks again while other workers hold leases. */
-const IDLE_POLL_MS = 200;
 /** The least time a request spends delivering events (the outbox keeps what is left). */
 const EVENTS_MIN_FLUSH_MS = 5_000;
+/** How often a request waiting for its run looks at it: soon at first, then once a second. */
+const WAIT_FIRST_MS = 100;
+const WAIT_MAX_MS = 1_000;
 
 export interface WorkResult {
   runId: number;
-  /** True when the run is COMPLETED; false when it goes on in a continuation (or a peer). */
+  /** True when the run is COMPLETED; false when it goes on in its lanes. */
   finished: boolean;
 }
 
 /**
  * Charges due invoices exactly once. Coordination lives in PostgreSQL: claims with SKIP LOCKED,
  * a PROCESSING lease that expires, and an Idempotency-Key per attempt that survives until the
- * provider gives a definitive answer. Work happens only inside a request, for at most its budget.
+ * provider gives a definitive answer. Work happens only inside requests: a run is worked by up to
+ * BILLING_LANES lanes, each a chain of requests to the billing lanes' Knative Service, so the
+ * autoscaler spreads them over pods (docs/billing.md, "Lanes"). A pay call, a joining tick or the
+ * watchdog starts the lanes a run is missing and waits for the run, for at most its budget.
  */
 export class BillingEngine {
   private readonly stopping = new AbortController();
+  private readonly db: Db;
 
   constructor(
     private readonly deps: {
       sql: Sql;
       provider: PaymentProvider;
-      continuations: Continuations;
+      lanes: LaneRequests;
       settings: BillingSettings;
       logger: Logger;
       /** Who signs the attempts this replica records. */
       worker: string;
       countVerdict: (outcome: Verdict["status"]) => void;
+      /** 429s this replica's lanes met (metrics.ts). */
+      countThrottled: () => void;
       /** Billing's "now": the month a run is due through, and when retries are due. */
       clock: Clock;
       /** Delivers the outbox's events at the end of every request that works on billing. */
       relay: EventRelay;
     },
-  ) {}
+  ) {
+    this.db = createDb(deps.sql);
+  }
 
-  /** A pay call or the monthly CloudEvent: start or join the run, then work on it. */
+  /** A pay call or the monthly CloudEvent: start or join the run, start its lanes, wait for it. */
   async trigger(
     trigger: PayTrigger,
     request: AbortSignal,
@@ -62,11 +77,18 @@ export class BillingEngine {
     const started = await startOrJoinRun(this.deps.sql, trigger, periodOf(now), now);
     if (!started) throw new Error("a pay trigger always starts or joins a run");
     const { run, created } = started;
+    if (run.status !== RUNNING) {
+      this.deps.logger.info(
+        { runId: run.id, trigger: trigger.kind },
+        "nothing due: the latest run answers",
+      );
+      return { run, created, work: { runId: run.id, finished: true } };
+    }
     this.deps.logger.info(
       { runId: run.id, created, trigger: trigger.kind, total: run.total },
       created ? "billing run started" : "joined billing run",
     );
-    return { run, created, work: await this.work(run.id, request) };
+    return { run, created, work: await this.resume(run, request) };
   }
 
   /**
@@ -81,22 +103,67 @@ export class BillingEngine {
       { runId: started.run.id, created: started.created, total: started.run.total },
       "billing run of due retries",
     );
-    return this.work(started.run.id, request);
+    return this.resume(started.run, request);
   }
 
-  /** Work on a run until it is done or this request's budget is spent; hand on what is left. */
-  async work(runId: number, request: AbortSignal): Promise<WorkResult> {
+  /**
+   * Starts the lanes the run is missing (never started, ended, or silent for a lease: their chain
+   * broke), then waits for the run until this request's budget is spent, starting them again
+   * each lease meanwhile. The run goes on in its lanes whether or not anyone waits.
+   */
+  async resume(run: BillingRun, request: AbortSignal): Promise<WorkResult> {
+    const { settings } = this.deps;
+    const deadline = performance.now() + settings.requestBudgetMs;
+    const stop = AbortSignal.any([request, this.stopping.signal]);
+    let current: BillingRun | undefined = run;
+    let finished = false;
+    for (let poll = 0, started = Number.NEGATIVE_INFINITY; ; poll++) {
+      if (!current) throw new Error(`billing run ${run.id} vanished`);
+      finished = current.status === COMPLETED;
+      if (finished || stop.aborted || performance.now() >= deadline) break;
+      if (performance.now() - started >= settings.leaseMs) {
+        started = performance.now();
+        await this.startMissingLanes(current);
+      }
+      const wait = Math.min(WAIT_FIRST_MS * 2 ** poll, WAIT_MAX_MS, deadline - performance.now());
+      await sleep(Math.max(0, wait), undefined, { signal: stop }).catch(() => undefined);
+      current = await findRun(this.db, run.id);
+    }
+    await this.deliverEvents(deadline);
+    return { runId: run.id, finished };
+  }
+
+  /**
+   * One lane's request: works the run in its slot until the run is done or the request's budget
+   * is spent, then hands the lane on in a new request (with any of the run's lanes that went
+   * silent) or ends it. A request whose slot another holds (a newer start) claims nothing.
+   */
+  async lane(runId: number, slot: LaneSlot, request: AbortSignal): Promise<WorkResult> {
     const { settings, logger } = this.deps;
     const deadline = performance.now() + settings.requestBudgetMs;
     const stop = AbortSignal.any([request, this.stopping.signal]);
-    const finished = await this.drain(runId, deadline, stop);
-    // Budget spent, caller gone, or this replica shutting down: the next link goes through
-    // Knative, so it lands on a live replica. A failure above (database down) throws instead:
-    // no hot loop of continuations; the queued invoices wait for the next pay call.
-    if (!finished) this.deps.continuations.start(runId);
+    const lane = new Lane(
+      {
+        ...this.deps,
+        settle: (invoice, gate) => settle(this.deps, invoice, gate),
+      },
+      runId,
+      slot,
+      deadline,
+      stop,
+    );
+    const { finished, held, settled } = await lane.work();
+    if (finished) {
+      await endLane(this.deps.sql, { runId, ...slot, settled });
+    } else if (held) {
+      // Budget spent, caller gone, or this replica shutting down: the next link goes through
+      // Knative, so it lands on a live pod. A failure above (database down) throws instead: no
+      // hot loop of requests; the lanes are started again by the next pay call or the watchdog.
+      await this.handOn(runId, slot, settled);
+    }
     logger.info(
-      { runId, finished },
-      finished ? "billing run completed" : "billing request budget spent",
+      { runId, lane: slot.lane, finished, held },
+      finished ? "billing run completed" : "lane's request ends; the run goes on",
     );
     if (finished) await this.reportRefusals(runId);
     await this.deliverEvents(deadline);
@@ -105,7 +172,7 @@ export class BillingEngine {
 
   /** A run the provider refused is a configuration problem: said as an error, with what to check. */
   private async reportRefusals(runId: number): Promise<void> {
-    const run = await findRun(createDb(this.deps.sql), runId);
+    const run = await findRun(this.db, runId);
     const counts =
       run && (Object.fromEntries(OUTCOMES.map((o) => [o, run[o]])) as Record<Outcome, number>);
     const refusal = counts && providerRefusal(counts);
@@ -125,187 +192,35 @@ export class BillingEngine {
     }
   }
 
-  /** Shutdown has begun: stop claiming; in-flight charges finish and their verdicts are written. */
+  /** Shutdown has begun: lanes stop claiming and hand on; in-flight charges finish and are written. */
   stop(): void {
     this.stopping.abort();
   }
 
-  /**
-   * Keeps `concurrency` charges in flight, with the next batch claimed ahead so a freed slot is
-   * filled at once. Claiming stops at the deadline (or when the request or the replica ends);
-   * what was claimed still gets charged and recorded before this returns.
-   */
-  private async drain(runId: number, deadline: number, stop: AbortSignal): Promise<boolean> {
+  /** The lanes the run wants and lacks, started; a run with nothing left is completed. */
+  private async startMissingLanes(run: BillingRun): Promise<void> {
     const { sql, settings } = this.deps;
-    const writer = new VerdictWriter(sql, runId, this.deps.worker, this.deps.logger);
-    const inFlight = new Set<Promise<void>>();
-    const ready: ClaimedInvoice[] = [];
-    // A claim costs a round trip whatever its size: claim a slot-full at a time, and the next
-    // one while half of the last is still waiting.
-    const batch = settings.concurrency;
-    let claiming: Promise<void> | undefined;
-    // The last claim found nothing: others hold what is left, or the run is done.
-    let dry = false;
-    let finished = false;
-    // One wake-up for "a slot is free", not a race over every charge in flight.
-    let wake: (() => void) | undefined;
-    const slotFreed = () =>
-      new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-
-    const charge = (invoice: ClaimedInvoice) => {
-      // settle() never rejects: nothing here may leave a rejection unhandled and end the process.
-      const settled: Promise<void> = this.settle(invoice)
-        .catch((error: unknown) => this.lostCharge(invoice, error))
-        .then((verdict) => {
-          this.deps.countVerdict(verdict.status);
-          writer.add(verdict);
-        })
-        .finally(() => {
-          inFlight.delete(settled);
-          wake?.();
-        });
-      inFlight.add(settled);
-    };
-    // With a provider that ignores keys, an invoice claimed but not yet charged when its worker
-    // dies can only be given up on (OUTCOME_UNKNOWN): claim only what free slots take at once.
-    const claimSize = () => (settings.idempotent ? batch : settings.concurrency - inFlight.size);
-    const wantsClaim = () =>
-      settings.idempotent ? ready.length < batch / 2 : ready.length === 0 && claimSize() > 0;
-    const claim = () => {
-      claiming = claimInvoices(sql, runId, claimSize(), settings.leaseMs)
-        .then((claimed) => {
-          ready.push(...claimed);
-          dry = claimed.length === 0;
-        })
-        .finally(() => {
-          claiming = undefined;
-        });
-    };
-
-    try {
-      for (;;) {
-        while (inFlight.size < settings.concurrency) {
-          const next = ready.shift();
-          if (!next) break;
-          charge(next);
-        }
-        const open = !stop.aborted && performance.now() < deadline;
-        if (open && !claiming && !dry && wantsClaim()) claim();
-        if (inFlight.size > 0 || claiming) {
-          await (claiming ? Promise.race([slotFreed(), claiming]) : slotFreed());
-          continue;
-        }
-        if (ready.length > 0) continue;
-        if (!open) break;
-        await writer.flush();
-        if (await completeIfDone(sql, runId)) {
-          finished = true;
-          break;
-        }
-        // Others hold leases on what is left: look again shortly, in case one expires.
-        await sleep(Math.min(IDLE_POLL_MS, Math.max(0, deadline - performance.now())));
-        dry = false;
-      }
-    } finally {
-      await Promise.allSettled([...inFlight, claiming]);
-      await writer.flush();
+    const wanted = laneCount(remainingOf(run), settings.concurrency, settings.lanes);
+    if (wanted === 0) {
+      await completeIfDone(sql, run.id);
+      return;
     }
-    return finished || (await completeIfDone(sql, runId));
+    const slots = await startLanes(sql, { runId: run.id, wanted, staleMs: settings.leaseMs });
+    for (const slot of slots) this.deps.lanes.start(run.id, slot);
   }
 
-  private async settle(invoice: ClaimedInvoice): Promise<Verdict> {
-    // An attempt with an unknown outcome is resolved before anything else: same key, same body,
-    // when the provider honours keys. When it does not, asking again could charge twice.
-    if (invoice.reconciling && !this.deps.settings.idempotent) {
-      return this.withoutCall(
-        invoice,
-        "OUTCOME_UNKNOWN",
-        "an earlier attempt's outcome is unknown (its worker stopped, or its verdict was not recorded) and the provider ignores Idempotency-Key: not sent again",
-      );
-    }
-    if (!invoice.reconciling) {
-      if (invoice.customerCurrency === null)
-        return this.withoutCall(
-          invoice,
-          "CUSTOMER_NOT_FOUND",
-          `customer ${invoice.customerId} does not exist`,
-        );
-      if (invoice.customerCurrency !== invoice.currency) {
-        return this.withoutCall(
-          invoice,
-          "CURRENCY_MISMATCH",
-          `invoice in ${invoice.currency}, customer pays in ${invoice.customerCurrency}`,
-        );
-      }
-    }
-    const result = await this.deps.provider.charge(invoice);
-    const verdict = {
-      invoiceId: invoice.id,
-      attemptKey: invoice.attemptKey,
-      // Only a provider that honours keys can be asked again about the same attempt.
-      keepKey: result.outcome === "NETWORK_ERROR" && this.deps.settings.idempotent,
-      calls: result.calls.length,
-      attempts: result.calls,
-      retry: invoice.dunning.declines,
-      declineReason: result.declineReason,
-    };
-    if (result.outcome === "PAID") return { ...verdict, status: "PAID", dunning: NOT_DUNNING };
-    if (result.outcome === "DECLINED") {
-      const next = afterDecline(
-        this.deps.settings.retrySchedule,
-        invoice.dunning,
-        result.declineReason,
-        this.deps.clock(),
-      );
-      return { ...verdict, status: next.status, dunning: next.dunning };
-    }
-    // No definite answer (or a refusal): the cycle stands; a due retry stays due.
-    return { ...verdict, status: result.outcome, dunning: undefined };
-  }
-
-  /**
-   * A charge that threw (a bug, not a provider's answer): whatever was sent is unknown. Keep the
-   * key for a provider that honours it; otherwise the invoice waits for a person.
-   */
-  private lostCharge(invoice: ClaimedInvoice, error: unknown): Verdict {
-    this.deps.logger.error({ err: error, invoiceId: invoice.id }, "charge failed unexpectedly");
-    const message = `charge failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`;
-    if (!this.deps.settings.idempotent)
-      return this.withoutCall(invoice, "OUTCOME_UNKNOWN", message);
-    return { ...this.withoutCall(invoice, "NETWORK_ERROR", message), keepKey: true };
-  }
-
-  private withoutCall(
-    invoice: ClaimedInvoice,
-    status: "CUSTOMER_NOT_FOUND" | "CURRENCY_MISMATCH" | "OUTCOME_UNKNOWN" | "NETWORK_ERROR",
-    error: string,
-  ): Verdict {
-    return {
-      invoiceId: invoice.id,
-      attemptKey: invoice.attemptKey,
-      status,
-      keepKey: false,
-      calls: 0,
-      retry: invoice.dunning.declines,
-      declineReason: null,
-      dunning: undefined,
-      attempts: [
-        {
-          invoiceId: invoice.id,
-          attemptNumber: invoice.attempts + 1,
-          idempotencyKey: null,
-          outcome: status,
-          httpStatus: null,
-          latencyMs: 0,
-          chargeId: null,
-          error,
-          attemptedAt: new Date(),
-          retry: invoice.dunning.declines,
-          declineReason: null,
-        },
-      ],
-    };
+  /** A lane's budget is spent: the lanes the run still wants go on, this one among them. */
+  private async handOn(runId: number, slot: LaneSlot, settled: number): Promise<void> {
+    const { sql, settings } = this.deps;
+    const run = await findRun(this.db, runId);
+    if (!run) return;
+    const wanted = laneCount(remainingOf(run), settings.concurrency, settings.lanes);
+    const slots = await startLanes(sql, {
+      runId,
+      wanted,
+      staleMs: settings.leaseMs,
+      handingOver: { ...slot, settled },
+    });
+    for (const next of slots) this.deps.lanes.start(runId, next);
   }
 }

@@ -3,9 +3,9 @@ import type { Registry } from "prom-client";
 import type { Logger, Sql } from "../../runtime/index.js";
 import { EventRelay, type EventSettings } from "../events/relay.js";
 import { fileClock, systemClock } from "./clock.js";
-import { Continuations } from "./continuation.js";
 import { BillingEngine } from "./engine.js";
-import { verdictCounter } from "./metrics.js";
+import { LaneRequests } from "./lane-requests.js";
+import { throttleCounter, verdictCounter } from "./metrics.js";
 import { PaymentProvider } from "./provider.js";
 import type { BillingSettings } from "./settings.js";
 import { TokenFile } from "./token-file.js";
@@ -35,7 +35,7 @@ export function createBilling(
     token,
   });
   const selfToken = settings.selfTokenFile ? new TokenFile(settings.selfTokenFile) : undefined;
-  const continuations = new Continuations(settings.selfUrl, logger, selfToken);
+  const lanes = new LaneRequests(settings.laneUrl, logger, selfToken);
   const relay = new EventRelay(sql, events, logger);
   logger.info(
     { sink: events.sink ?? null, source: events.source },
@@ -44,18 +44,19 @@ export function createBilling(
   const engine = new BillingEngine({
     sql,
     provider,
-    continuations,
+    lanes,
     settings,
     logger,
     // On Kubernetes the host name is the pod's name; the process id tells local replicas apart.
     worker: `${hostname()}/${process.pid}`,
     countVerdict: verdictCounter(registry),
+    countThrottled: throttleCounter(registry),
     clock: settings.clockFile ? fileClock(settings.clockFile) : systemClock,
     relay,
   });
   return {
     engine,
-    continuations,
+    lanes,
     close: async () => {
       await Promise.all([provider.close(), relay.close()]);
     },

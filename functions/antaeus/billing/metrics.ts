@@ -13,3 +13,13 @@ export function verdictCounter(registry: Registry): (outcome: Outcome) => void {
   for (const outcome of OUTCOMES) counter.inc({ outcome }, 0);
   return (outcome) => counter.inc({ outcome });
 }
+
+/** antaeus_billing_provider_throttled_total: 429s the provider answered this replica's lanes. */
+export function throttleCounter(registry: Registry): () => void {
+  const counter = new Counter({
+    name: "antaeus_billing_provider_throttled_total",
+    help: "Calls the payment provider answered 429 (rate limited); each slows every lane (docs/billing.md)",
+    registers: [registry],
+  });
+  return () => counter.inc();
+}

@@ -1,7 +1,10 @@
 import { Gauge, type Registry } from "prom-client";
 import type { Logger, Sql } from "../../runtime/index.js";
+import { lanesOf, providerSnapshot } from "../data/lanes.js";
 import { billingOverview } from "../data/overview.js";
+import { LANE_STATES } from "../domain/run.js";
 import { WAITING_FOR_PERSON } from "../domain/status.js";
+import { currentRate } from "./provider-rate.js";
 
 /**
  * Gauges read from the database at each scrape, so any replica (or the one woken to be scraped)
@@ -13,14 +16,35 @@ import { WAITING_FOR_PERSON } from "../domain/status.js";
  * - antaeus_invoices_waiting_for_person{status}: invoices a person must settle
  * - antaeus_events_pending, antaeus_events_oldest_pending_timestamp_seconds: the outbox's backlog
  *   (a timestamp, not an age: the last value scraped before Antaeus scaled to zero still ages)
+ * - antaeus_billing_lanes{state}: the running run's lanes by state (docs/billing.md, "Lanes")
+ * - antaeus_billing_provider_calls_per_second{kind}: the provider's rate: `limit` (when one is
+ *   set), `allowed` (what AIMD allows now) and `made` (what the working lanes report)
  */
-export function registerOverviewMetrics(registry: Registry, sql: Sql, logger: Logger): void {
+export function registerOverviewMetrics(
+  registry: Registry,
+  sql: Sql,
+  logger: Logger,
+  providerRateLimit: number | undefined,
+): void {
   // One read serves every gauge: a scrape asks every metric at once (Registry.metrics), so
   // the first collect reads and the others share its answer.
   let pending: Promise<void> | undefined;
   const collect = () => {
-    pending ??= billingOverview(sql)
-      .then((overview) => {
+    pending ??= Promise.all([billingOverview(sql), providerSnapshot(sql)])
+      .then(async ([overview, provider]) => {
+        const runLanes = overview.running ? await lanesOf(sql, overview.running.id) : [];
+        for (const state of LANE_STATES) {
+          lanes.set({ state }, runLanes.filter((lane) => lane.state === state).length);
+        }
+        rate.reset();
+        if (providerRateLimit !== undefined) rate.set({ kind: "limit" }, providerRateLimit);
+        const allowed = currentRate(providerRateLimit, provider);
+        if (allowed !== undefined) rate.set({ kind: "allowed" }, allowed);
+        const working = runLanes.filter((lane) => lane.state === "working");
+        rate.set(
+          { kind: "made" },
+          working.reduce((sum, lane) => sum + lane.callsPerSecond, 0),
+        );
         running.set(overview.running ? 1 : 0);
         progress.set({ state: "done" }, overview.running?.done ?? 0);
         progress.set({ state: "total" }, overview.running?.total ?? 0);
@@ -55,6 +79,20 @@ export function registerOverviewMetrics(registry: Registry, sql: Sql, logger: Lo
   const lastScheduled = new Gauge({
     name: "antaeus_billing_last_scheduled_run_start_timestamp_seconds",
     help: "When the latest run started by the monthly schedule began (0 before the first)",
+    registers: [registry],
+    collect,
+  });
+  const lanes = new Gauge({
+    name: "antaeus_billing_lanes",
+    help: "The running run's lanes by state: starting, working, silent (stopped; started again after a lease), ended",
+    labelNames: ["state"] as const,
+    registers: [registry],
+    collect,
+  });
+  const rate = new Gauge({
+    name: "antaeus_billing_provider_calls_per_second",
+    help: "Calls per second to the payment provider: limit (BILLING_PROVIDER_RATE_LIMIT), allowed (lower after a 429) and made (by the working lanes)",
+    labelNames: ["kind"] as const,
     registers: [registry],
     collect,
   });

@@ -22,6 +22,20 @@ export interface ChargeResult {
   declineReason: string | null;
 }
 
+/**
+ * What stands between a lane and the provider: its permit for each call (the shared rate limit,
+ * retries included), and who hears of a 429.
+ */
+export interface CallGate {
+  /** Resolves when the next call may go; rejects when none may (the lane cannot renew its share). */
+  permit(): Promise<void>;
+  /** The provider answered 429 to a call that went at `sentAt` (performance.now()). */
+  throttled(retryAfterMs: number | undefined, sentAt: number): void;
+}
+
+/** No limit: every call goes at once (a charge made outside a lane, as in the tests of one call). */
+const OPEN_GATE: CallGate = { permit: async () => {}, throttled: () => {} };
+
 type CallResult =
   | {
       kind: "answer";
@@ -76,14 +90,22 @@ export class PaymentProvider {
     return this.pool;
   }
 
-  async charge(invoice: ClaimedInvoice): Promise<ChargeResult> {
+  async charge(invoice: ClaimedInvoice, gate: CallGate = OPEN_GATE): Promise<ChargeResult> {
     const request = wireRequest(this.options.dialect, invoice);
     const key = this.options.dialect === "v1" ? invoice.attemptKey : null;
     const calls: AttemptRecord[] = [];
     for (let retry = 0; ; retry++) {
+      // Every call waits for its permit, retries too: they count against the provider's limit.
+      const refused = await gate.permit().then(
+        () => undefined,
+        (error: unknown) => notSent(describe(error)),
+      );
       const attemptedAt = new Date();
       const started = performance.now();
-      const result = await this.call(request.headers, request.body);
+      const result = refused ?? (await this.call(request.headers, request.body));
+      if (result.kind === "unknown" && result.status === 429) {
+        gate.throttled(result.retryAfterMs, started);
+      }
       const giveUp = result.kind === "unknown" && !this.options.idempotent;
       calls.push({
         invoiceId: invoice.id,

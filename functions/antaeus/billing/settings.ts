@@ -22,22 +22,29 @@ export interface BillingSettings {
   tokenFile: string | undefined;
   timeoutMs: number;
   retries: number;
-  /** Charges in flight at once per request. */
+  /** Charges in flight at once per lane. */
   concurrency: number;
+  /** The most lanes (request chains) a run is worked by at once (BILLING_LANES). */
+  lanes: number;
+  /**
+   * Calls per second to the provider, across every lane and replica (BILLING_PROVIDER_RATE_LIMIT);
+   * undefined: no limit until the provider answers 429.
+   */
+  providerRateLimit: number | undefined;
   /** How long one request works before handing the rest of the run to a continuation. */
   requestBudgetMs: number;
   /** How long a claimed invoice stays reserved for its worker before another may take it over. */
   leaseMs: number;
   /**
-   * Base URL at which this service reaches itself through Knative, for continuations; unset
-   * outside production, where it is this process's own port.
+   * Base URL of the billing lanes' Knative Service, where lanes are started and hand themselves
+   * on; unset outside production, where it is this process's own port.
    */
-  selfUrl: string | undefined;
+  laneUrl: string | undefined;
   /** Offsets from the first soft decline at which it is retried (BILLING_RETRY_SCHEDULE). */
   retrySchedule: RetrySchedule;
   /** A file holding billing's "now" (clock.ts); unset: the system clock. Never in production. */
   clockFile: string | undefined;
-  /** Antaeus's own projected token (audience antaeus), sent with each continuation. */
+  /** Antaeus's own projected token (audience antaeus), sent with each lane request. */
   selfTokenFile: string | undefined;
 }
 

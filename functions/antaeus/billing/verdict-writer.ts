@@ -4,7 +4,6 @@ import { recordVerdicts } from "../data/claims.js";
 import type { Verdict } from "../domain/attempt.js";
 
 const BATCH = 250;
-const LINGER_MS = 50;
 const RETRY_DELAYS_MS = [100, 500, 2_000];
 
 /**
@@ -23,12 +22,14 @@ export class VerdictWriter {
     private readonly runId: number,
     private readonly worker: string,
     private readonly logger: Logger,
+    /** How long a verdict may wait for others to share its round trip. */
+    private readonly lingerMs: number,
   ) {}
 
   add(verdict: Verdict): void {
     this.buffer.push(verdict);
     if (this.buffer.length >= BATCH) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), LINGER_MS);
+    else this.timer ??= setTimeout(() => this.flush(), this.lingerMs);
   }
 
   /** Starts writing what is buffered; resolves when everything handed in so far is written. */

@@ -8,6 +8,8 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
+  real,
   serial,
   text,
   timestamp,
@@ -119,6 +121,55 @@ export const billingRuns = pgTable(
       .on(sql`(true)`)
       .where(sql`${table.status} = ${sql.raw(`'${RUNNING}'`)}`),
   ],
+);
+
+/**
+ * A run's lanes (docs/billing.md, "Lanes"): slot `lane` of a run is worked by one request chain
+ * at a time, the one whose `holder` it carries; starting a lane anew (its chain broke, or it hands
+ * on) gives the slot a new holder, and a request holding an old one stops. `heartbeatAt` moves with
+ * every claim, and the rest says what the lane did, for the run's page.
+ */
+export const billingLanes = pgTable(
+  "billing_lanes",
+  {
+    runId: integer("run_id")
+      .notNull()
+      .references(() => billingRuns.id),
+    lane: integer().notNull(),
+    /** The request chain that works this slot now; null once the lane has ended. */
+    holder: uuid(),
+    /** The replica whose request holds it (host name and process id); null until one arrives. */
+    worker: text(),
+    startedAt: timestamp("started_at", { withTimezone: true }).notNull().defaultNow(),
+    heartbeatAt: timestamp("heartbeat_at", { withTimezone: true }).notNull().defaultNow(),
+    /** Invoices this lane settled (verdicts reached), over every request of its chain. */
+    invoices: integer().notNull().default(0),
+    /** What the holder reported at its last claim: invoices settled and provider calls, per second. */
+    invoicesPerSecond: real("invoices_per_second").notNull().default(0),
+    callsPerSecond: real("calls_per_second").notNull().default(0),
+    /** 429s the provider answered this lane. */
+    throttled: integer().notNull().default(0),
+  },
+  (table) => [primaryKey({ columns: [table.runId, table.lane] })],
+);
+
+/**
+ * The provider's rate, shared by every lane and replica (billing/provider-rate.ts): one row. AIMD's
+ * state (the rate the last 429 set, and when), the pause a Retry-After asked every lane for, and
+ * `shares`: by holder, the calls per second it was granted, the instant (Unix ms) that lapses, and
+ * what it asked for. A lane's claim takes its share in the same statement, under this row's lock,
+ * so shares never add up to more than the rate.
+ */
+export const providerRate = pgTable(
+  "provider_rate",
+  {
+    id: integer().primaryKey(),
+    rate: real(),
+    decreasedAt: timestamp("decreased_at", { withTimezone: true }),
+    pausedUntil: timestamp("paused_until", { withTimezone: true }),
+    shares: jsonb().$type<Record<string, [number, number, number]>>().notNull().default({}),
+  },
+  () => [check("provider_rate_one_row", sql`id = 1`)],
 );
 
 /** Every trigger a run answered, so a redelivered CloudEvent finds its run instead of starting one. */

@@ -62,6 +62,19 @@ export const LIVE_SCRIPT = `(() => {
       refusal.hidden = !run.refusal;
       set("refusal", run.refusal ? run.refusal.message : "");
     }
+    // A lane started or gone since the page was drawn: draw it again, with its row.
+    const table = root.querySelector("[data-lanes]");
+    if (run.lanes.length !== (table ? Number(table.dataset.lanes) : 0)) return location.reload();
+    for (const lane of run.lanes) {
+      set("lane-" + lane.lane + "-state", lane.state);
+      set("lane-" + lane.lane + "-worker", lane.worker ?? "–");
+      set("lane-" + lane.lane + "-invoices", lane.invoices.toLocaleString("en"));
+      set("lane-" + lane.lane + "-rate", rate(lane.invoicesPerSecond));
+    }
+    set("lanes-working", String(run.lanes.filter((lane) => lane.state === "working").length));
+    set("provider-calls", rate(run.provider.callsPerSecond));
+    if (run.provider.rate !== null) set("provider-rate", rate(run.provider.rate));
+    set("provider-throttled", String(run.provider.throttled));
     if (run.status !== "RUNNING") return location.reload();
     setTimeout(tick, 2000);
   };

@@ -5,7 +5,7 @@ import type { Db } from "../data/database.js";
 import { waitingInvoicesOfRun } from "../data/overview.js";
 import { findRun, listRuns } from "../data/runs.js";
 import { notFound } from "../errors.js";
-import { runJson } from "../rest/billing.js";
+import { runDetailJson, runJson } from "../rest/billing.js";
 import { idParams } from "../rest/params.js";
 import { invalid, notFoundContent } from "../rest/schemas.js";
 import { LIVE_SCRIPT_HASH } from "./live.js";
@@ -53,7 +53,12 @@ const runPage = createRoute({
  * The run pages: /runs (every run) and /runs/:id (one run, live while it runs). An outer layer
  * like rest/: they read through the same functions and the same run JSON as the billing routes.
  */
-export function runPages(app: Router, db: Db, sql: Sql): void {
+export function runPages(
+  app: Router,
+  db: Db,
+  sql: Sql,
+  providerRateLimit: number | undefined,
+): void {
   declare(app, runsPage, async (c) => {
     const runs = (await listRuns(db, 50)).map(runJson);
     return c.html(<RunsPage runs={runs} signedInAs={callerOf(c)?.subject} />, 200, PAGE_HEADERS);
@@ -67,7 +72,7 @@ export function runPages(app: Router, db: Db, sql: Sql): void {
     const elapsedSeconds = (until.getTime() - run.startedAt.getTime()) / 1000;
     return c.html(
       <RunPage
-        run={runJson(run)}
+        run={await runDetailJson(sql, run, providerRateLimit)}
         signedInAs={callerOf(c)?.subject}
         elapsedSeconds={elapsedSeconds}
         waiting={waiting}

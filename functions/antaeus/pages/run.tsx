@@ -1,10 +1,10 @@
 import type { WaitingInvoice } from "../data/overview.js";
-import type { runJson } from "../rest/billing.js";
+import type { runDetailJson } from "../rest/billing.js";
 import { Page } from "./layout.js";
 import { formatDuration, formatRate, paceOf } from "./progress.js";
 import { triggerText, When } from "./runs.js";
 
-type Run = ReturnType<typeof runJson>;
+type Run = Awaited<ReturnType<typeof runDetailJson>>;
 
 /** What each outcome means to the person reading the page. */
 const OUTCOME_TEXT: Record<string, string> = {
@@ -88,6 +88,65 @@ export function RunPage(props: {
             ) : null}
           </p>
           <p class="muted" data-field="connection" />
+        </section>
+
+        <section aria-labelledby="lanes-heading">
+          <h2 id="lanes-heading">Lanes</h2>
+          <p>
+            <span data-field="lanes-working">
+              {run.lanes.filter((lane) => lane.state === "working").length}
+            </span>{" "}
+            of {run.lanes.length} {run.lanes.length === 1 ? "lane" : "lanes"} working. Provider
+            calls:{" "}
+            <span data-field="provider-calls">{formatRate(run.provider.callsPerSecond)}</span>
+            /s
+            {run.provider.rate === null ? (
+              ", no rate limit"
+            ) : (
+              <>
+                {" "}
+                of <span data-field="provider-rate">{formatRate(run.provider.rate)}</span>/s allowed
+                now
+                {run.provider.limit === null ? "" : ` (limit ${run.provider.limit}/s)`}
+              </>
+            )}
+            ; <span data-field="provider-throttled">{run.provider.throttled}</span> answered 429.
+          </p>
+          {run.lanes.length === 0 ? null : (
+            <div class="scroll">
+              <table data-lanes={String(run.lanes.length)}>
+                <caption>Each lane is a chain of requests, on a pod of its own</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Lane</th>
+                    <th scope="col">State</th>
+                    <th scope="col">Worker</th>
+                    <th scope="col" class="number">
+                      Invoices
+                    </th>
+                    <th scope="col" class="number">
+                      Invoices/s
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {run.lanes.map((lane) => (
+                    <tr>
+                      <th scope="row">{lane.lane}</th>
+                      <td data-field={`lane-${lane.lane}-state`}>{lane.state}</td>
+                      <td data-field={`lane-${lane.lane}-worker`}>{lane.worker ?? "–"}</td>
+                      <td class="number" data-field={`lane-${lane.lane}-invoices`}>
+                        {lane.invoices.toLocaleString("en")}
+                      </td>
+                      <td class="number" data-field={`lane-${lane.lane}-rate`}>
+                        {formatRate(lane.invoicesPerSecond)}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
         </section>
 
         <section aria-labelledby="outcomes-heading">

@@ -30,6 +30,33 @@ export const idOf = (name: string) =>
 export const idParams = (name: string) =>
   z.object({ id: idOf(name).openapi({ param: { name: "id", in: "path" } }) });
 
+/** A run's lane, `/…/runs/:id/lanes/:lane`: 1 to 64, as BILLING_LANES allows. */
+export const laneParams = z.object({
+  id: idOf("run id").openapi({ param: { name: "id", in: "path" } }),
+  lane: z
+    .string()
+    .refine(
+      (raw) => /^\d{1,2}$/.test(raw) && Number(raw) >= 1 && Number(raw) <= 64,
+      failWith(
+        "invalid_id",
+        (raw) => `lane must be an integer from 1 to 64, got "${String(raw).slice(0, 40)}"`,
+      ),
+    )
+    .transform(Number)
+    .openapi({ param: { name: "lane", in: "path" }, type: "string", pattern: "^[0-9]{1,2}$" }),
+});
+
+/** Which start of the lane a request is: the holder the slot was given (data/lanes.ts). */
+export const laneQuery = z.object({
+  holder: z
+    .string()
+    .refine(
+      (raw) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(raw),
+      failWith("invalid_query", () => "holder must be a lowercase UUID"),
+    )
+    .openapi({ type: "string", format: "uuid" }),
+});
+
 const status = z
   .string()
   .refine(

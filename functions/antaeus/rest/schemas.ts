@@ -4,7 +4,7 @@ import { OPERATOR_ACTIONS } from "../data/audit-schema.js";
 import { ATTEMPT_OUTCOMES } from "../domain/attempt.js";
 import { EVENT_TYPES, type EventType } from "../domain/events.js";
 import { REFUSAL_CODES } from "../domain/refusals.js";
-import { RUN_STATUSES, RUN_TRIGGERS } from "../domain/run.js";
+import { LANE_STATES, RUN_STATUSES, RUN_TRIGGERS } from "../domain/run.js";
 import { INVOICE_STATUSES, OUTCOMES } from "../domain/status.js";
 import { errorContent } from "../errors.js";
 
@@ -50,6 +50,36 @@ export const RunSchema = z
       .nullable(),
   })
   .openapi("BillingRun");
+
+const LaneSchema = z
+  .object({
+    lane: z.number().int(),
+    state: z.enum(LANE_STATES),
+    /** The replica whose request works it: host name (on Kubernetes the pod) and process id. */
+    worker: z.string().nullable(),
+    invoices: z.number().int(),
+    invoicesPerSecond: z.number(),
+    callsPerSecond: z.number(),
+    /** 429s the provider answered this lane. */
+    throttled: z.number().int(),
+    lastSeenAt: z.string(),
+  })
+  .openapi("BillingLane");
+
+/** One run with its lanes and the provider's rate: GET /rest/v1/billing/runs/{id}. */
+export const RunDetailSchema = RunSchema.extend({
+  lanes: z.array(LaneSchema),
+  provider: z.object({
+    /** BILLING_PROVIDER_RATE_LIMIT; null when none is set. */
+    limit: z.number().nullable(),
+    /** Calls per second every lane together may make now (lower after a 429); null: no limit. */
+    rate: z.number().nullable(),
+    /** Calls per second the working lanes make, as each last reported. */
+    callsPerSecond: z.number(),
+    /** 429s over the run. */
+    throttled: z.number().int(),
+  }),
+}).openapi("BillingRunDetail");
 
 export const PayAnswerSchema = RunSchema.extend({ created: z.boolean() }).openapi("PayAnswer");
 

@@ -16,6 +16,7 @@ import type { FaultInjector } from "./faults.js";
 import { parseIdempotencyKey } from "./idempotency-key.js";
 import { chargeJson, chargeListJson } from "./json.js";
 import type { ChargeMetricOutcome } from "./metrics.js";
+import type { RateLimiter } from "./rate-limit.js";
 import { parseChargeRequest } from "./request.js";
 import { ChargeSchema, chargeBodyDocument, LedgerQuery, LedgerSchema } from "./schemas.js";
 
@@ -25,6 +26,7 @@ export interface ChargeRouteDeps {
   faults: FaultInjector;
   count: (outcome: ChargeMetricOutcome) => void;
   bodyLimitBytes: number;
+  rateLimit: RateLimiter;
 }
 
 const chargeResponses = {
@@ -38,6 +40,9 @@ const chargeResponses = {
   413: errorContent("the body is too large"),
   415: errorContent("the body is not declared application/json"),
   422: errorContent("the Idempotency-Key was used for a different request"),
+  429: errorContent(
+    "more charges a second than PAYMENT_RATE_LIMIT: not made, nothing written; retry after Retry-After",
+  ),
   503: errorContent("unavailable (simulated outage, or tokens cannot be verified); retry"),
 };
 
@@ -91,7 +96,15 @@ export function chargeRoutes(app: Router, deps: ChargeRouteDeps): void {
 
 function chargeHandler(deps: ChargeRouteDeps) {
   return async (c: Context<AppEnv>) => {
-    // The simulated outage comes first: nothing is read, validated or charged.
+    // Over the rate limit, as a real provider answers: nothing is read, validated or charged.
+    const waitMs = deps.rateLimit.refuse();
+    if (waitMs !== undefined) {
+      deps.count("rate_limited");
+      throw apiError("rate_limited", "too many charges a second; retry later", {
+        "Retry-After": String(Math.max(1, Math.ceil(waitMs / 1000))),
+      });
+    }
+    // The simulated outage comes next: nothing is read, validated or charged.
     if (deps.faults.unavailable()) {
       deps.count("unavailable");
       throw apiError("unavailable", "payment provider unavailable; retry later", {

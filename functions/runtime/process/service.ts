@@ -53,13 +53,17 @@ export async function runService<C extends ServiceConfig, A extends FetchApp>(
     const running = await startServer({
       app: built.app,
       port: config.port,
+      hostname: config.host,
       logger,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
       ...(built.onShutdown ? { onShutdown: built.onShutdown } : {}),
       cleanups: [...(built.cleanups ?? []), () => sql.end({ timeout: 5 })],
     });
     built.onListening?.(running.port);
-    logger.info({ port: running.port }, `listening on http://localhost:${running.port}`);
+    logger.info(
+      { host: config.host, port: running.port },
+      `listening on http://localhost:${running.port}`,
+    );
     exitOnSignals(running, logger, config.shutdownTimeoutMs);
     return running;
   } catch (error) {

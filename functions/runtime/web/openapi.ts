@@ -77,7 +77,20 @@ export function declare<R extends RouteConfig>(
   });
 }
 
-/** GET /openapi.json: the OpenAPI 3.1 document, built from the declarations. */
-export function serveDocs(app: Router, info: { title: string; description: string }) {
-  app.doc31("/openapi.json", { openapi: "3.1.0", info: { ...info, version: "1" } });
+/** What an OpenAPI document says of the app it describes. */
+export interface DocumentInfo {
+  title: string;
+  description: string;
 }
+
+const documentConfig = (info: DocumentInfo) =>
+  ({ openapi: "3.1.0", info: { ...info, version: "1" } }) as const;
+
+/** GET /openapi.json: the OpenAPI 3.1 document, built from the declarations. */
+export function serveDocs(app: Router, info: DocumentInfo) {
+  app.doc31("/openapi.json", documentConfig(info));
+}
+
+/** The document serveDocs serves, for a port of its own (serveMetricsAlone). */
+export const openApiDocument = (app: Router, info: DocumentInfo): object =>
+  app.getOpenAPI31Document(documentConfig(info));
