@@ -73,7 +73,6 @@ export function paymentApp(deps: {
     }),
     faults: faultInjector(config.faults, randomness),
     count: chargeCounter(metrics.registry),
-    bodyLimitBytes: config.bodyLimitBytes,
     rateLimit: rateLimiter(
       config.rateLimit === undefined
         ? undefined

@@ -1,13 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import {
-  type AppEnv,
-  declare,
-  jsonBodyLimit,
-  jsonContent,
-  type Router,
-  readJson,
-} from "../../runtime/index.js";
+import { type AppEnv, declare, jsonContent, type Router, readJson } from "../../runtime/index.js";
 import { listCharges } from "../data/charges.js";
 import type { Db } from "../data/database.js";
 import { apiError, errorContent } from "../errors.js";
@@ -25,7 +18,6 @@ export interface ChargeRouteDeps {
   charge: ChargeService;
   faults: FaultInjector;
   count: (outcome: ChargeMetricOutcome) => void;
-  bodyLimitBytes: number;
   rateLimit: RateLimiter;
 }
 
@@ -85,7 +77,6 @@ const ledger = createRoute({
  */
 export function chargeRoutes(app: Router, deps: ChargeRouteDeps): void {
   const handler = chargeHandler(deps);
-  app.on("POST", ["/v1/charges", "/"], jsonBodyLimit(deps.bodyLimitBytes));
   declare(app, charge, handler);
   declare(app, ledger, async (c) => {
     const charges = await listCharges(deps.db, c.req.valid("query"));
