@@ -8,12 +8,12 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { openSync } from "node:fs";
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { get } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import postgres from "postgres";
 import { startEmbeddedPostgres } from "../dev/embedded-postgres.js";
+import { freePort } from "../dev/free-port.js";
 import {
   BUNDLE_BANNER,
   buildFunction,
@@ -166,7 +166,7 @@ export type Contender = {
   node?: string;
 };
 
-export interface Started {
+interface Started {
   child: ChildProcess;
   url: string;
   /** Milliseconds from spawn to the first 200 from /readyz. */
@@ -232,7 +232,7 @@ function ready(port: number): Promise<boolean> {
  * on a CPU (`/proc/<pid>/task/<tid>/schedstat`, nanoseconds) summed, finer than `/proc/<pid>/stat`'s
  * 10 ms clock ticks, which would round a 100 ms start by up to a tenth.
  */
-export async function cpuTimeMs(pid: number): Promise<number> {
+async function cpuTimeMs(pid: number): Promise<number> {
   let ns = 0;
   for (const tid of await readdir(`/proc/${pid}/task`)) {
     const schedstat = await readFile(`/proc/${pid}/task/${tid}/schedstat`, "utf8").catch(() => "0");
@@ -246,15 +246,6 @@ export async function rssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
   const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
   return kib / 1024;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 export const median = (values: number[]) => {

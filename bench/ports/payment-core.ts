@@ -117,4 +117,3 @@ export async function paymentCore() {
   };
 }
 
-export type PaymentCore = Awaited<ReturnType<typeof paymentCore>>;

@@ -11,6 +11,7 @@ import {
   type Sql,
   serveDocs,
   serveMetrics,
+  textContent,
 } from "../runtime/index.js";
 import { accessGuard, callerVerifier, chargesNow } from "./auth/guard.js";
 import { openApiSecurity } from "./auth/openapi-security.js";
@@ -95,10 +96,7 @@ export function antaeusApp(deps: {
   return app;
 }
 
-const text = (description: string) => ({
-  description,
-  content: { "text/plain": { schema: z.string() } },
-});
+const text = (description: string) => textContent("text/plain", description);
 
 const welcome = createRoute({
   method: "get",

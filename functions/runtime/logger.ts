@@ -1,5 +1,5 @@
 /** One of a logger's methods: fields for the line (and its message), or the message alone. */
-export interface LogFn {
+interface LogFn {
   (fields: object, message?: string): void;
   (message: string): void;
 }

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../dev/embedded-postgres.js";
+import { freePort } from "../../dev/free-port.js";
 import {
   appLayerBytes,
   baseImageOf,
@@ -22,7 +23,6 @@ import {
 import { type ApiServerStandIn, startApiServer } from "../support/api-server.js";
 import {
   type Container,
-  freePort,
   readableFile,
   removeReadableFiles,
   runContainer,

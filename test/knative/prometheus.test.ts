@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { freePort } from "../containers/support.js";
+import { freePort } from "../../dev/free-port.js";
 import {
   ANTAEUS,
   ISSUER,

@@ -13,7 +13,7 @@ export const SELF = SA("antaeus");
 export const READER = SA("antaeus-reader");
 export const OPERATOR = SA("antaeus-operator");
 export const MONTHLY = SA("monthly-billing-oidc-sources.knative.dev-pingsource");
-export const OIDC_ISSUER = "https://login.example.com";
+const OIDC_ISSUER = "https://login.example.com";
 
 /**
  * What Antaeus trusts where auth is on, as knative/antaeus/auth-config.yaml sets it up: the

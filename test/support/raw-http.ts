@@ -60,7 +60,7 @@ export interface WireResponse {
  * close. `closed` says the server has closed, so a body running to the close is whole. What is
  * not yet whole is left out.
  */
-export function readResponses(raw: string, methods: readonly string[], closed: boolean) {
+function readResponses(raw: string, methods: readonly string[], closed: boolean) {
   const responses: WireResponse[] = [];
   let at = 0;
   for (;;) {

@@ -8,7 +8,7 @@ export type Role = (typeof ROLES)[number];
 export const PERSON_ROLES: readonly Role[] = ["reader", "billing", "operator"];
 
 /** Which subjects and groups hold a role, each named with its issuer's prefix. */
-export interface RoleGrant {
+interface RoleGrant {
   subjects: readonly string[];
   groups: readonly string[];
 }

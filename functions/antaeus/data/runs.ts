@@ -4,11 +4,15 @@ import type { Sql } from "../../runtime/index.js";
 import { EVENT_TYPES, type RunCounters, runCompletedData } from "../domain/events.js";
 import type { Period } from "../domain/period.js";
 import { COMPLETED, RUNNING, type Trigger } from "../domain/run.js";
-import { OUTCOME_COUNTERS, OUTCOMES, RETRIED_BY_NEXT_RUN } from "../domain/status.js";
+import { OUTCOME_COUNTERS, OUTCOMES, type Outcome, RETRIED_BY_NEXT_RUN } from "../domain/status.js";
 import { createDb, type Db } from "./database.js";
 import { billingRuns } from "./schema.js";
 
 export type BillingRun = typeof billingRuns.$inferSelect;
+
+/** The run's verdicts by outcome, as its JSON, its page and its refusal check read them. */
+export const countsOf = (run: BillingRun): Record<Outcome, number> =>
+  Object.fromEntries(OUTCOMES.map((outcome) => [outcome, run[outcome]])) as Record<Outcome, number>;
 
 /** Invoices the run has reached a verdict on: the sum of its outcome counters. */
 export const settledOf = (run: BillingRun): number =>

@@ -14,12 +14,8 @@ import {
   startSession,
 } from "../auth/session.js";
 import { Page } from "./layout.js";
-import { PAGE_HEADERS } from "./routes.js";
+import { html, PAGE_HEADERS } from "./routes.js";
 
-const html = (description: string) => ({
-  description,
-  content: { "text/html": { schema: z.string() } },
-});
 const seeOther = (description: string) => ({
   description,
   headers: { Location: { schema: { type: "string" as const } } },

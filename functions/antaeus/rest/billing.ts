@@ -8,10 +8,16 @@ import { attemptsOf } from "../data/attempts.js";
 import type { Db } from "../data/database.js";
 import { findInvoice } from "../data/invoices.js";
 import { lanesOf, providerSnapshot } from "../data/lanes.js";
-import { type BillingRun, findRun, findRunningRun, listRuns, settledOf } from "../data/runs.js";
+import {
+  type BillingRun,
+  countsOf,
+  findRun,
+  findRunningRun,
+  listRuns,
+  settledOf,
+} from "../data/runs.js";
 import { providerRefusal } from "../domain/refusals.js";
 import { COMPLETED, RUNNING } from "../domain/run.js";
-import { OUTCOMES, type Outcome } from "../domain/status.js";
 import { errorContent, notFound } from "../errors.js";
 import { triggerOf } from "./cloudevent.js";
 import { idParams, laneParams, laneQuery, runListQuery } from "./params.js";
@@ -27,10 +33,7 @@ import {
 
 /** A run as clients read it: progress is `done` of `total`, with counts by outcome. */
 export function runJson(run: BillingRun) {
-  const counts = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, run[outcome]])) as Record<
-    Outcome,
-    number
-  >;
+  const counts = countsOf(run);
   return {
     id: run.id,
     trigger: run.trigger,

@@ -52,7 +52,7 @@ export const url = (schemes: readonly string[]) =>
   );
 
 /** A postgres:// URL whose TLS settings (sslmode, sslrootcert) this runtime can honour. */
-export const postgresUrl = url(["postgres", "postgresql"]).superRefine((value, ctx) => {
+const postgresUrl = url(["postgres", "postgresql"]).superRefine((value, ctx) => {
   const problem = URL.canParse(value) ? databaseTls(value) : undefined;
   if (typeof problem === "string") ctx.addIssue({ code: "custom", message: problem });
 });

@@ -7,8 +7,8 @@ import { ConfigError } from "../config-error.js";
  * (postgresql.org/docs/current/libpq-ssl.html, table "SSL Mode Descriptions"). "allow" (plain
  * first, TLS only if refused) is left out: no server here needs it, and "prefer" covers the case.
  */
-export const SSL_MODES = ["disable", "prefer", "require", "verify-ca", "verify-full"] as const;
-export type SslMode = (typeof SSL_MODES)[number];
+const SSL_MODES = ["disable", "prefer", "require", "verify-ca", "verify-full"] as const;
+type SslMode = (typeof SSL_MODES)[number];
 
 /** A DATABASE_URL's TLS settings, and the URL without them. */
 export interface DatabaseTls {

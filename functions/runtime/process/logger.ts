@@ -3,7 +3,7 @@ import type { Logger } from "../logger.js";
 
 /** Levels as lines name them, and their order: a logger writes its own level and those above. */
 const LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as const;
-export type LogLevel = keyof typeof LEVELS;
+type LogLevel = keyof typeof LEVELS;
 
 /** Keys whose values never reach a line, at any depth: credentials. */
 const REDACTED = new Set(["databaseUrl", "authorization", "token"]);
@@ -140,7 +140,7 @@ function errorFields(error: Error): Record<string, unknown> {
  * Lines waiting for the next write to one file descriptor. A write is synchronous (no thread, no
  * write still under way when the process exits) and rare: one per turn of the event loop.
  */
-export class BufferedLines implements LineSink {
+class BufferedLines implements LineSink {
   private waiting = "";
   private scheduled = false;
 

@@ -25,7 +25,7 @@ export function serveApiDocs<E extends Env>(app: Hono<E>, title: string): void {
  * it out") to this origin, images from it or inline SVG icons (data: URIs); no frames, no forms,
  * no <base>. Swagger UI sets styles through the DOM, which style-src does not govern.
  */
-export const DOCS_CSP = [
+const DOCS_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",

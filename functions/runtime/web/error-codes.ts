@@ -30,8 +30,6 @@ export function errorCodes<const Own extends ErrorStatusTable>(
   const apiError = (code: Code, message: string, headers?: Record<string, string>) =>
     new ApiError(code, status[code], message, headers);
   return {
-    /** Each code and its status. */
-    status,
     apiError,
     /** 400 with a code that names which part of the request is wrong. */
     badRequest: (

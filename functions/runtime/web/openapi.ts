@@ -1,10 +1,4 @@
-import {
-  type Hook,
-  OpenAPIHono,
-  type RouteConfig,
-  type RouteHandler,
-  type z,
-} from "@hono/zod-openapi";
+import { type Hook, OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { serveApiDocs } from "./api-docs.js";
 import type { AppEnv } from "./app-env.js";
@@ -14,6 +8,12 @@ import { ApiError, errorResponse, runtimeError } from "./errors.js";
 export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
   content: { "application/json": { schema } },
+});
+
+/** A declared response whose body is text of `mediaType` (a page, a plain line). */
+export const textContent = (mediaType: "text/html" | "text/plain", description: string) => ({
+  description,
+  content: { [mediaType]: { schema: z.string() } },
 });
 
 /** What a `failWith` refinement (error-codes.ts) leaves on its issue. */
