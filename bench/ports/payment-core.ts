@@ -116,4 +116,3 @@ export async function paymentCore() {
     close: () => sql.end({ timeout: 5 }),
   };
 }
-
