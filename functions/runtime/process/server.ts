@@ -137,6 +137,7 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * error shape, with a request id and a log line, like every answer the app gives.
  */
 function refusals(logger: Logger) {
+  const refusing = new WeakSet<Duplex>();
   const log = (requestId: string, status: number, code: RuntimeErrorCode, reason: string) =>
     logger.warn({ requestId, status, code, reason }, "request refused before routing");
 
@@ -192,14 +193,25 @@ function refusals(logger: Logger) {
       const status = RUNTIME_ERROR_STATUS[code];
       const requestId = requestIdOf(undefined);
       log(requestId, status, code, `${error.code ?? "error"}: ${error.message}`);
-      // Node's own rule (lib/_http_server.js, socketOnError): never write into a response
-      // that has already begun on this connection.
-      const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-      if (inFlight?.headersSent) {
-        socket.destroy();
-        return;
-      }
-      closeAfter(socket, rawAnswer(code, message, requestId));
+      // A pipelined request before the broken one, read whole, is still owed its answer: the
+      // refusal waits for it, then closes (Node's default, lib/_http_server.js socketOnError,
+      // would cut it). Node calls this again for each further chunk of the connection.
+      if (refusing.has(socket)) return;
+      refusing.add(socket);
+      const whenAnswered = () => {
+        const pending = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+        if (pending?.req?.complete && !pending.writableFinished && !pending.destroyed) {
+          pending.once("close", () => setImmediate(whenAnswered));
+          return;
+        }
+        // Node's own rule: never write into a response that has already begun.
+        if (pending?.headersSent && !pending.writableFinished) {
+          socket.destroy();
+          return;
+        }
+        closeAfter(socket, rawAnswer(code, message, requestId));
+      };
+      whenAnswered();
     },
     /** CONNECT asks for a tunnel, which only a proxy gives: Node hands it over unanswered. */
     connect(request: IncomingMessage, socket: Duplex) {

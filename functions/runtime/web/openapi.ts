@@ -1,5 +1,6 @@
-import { type Hook, OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
+import { type Hook, OpenAPIHono, type RouteConfig, type RouteHandler } from "@hono/zod-openapi";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import * as z from "zod";
 import { serveApiDocs } from "./api-docs.js";
 import type { AppEnv } from "./app-env.js";
 import { ApiError, errorResponse, runtimeError } from "./errors.js";
