@@ -92,6 +92,17 @@ describe.each([
     expect(JSON.parse(responses[0]!.body)).toEqual(shape);
   });
 
+  it("a request pipelined before a broken one gets its own answer first, then the refusal, then the close", async () => {
+    // /readyz waits for the database, so the broken request is read while its answer is owed.
+    const { responses } = await send("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n", [
+      "GET",
+      "GET",
+    ]);
+    expect(responses.map((r) => r.status)).toEqual([200, 400]);
+    expect(JSON.parse(responses[1]!.body)).toEqual(shape);
+    expect(responses[1]!.headers.connection).toBe("close");
+  });
+
   it("an ask to upgrade is ignored (RFC 9110 section 7.8): the request and the ones after it are answered", async () => {
     const asking = `GET /healthz HTTP/1.1\r\nHost: x\r\n${ASK_TO_UPGRADE}\r\n`;
     const { responses } = await send(`${healthz}${asking}${healthz}`, ["GET", "GET", "GET"]);
