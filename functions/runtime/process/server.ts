@@ -237,13 +237,25 @@ function rawAnswer(code: RuntimeErrorCode, message: string, requestId: string): 
   );
 }
 
+/** How long a refused connection keeps reading what its client still sends, at most. */
+const LINGER_MS = 2_000;
+
 /**
- * Writes the answer and closes. Node has taken its own error listener off this socket (at a
- * parse error, or a CONNECT): a client's reset must not end the process, and a socket already
- * ended gets nothing more.
+ * Sends the answer, then closes in stages (RFC 9112 section 9.6): a destroy with the client's
+ * bytes still unread makes the kernel reset the connection, and a reset can wipe the answer
+ * from the client's buffer before it is read. So the write side closes first, and what still
+ * arrives is read and dropped until the client closes too, or LINGER_MS has passed. Node has
+ * taken its own error listener off this socket (at a parse error, or a CONNECT): a client's
+ * reset must not end the process, and a socket already ended gets nothing more.
  */
 function closeAfter(socket: Duplex, answer: string): void {
   socket.on("error", () => socket.destroy());
-  if (socket.writable) socket.write(answer);
-  socket.destroy();
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(answer);
+  socket.on("end", () => socket.destroy());
+  socket.resume();
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
 }
