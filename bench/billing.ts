@@ -6,11 +6,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { openSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
-import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { startEmbeddedPostgres } from "../dev/embedded-postgres.js";
+import { freePort } from "../dev/free-port.js";
 import { setting, size } from "./size.js";
 
 const invoices = size("BENCH_INVOICES", 20_000, 50);
@@ -72,15 +72,6 @@ async function start(name: "antaeus" | "payment", env: Record<string, string>) {
     return exited;
   };
   return { url, stop };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 const results: string[] = [];

@@ -40,12 +40,18 @@ const contenders: Array<Contender & { headers?: Record<string, string> }> = [
     script: "dist/payment/payment.mjs",
     env: { PAYMENT_AUTH: "off" },
   },
-  {
-    name: "payment, production, auth on",
-    script: "dist/payment/payment.mjs",
+  ...(
+    [
+      ["payment, production, auth on", "dist/payment/payment.mjs"],
+      ["payment on Fastify, production, auth on", "dist/bench/fastify/fastify.mjs"],
+      ["payment on Express, production, auth on", "dist/bench/express/express.mjs"],
+    ] as const
+  ).map(([name, script]) => ({
+    name,
+    script,
     env: { NODE_ENV: "production", ...auth.env },
     headers: { authorization: `Bearer ${auth.bearer}` },
-  },
+  })),
 ];
 
 interface Run {

@@ -1,20 +1,27 @@
 // What bench/startup.ts and bench/charges.ts share: a local PostgreSQL, the production bundles
-// (and the floor, bundled the same way), a local JWKS endpoint, and how each contender is
-// spawned and found ready.
+// (and the floor and the Fastify and Express ports of payment, bundled the same way), a local
+// JWKS endpoint, and how each contender is spawned and found ready.
 //   BENCH_NODE=/path/to/node runs the contenders on another Node (the images run Node 24).
+//   BENCH_PROFILE=dir writes a V8 CPU profile of each contender's process there.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { openSync } from "node:fs";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { get } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import postgres from "postgres";
 import { startEmbeddedPostgres } from "../dev/embedded-postgres.js";
-import { buildFunction } from "../scripts/build.mjs";
-import { ANTAEUS, ISSUER, signingKey, startJwksServer, token } from "../test/payment/identity.js";
+import { freePort } from "../dev/free-port.js";
+import {
+  BUNDLE_BANNER,
+  buildFunction,
+  leaveOutUnused,
+  requireBuiltins,
+  zodTypeOnly,
+} from "../scripts/build.mjs";
+import { ANTAEUS, ISSUER, signingKey, startJwksServer, token } from "../test/support/identity.js";
 
 export const node = process.env.BENCH_NODE ?? process.execPath;
 
@@ -28,13 +35,14 @@ export async function nodeVersion(): Promise<string> {
   return out.trim();
 }
 
-/** The two functions as the images ship them, and the floor bundled by the same esbuild. */
+/**
+ * The two functions as the images ship them, and the floor and the Fastify and Express ports of
+ * payment bundled by the same esbuild, with the functions' options.
+ */
 export async function buildContenders(): Promise<void> {
   await buildFunction("payment");
   await buildFunction("antaeus");
-  await build({
-    entryPoints: ["bench/floor.ts"],
-    outfile: "dist/bench/floor.mjs",
+  const options = {
     bundle: true,
     platform: "node",
     format: "esm",
@@ -42,7 +50,29 @@ export async function buildContenders(): Promise<void> {
     minifyWhitespace: true,
     minifySyntax: true,
     logLevel: "warning",
-  });
+  } as const;
+  await build({ ...options, entryPoints: ["bench/floor.ts"], outfile: "dist/bench/floor.mjs" });
+  for (const port of ["fastify", "express"]) {
+    await rm(`dist/bench/${port}`, { recursive: true, force: true });
+    await build({
+      ...options,
+      entryPoints: [`bench/ports/${port}.ts`],
+      // As the functions are built: split (what a dynamic import() loads is a chunk of its own),
+      // and CommonJS dependencies get a require().
+      outdir: `dist/bench/${port}`,
+      outExtension: { ".js": ".mjs" },
+      splitting: true,
+      chunkNames: "chunk-[hash]",
+      banner: { js: BUNDLE_BANNER },
+      // The functions' plugins: the ports differ from payment in their HTTP layer only.
+      plugins: [requireBuiltins, leaveOutUnused, zodTypeOnly],
+      external: ["embedded-postgres"],
+    });
+    // Payment's migrations, found beside the bundle as in payment's image.
+    await cp("functions/payment/data/migrations", `dist/bench/${port}/migrations`, {
+      recursive: true,
+    });
+  }
 }
 
 /** A local PostgreSQL (embedded unless DATABASE_URL names one) and fresh databases on it. */
@@ -136,7 +166,7 @@ export type Contender = {
   node?: string;
 };
 
-export interface Started {
+interface Started {
   child: ChildProcess;
   url: string;
   /** Milliseconds from spawn to the first 200 from /readyz. */
@@ -151,11 +181,16 @@ export interface Started {
 
 const logDir = await mkdtemp(join(tmpdir(), "bench-logs-"));
 
+/** BENCH_PROFILE=dir: a V8 CPU profile of every process started, written there when it exits. */
+const profiling = process.env.BENCH_PROFILE
+  ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+  : [];
+
 export async function startContender(contender: Contender, nodeArgs: string[] = []) {
   const port = await freePort();
   const log = openSync(join(logDir, `${contender.name.replace(/\W+/g, "-")}.log`), "a");
   const started = performance.now();
-  const child = spawn(contender.node ?? node, [...nodeArgs, contender.script], {
+  const child = spawn(contender.node ?? node, [...profiling, ...nodeArgs, contender.script], {
     env: { PATH: process.env.PATH ?? "", PORT: String(port), ...contender.env },
     stdio: ["ignore", log, log],
   });
@@ -192,13 +227,18 @@ function ready(port: number): Promise<boolean> {
   });
 }
 
-/** User + system CPU time of a process and all its threads so far, from the kernel, in ms. */
-export async function cpuTimeMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-  // Fields after the command name (which may hold spaces, so split after its closing paren):
-  // utime and stime are the 14th and 15th fields of the line, in clock ticks (USER_HZ = 100).
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+/**
+ * CPU time of a process and all its threads so far, from the kernel, in ms: each thread's time
+ * on a CPU (`/proc/<pid>/task/<tid>/schedstat`, nanoseconds) summed, finer than `/proc/<pid>/stat`'s
+ * 10 ms clock ticks, which would round a 100 ms start by up to a tenth.
+ */
+async function cpuTimeMs(pid: number): Promise<number> {
+  let ns = 0;
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    const schedstat = await readFile(`/proc/${pid}/task/${tid}/schedstat`, "utf8").catch(() => "0");
+    ns += Number(schedstat.split(" ")[0]);
+  }
+  return ns / 1e6;
 }
 
 /** Resident set size of a process, from the kernel, in MiB. */
@@ -206,15 +246,6 @@ export async function rssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
   const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
   return kib / 1024;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 export const median = (values: number[]) => {

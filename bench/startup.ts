@@ -1,10 +1,12 @@
-// Cold start and idle memory: the floor (bench/floor.ts) and both production bundles in their
-// production configuration (NODE_ENV=production, auth on), spawned in turn, round after round (so a busy moment on the machine hits all of them alike).
+// Cold start and idle memory: the floor (bench/floor.ts), both production bundles in their
+// production configuration (NODE_ENV=production, auth on), and payment ported to Fastify and
+// Express (bench/ports/), spawned in turn, round after round (so a busy moment on the machine
+// hits all of them alike).
 // Cold start: spawn → first 200 from /readyz, against a local PostgreSQL, migrations on start.
 // CPU to ready: the process's own user + system time (all threads) at that moment, which a
 // loaded machine inflates far less than the wall clock. Idle RSS: 2 s after ready.
-// On Node 22.1+ both functions also run with the V8 compile cache the images ship, filled the
-// same way (scripts/compile-cache.mjs) by the Node under test.
+// On Node 22.1+ each but the floor also runs with the V8 compile cache the images ship, filled
+// the same way (scripts/compile-cache.mjs) by the Node under test.
 // Prints medians, min–max and ratios to the floor.
 //   npm run bench:startup      (BENCH_ROUNDS=15, BENCH_IDLE_MS=2000; BENCH_NODE=/path/to/node for
 //                               another Node; BENCH_TINY=1: one round, 100 ms idle)
@@ -34,16 +36,13 @@ const auth = await identity();
 const floorUrl = await pg.database("bench_floor");
 await paymentSchema(floorUrl);
 
+const paymentEnv = { NODE_ENV: "production", ...auth.env };
 const contenders: Contender[] = [
   { name: "floor", script: "dist/bench/floor.mjs", env: { DATABASE_URL: floorUrl } },
   {
     name: "payment (auth on)",
     script: "dist/payment/payment.mjs",
-    env: {
-      NODE_ENV: "production",
-      DATABASE_URL: await pg.database("bench_payment"),
-      ...auth.env,
-    },
+    env: { ...paymentEnv, DATABASE_URL: await pg.database("bench_payment") },
   },
   {
     name: "antaeus (auth on, seed off)",
@@ -54,15 +53,27 @@ const contenders: Contender[] = [
       SEED_ENABLED: "false",
       PAYMENT_PROVIDER_ENDPOINT: "http://127.0.0.1:9/v1/charges",
       BILLING_LANE_URL: "http://127.0.0.1:9",
+      // As knative/antaeus/service.yaml ships it: /metrics also alone on a port of its own.
+      METRICS_PORT: "0",
       ...auth.antaeusEnv,
     },
+  },
+  {
+    name: "payment on Fastify (auth on)",
+    script: "dist/bench/fastify/fastify.mjs",
+    env: { ...paymentEnv, DATABASE_URL: await pg.database("bench_fastify") },
+  },
+  {
+    name: "payment on Express (auth on)",
+    script: "dist/bench/express/express.mjs",
+    env: { ...paymentEnv, DATABASE_URL: await pg.database("bench_express") },
   },
 ];
 
 const [major, minor] = (await nodeVersion()).slice(1).split(".").map(Number) as [number, number];
 if (major > 22 || (major === 22 && minor >= 1)) {
   for (const contender of contenders.slice(1)) {
-    const dir = contender.script.replace(/[^/]+$/, "compile-cache");
+    const dir = contender.script.replace(/\.mjs$/, ".compile-cache");
     fillCompileCache(contender.script, dir, node);
     contenders.push({
       ...contender,

@@ -31,7 +31,10 @@ async function started(options: Parameters<typeof startEmbeddedPostgres>[0]) {
 }
 
 /** Another process that starts a server on `dir` and keeps running until killed. */
-async function otherStarter(dir: string): Promise<ChildProcess> {
+async function otherStarter(
+  dir: string,
+  options: { persistent: boolean; stopWithParent?: boolean } = { persistent: true },
+): Promise<ChildProcess> {
   const module = new URL("./embedded-postgres.ts", import.meta.url).href;
   const child = spawn(
     process.execPath,
@@ -41,7 +44,7 @@ async function otherStarter(dir: string): Promise<ChildProcess> {
       "--input-type=module",
       "-e",
       `import { startEmbeddedPostgres } from ${JSON.stringify(module)};
-       await startEmbeddedPostgres({ dataDir: ${JSON.stringify(dir)}, persistent: true, fast: true });
+       await startEmbeddedPostgres({ dataDir: ${JSON.stringify(dir)}, fast: true, ...${JSON.stringify(options)} });
        console.log("started");
        setInterval(() => {}, 60_000);`,
     ],
@@ -107,6 +110,25 @@ describe("the embedded PostgreSQL", () => {
     );
     expect(await answers(server)).toBe(1);
     expect(await postmasterPid(dir)).not.toBe(orphan);
+  });
+
+  it("started to stop with its starter (a test run's), goes when the starter is killed outright, its data with it", async () => {
+    const dir = await dataDir();
+    const killed = await otherStarter(dir, { persistent: false, stopWithParent: true });
+    const server = await postmasterPid(dir);
+    killed.kill("SIGKILL");
+    await once(killed, "exit");
+    await expect
+      .poll(() => readFile(`/proc/${server}/comm`, "utf8").catch(() => "gone"), {
+        timeout: 30_000,
+        message: "the server outlived the process that started it",
+      })
+      .toBe("gone");
+    await expect
+      .poll(() => readFile(join(dir, "PG_VERSION")).catch((error) => error.code), {
+        timeout: 10_000,
+      })
+      .toBe("ENOENT");
   });
 
   it("is not taken from a process that still runs on it: the second start says why, at once", async () => {

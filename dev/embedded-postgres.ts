@@ -13,15 +13,17 @@ import {
   stat,
   writeFile,
 } from "node:fs/promises";
-import { createServer } from "node:net";
+import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import postgres from "postgres";
 import type { Logger } from "../functions/runtime/logger.js";
+import { freePort } from "./free-port.js";
 
 /**
  * A real PostgreSQL server for development and tests (`npm start`, the test run, the benches),
@@ -60,6 +62,11 @@ export async function startEmbeddedPostgres(options: {
    * the server: the caller stops it once they have finished with it.
    */
   detached?: boolean;
+  /**
+   * Stopped (and, not persistent, deleted) when this process ends however it ends, SIGKILL
+   * included: a test run killed before its teardown leaves no server behind.
+   */
+  stopWithParent?: boolean;
 }): Promise<EmbeddedPostgres> {
   const dataDir = resolve(options.dataDir);
   const log = options.logger;
@@ -114,6 +121,9 @@ export async function startEmbeddedPostgres(options: {
     );
   }
   await writeFile(join(dataDir, OWNER_FILE), String(process.pid));
+  const reaper = options.stopWithParent
+    ? stopWithParent(server.pid as number, options.persistent ? undefined : dataDir)
+    : undefined;
   void exited.then(([code, signal]) => {
     if (!stopping) {
       log?.error(
@@ -142,11 +152,23 @@ export async function startEmbeddedPostgres(options: {
     stop: async () => {
       stopping = true;
       // SIGINT: PostgreSQL's fast shutdown (clients disconnected, nothing lost).
+      reaper?.kill();
       if (server.exitCode === null && server.signalCode === null) server.kill("SIGINT");
       await exited;
       if (!options.persistent) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** dev/stop-with-parent.mjs, watching a pipe from this process; it keeps nothing alive. */
+function stopWithParent(pid: number, directory: string | undefined) {
+  const script = fileURLToPath(new URL("./stop-with-parent.mjs", import.meta.url));
+  const reaper = spawn(process.execPath, [script, String(pid), ...(directory ? [directory] : [])], {
+    stdio: ["ignore", "ignore", "inherit", "pipe"],
+  });
+  (reaper.stdio[3] as Socket).unref();
+  reaper.unref();
+  return reaper;
 }
 
 /** A new cluster in `dataDir`: UTF-8, a password for the `postgres` role, owned by `user`. */
@@ -319,15 +341,4 @@ function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() => resolvePort(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }

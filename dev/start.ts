@@ -3,17 +3,31 @@
 // the cost of one server's start and memory). Its data is kept under .data/postgres; as root,
 // where PostgreSQL runs as the user "postgres", which may not enter the project's directory
 // (a clone under /root), it is kept under the system's temporary directory instead.
+// On a terminal the JSON log lines are shown as readable ones (dev/pretty-logs.ts); piped, or
+// with LOG_FORMAT=json, they pass through as they are. LOG_FORMAT=pretty asks for readable lines
+// anywhere.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createLogger, flushLogs } from "../functions/runtime/process/logger.js";
+import { createLogger } from "../functions/runtime/process/logger.js";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded-postgres.js";
+import { prettyLine, prettyStream } from "./pretty-logs.js";
 
 const ANTAEUS_PORT = process.env.PORT ?? "8080";
 const PAYMENT_PORT = process.env.PAYMENT_PORT ?? "8081";
-const logger = createLogger("start", process.env.LOG_LEVEL ?? "info");
+// Both functions run with auth off here: only this machine may reach them, unless HOST says
+// otherwise (HOST=0.0.0.0 opens them to the network).
+const HOST = process.env.HOST ?? "127.0.0.1";
+const format = process.env.LOG_FORMAT ?? (process.stdout.isTTY ? "pretty" : "json");
+const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
+const logger = createLogger("start", process.env.LOG_LEVEL ?? "info", undefined, {
+  write: (line) =>
+    process.stdout.write(
+      format === "pretty" ? `${prettyLine(line.trimEnd(), { colour })}\n` : line,
+    ),
+});
 
 /** Where the local server keeps its data: in the project, or as root under the temporary directory. */
 function dataDir(): string {
@@ -56,23 +70,26 @@ function start(entry: string, env: Record<string, string | undefined>): ChildPro
     env: Object.fromEntries(
       Object.entries({ ...process.env, ...env }).filter(([, value]) => value !== undefined),
     ),
-    stdio: ["inherit", "inherit", "inherit", "pipe"],
+    stdio: ["inherit", format === "pretty" ? "pipe" : "inherit", "inherit", "pipe"],
     // A process group of its own: a terminal's Ctrl-C reaches this process only, which passes it
     // on once (a second signal would cut a function's drain short).
     detached: true,
   });
   (child.stdio[3] as Socket).unref();
+  if (child.stdout) prettyStream(child.stdout, process.stdout, { colour });
   return child;
 }
 
 const payment = start("functions/payment/main.ts", {
   PORT: PAYMENT_PORT,
+  HOST,
   DATABASE_URL: paymentDatabase,
   // Local only: no Kubernetes issuer to verify tokens against. Payment logs a warning saying so.
   PAYMENT_AUTH: "off",
 });
 const antaeus = start("functions/antaeus/main.ts", {
   PORT: ANTAEUS_PORT,
+  HOST,
   DATABASE_URL: antaeusDatabase,
   PAYMENT_PROVIDER_ENDPOINT: `http://127.0.0.1:${PAYMENT_PORT}/v1/charges`,
 });
@@ -87,7 +104,8 @@ const stop = (signal: NodeJS.Signals) => {
 };
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => stop(signal));
 for (const child of children) {
-  child.on("exit", async (code) => {
+  // "close": the process has exited and its output has been read to the end.
+  child.on("close", async (code) => {
     running.delete(child);
     // One function gone means the system is not whole: stop the other and report.
     stop("SIGTERM");
@@ -95,7 +113,6 @@ for (const child of children) {
     // Once both are gone there is nothing left to wait for; their database goes last.
     if (running.size > 0) return;
     await postgres?.stop();
-    flushLogs(logger);
     process.exit();
   });
 }

@@ -5,6 +5,8 @@
 //   dist/<fn>/migrate.mjs   the one-off migrator (functions/<fn>/migrate.ts)
 //   dist/<fn>/chunk-*.mjs   code both share, and what a dynamic import() loads when reached
 //   dist/<fn>/migrations/   drizzle's SQL and journal
+//   dist/<fn>/node_modules/swagger-ui-dist/   the /docs page's script and styles, read on the
+//                           first request for them (functions/runtime/web/api-docs.ts)
 //
 // The sources find their migrations with `new URL("./migrations", import.meta.url)` from
 // functions/<fn>/data/database.ts. esbuild leaves `import.meta.url` as it is, so inside a bundle
@@ -12,19 +14,100 @@
 //
 // Usage: node scripts/build.mjs [antaeus] [payment]   (no names: both)
 import { cp, mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { isBuiltin } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const FUNCTIONS = ["antaeus", "payment"];
+/** Where api-docs.ts resolves swagger-ui-dist from beside the bundle, and what it reads there. */
+const DOCS_DIR = join("node_modules", "swagger-ui-dist");
+const DOCS_FILES = ["package.json", "LICENSE", "swagger-ui-bundle.js", "swagger-ui.css"];
 
-// Bundled CommonJS dependencies (pino, postgres's helpers) call require() for Node built-ins;
-// an ES module has no require, so give the bundle one. Nothing else is injected.
-const banner = [
-  'import { createRequire as __createRequire } from "node:module";',
-  "const require = __createRequire(import.meta.url);",
-].join("\n");
+// Bundled CommonJS dependencies (postgres's helpers, prom-client) call require() for Node
+// built-ins; an ES module has no require, so give the bundle one (taken without an import, see
+// requireBuiltins). Nothing else is injected.
+export const BUNDLE_BANNER =
+  'const require = process.getBuiltinModule("node:module").createRequire(import.meta.url);';
+
+/**
+ * Node built-ins loaded with require(), never with `import`. An ES module that imports a built-in
+ * gets a module namespace of it, which reads every export once: on Node 22.5+ reading node:http's
+ * WebSocket, CloseEvent and MessageEvent loads Node's own undici, about 40 ms of CPU at every cold
+ * start on Node 24 (and the floor pays it). Required, a built-in is the plain object, read only
+ * where the code uses it. So each `import … from "node:x"` in the bundle reads a one-line module
+ * that requires it.
+ */
+export const requireBuiltins = {
+  name: "require-builtins",
+  setup(build) {
+    build.onResolve({ filter: /^[a-z_:/0-9]+$/ }, (args) =>
+      args.kind === "import-statement" && isBuiltin(args.path)
+        ? { path: args.path, namespace: "builtin" }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "builtin" }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: "js",
+    }));
+  },
+};
+
+/**
+ * What a dependency requires when it loads but the functions never call, left out of the bundle:
+ * prom-client's Pushgateway (node:http, https, zlib), cluster aggregation (node:cluster), Summary
+ * (tdigest), and @opentelemetry/api, read only for exemplars, which are off. Each becomes a
+ * stand-in that throws, naming itself, if it is ever used.
+ */
+export const leaveOutUnused = {
+  name: "leave-out-unused",
+  setup(build) {
+    const unused = [
+      [/[\\/]prom-client[\\/]index\.js$/, /^\.\/lib\/(pushgateway|cluster|summary)$/],
+      [/[\\/]prom-client[\\/]lib[\\/]/, /^@opentelemetry\/api$/],
+    ];
+    build.onResolve({ filter: /^(\.\/lib\/|@opentelemetry\/api$)/ }, (args) =>
+      unused.some(([importer, path]) => importer.test(args.importer) && path.test(args.path))
+        ? { path: `${args.path} (from ${relative(root, args.importer)})`, namespace: "unused" }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "unused" }, (args) => ({
+      contents: `const fail = () => { throw new Error(${JSON.stringify(`${args.path} is left out of the bundle (scripts/build.mjs, leaveOutUnused)`)}); };
+module.exports = new Proxy(fail, { get: fail, apply: fail, construct: fail });`,
+      loader: "js",
+    }));
+  },
+};
+
+/**
+ * @hono/zod-openapi imports zod's `z` to add `.openapi()` to its ZodType, which keeps the whole of
+ * zod (594 kB) in the start chunk: every cold start would read it. The functions declare their
+ * schemas with zod imported as a namespace (functions/runtime/web/zod.ts), which esbuild
+ * tree-shakes; so @hono/zod-openapi gets a `z` holding only the ZodType it extends. Anything else
+ * read from that `z` throws, naming this plugin.
+ */
+export const zodTypeOnly = {
+  name: "zod-type-only",
+  setup(build) {
+    build.onResolve({ filter: /^zod$/ }, (args) =>
+      /[\\/]@hono[\\/]zod-openapi[\\/]/.test(args.importer)
+        ? { path: "zod (ZodType only)", namespace: "zod-type-only" }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "zod-type-only" }, () => ({
+      contents: `import { ZodType } from "zod";
+export const z = new Proxy({ ZodType }, {
+  get(target, name) {
+    if (name in target) return target[name];
+    throw new Error(\`z.\${String(name)}: @hono/zod-openapi's z holds only ZodType in the bundle (scripts/build.mjs, zodTypeOnly)\`);
+  },
+});`,
+      resolveDir: root,
+      loader: "js",
+    }));
+  },
+};
 
 export async function buildFunction(name, { outRoot = join(root, "dist") } = {}) {
   const source = join(root, "functions", name);
@@ -52,16 +135,22 @@ export async function buildFunction(name, { outRoot = join(root, "dist") } = {})
     splitting: true,
     chunkNames: "chunk-[hash]",
     // Unminified identifiers keep stack traces in the logs readable without source maps;
-    // whitespace and syntax minification still cut the file to about half.
+    // whitespace and syntax minification still cut the file to about half. No keepNames: with
+    // identifiers kept it only guards names esbuild changes to avoid a clash, and it wraps every
+    // function made at run time (each request's closures) in a call that sets its name, about
+    // 6% of a charge's CPU time in a profile of bench:charges.
     minifyWhitespace: true,
     minifySyntax: true,
-    keepNames: true,
     legalComments: "none",
-    banner: { js: banner },
+    banner: { js: BUNDLE_BANNER },
+    plugins: [requireBuiltins, leaveOutUnused, zodTypeOnly],
     metafile: true,
     logLevel: "warning",
   });
   await cp(join(source, "data", "migrations"), join(out, "migrations"), { recursive: true });
+  for (const file of DOCS_FILES) {
+    await cp(join(root, "node_modules", "swagger-ui-dist", file), join(out, DOCS_DIR, file));
+  }
   // What went into the bundle, for `npx esbuild --analyze`-style questions; not shipped.
   await writeFile(join(outRoot, `${name}.meta.json`), JSON.stringify(result.metafile));
 

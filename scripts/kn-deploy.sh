@@ -79,7 +79,8 @@ kn service create payment -n payment --no-wait \
   --env PAYMENT_SUCCESS_RATE=0.5 \
   --env PAYMENT_AUTH=jwks \
   --env PAYMENT_AUTH_AUDIENCE=payment \
-  --env PAYMENT_AUTH_SUBJECT=system:serviceaccount:antaeus:antaeus
+  --env PAYMENT_AUTH_SUBJECT=system:serviceaccount:antaeus:antaeus \
+  --env METRICS_PORT=9464
 kubectl patch ksvc payment -n payment --type=json -p "[$(container_patch payment 120)]"
 wait_ready payment payment
 
@@ -130,6 +131,7 @@ kn service create antaeus-billing -n antaeus --no-wait "${antaeus_shared[@]}" \
   --env BILLING_REQUEST_BUDGET_MS=240000 \
   --env BILLING_LANE_URL=http://antaeus-billing.antaeus.svc.cluster.local \
   --env BILLING_SELF_TOKEN_FILE=/var/run/secrets/tokens/antaeus-token \
+  --env ANTAEUS_AUTH=on \
   --env ANTAEUS_AUTH_CONFIG_FILE=/etc/antaeus/auth.json \
   --env ANTAEUS_AUTH_OPEN_ROUTES=none \
   --env METRICS_PORT=9464
@@ -156,6 +158,7 @@ kn service create antaeus -n antaeus --no-wait "${antaeus_shared[@]}" \
   --env BILLING_REQUEST_BUDGET_MS=240000 \
   --env BILLING_LANE_URL=http://antaeus-billing.antaeus.svc.cluster.local \
   --env BILLING_SELF_TOKEN_FILE=/var/run/secrets/tokens/antaeus-token \
+  --env ANTAEUS_AUTH=on \
   --env ANTAEUS_AUTH_CONFIG_FILE=/etc/antaeus/auth.json \
   --env ANTAEUS_AUTH_OPEN_ROUTES="${ANTAEUS_AUTH_OPEN_ROUTES:-original}" \
   --env METRICS_PORT=9464

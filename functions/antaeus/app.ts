@@ -1,4 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import * as z from "zod";
 import {
   checkSchemaCurrent,
   createApp,
@@ -10,8 +11,10 @@ import {
   type Sql,
   serveDocs,
   serveMetrics,
+  textContent,
 } from "../runtime/index.js";
-import { accessGuard, callerVerifier } from "./auth/guard.js";
+import { accessGuard, callerVerifier, chargesNow } from "./auth/guard.js";
+import { openApiSecurity } from "./auth/openapi-security.js";
 import type { AuthSettings } from "./auth/settings.js";
 import type { BillingEngine } from "./billing/engine.js";
 import { createDb, migrations } from "./data/database.js";
@@ -66,7 +69,7 @@ export function antaeusApp(deps: {
   declare(app, health, (c) => c.json("ok" as const, 200));
 
   // In matching order: "pay" before the invoice routes, so it is not read as an invoice id.
-  payRoute(app, db, deps.engine);
+  payRoute(app, db, deps.engine, chargesNow(deps.auth));
   billingRoutes(app, {
     db,
     sql: deps.sql,
@@ -79,20 +82,21 @@ export function antaeusApp(deps: {
   eventRoutes(app, db);
   // The run pages for people, over the same data as the billing routes; the sign-in first, so
   // "/runs/sign-in" is not read as a run id.
-  signInRoutes(app, verify);
+  signInRoutes(app, verify, deps.auth.mode === "on" && deps.auth.httpsSignIn);
   runPages(app, db, deps.sql, deps.providerRateLimit);
-  serveDocs(app, {
-    title: "Antaeus",
-    description:
-      "The original invoice and customer API, and billing: runs that charge every due invoice through the payment provider.",
-  });
+  serveDocs(
+    app,
+    {
+      title: "Antaeus",
+      description:
+        "The original invoice and customer API, and billing: runs that charge every due invoice through the payment provider.",
+    },
+    openApiSecurity(deps.auth),
+  );
   return app;
 }
 
-const text = (description: string) => ({
-  description,
-  content: { "text/plain": { schema: z.string() } },
-});
+const text = (description: string) => textContent("text/plain", description);
 
 const welcome = createRoute({
   method: "get",

@@ -12,12 +12,13 @@ import {
 import {
   type AuthSettings,
   authEnv,
+  authIsOn,
   authSettings,
   requireExplicitAccess,
 } from "./auth/settings.js";
 import { type BillingSettings, DIALECTS, worstCaseChargeMs } from "./billing/settings.js";
 import { parseRetrySchedule, type RetrySchedule } from "./domain/dunning.js";
-import { isPeriod, type Period, periodOf } from "./domain/period.js";
+import { isPeriod, type Period } from "./domain/period.js";
 import type { EventSettings } from "./events/relay.js";
 
 const DAY_MS = 86_400_000;
@@ -80,16 +81,13 @@ const schema = z
       .optional(),
     EVENTS_SOURCE: z.string().min(1).max(512).optional(),
     BILLING_SELF_TOKEN_FILE: z.string().optional(),
-    METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     ...authEnv,
   })
   .superRefine(requireExplicitAccess)
   .superRefine((env, ctx) => {
     // With auth on, a lane request without Antaeus's own token would be refused: the run would
     // stall until the watchdog.
-    const authOn =
-      env.ANTAEUS_AUTH === "on" || (env.NODE_ENV === "production" && !env.ANTAEUS_AUTH);
-    if (authOn && !env.BILLING_SELF_TOKEN_FILE) {
+    if (authIsOn(env) && !env.BILLING_SELF_TOKEN_FILE) {
       ctx.addIssue({
         code: "custom",
         path: ["BILLING_SELF_TOKEN_FILE"],
@@ -155,13 +153,12 @@ export interface AntaeusConfig extends ServiceConfig {
     seed: number;
     customers: number;
     invoicesPerCustomer: number;
-    lastPeriod: Period;
+    /** Unset: the current month (data/seed.ts). */
+    lastPeriod: Period | undefined;
   };
   billing: BillingSettings;
   events: EventSettings;
   auth: AuthSettings;
-  /** Where /metrics is also served alone, without a token; unset: only on the API's port. */
-  metricsPort: number | undefined;
 }
 
 export function loadAntaeusConfig(
@@ -175,7 +172,7 @@ export function loadAntaeusConfig(
       seed: parsed.SEED,
       customers: parsed.SEED_CUSTOMERS,
       invoicesPerCustomer: parsed.SEED_INVOICES_PER_CUSTOMER,
-      lastPeriod: parsed.SEED_LAST_PERIOD ? `${parsed.SEED_LAST_PERIOD}-01` : periodOf(new Date()),
+      lastPeriod: parsed.SEED_LAST_PERIOD ? `${parsed.SEED_LAST_PERIOD}-01` : undefined,
     },
     billing: {
       // Outside production the defaults point at `npm start`'s local payment function and at itself.
@@ -202,6 +199,5 @@ export function loadAntaeusConfig(
       source: parsed.EVENTS_SOURCE ?? parsed.BILLING_LANE_URL ?? "/antaeus/local",
     },
     auth: authSettings(parsed),
-    metricsPort: parsed.METRICS_PORT,
   };
 }

@@ -28,7 +28,7 @@ export const antaeusService: ServiceDefinition<AntaeusConfig, Router> = {
     const closeMetrics =
       config.metricsPort === undefined
         ? undefined
-        : await serveMetricsAlone(metrics, config.metricsPort, logger);
+        : await serveMetricsAlone(metrics, { port: config.metricsPort, host: config.host }, logger);
     return {
       app: antaeusApp({
         sql,

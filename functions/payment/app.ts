@@ -1,14 +1,15 @@
 import {
   checkSchemaCurrent,
   createApp,
-  createHttpMetrics,
+  type DocumentInfo,
+  type HttpMetrics,
   type Logger,
   type Router,
   type Sql,
   serveDocs,
   serveMetrics,
 } from "../runtime/index.js";
-import { callerAuth } from "./auth/caller-auth.js";
+import { callerAuth, openApiSecurity } from "./auth/caller-auth.js";
 import { chargeService } from "./charges/charge-service.js";
 import { faultInjector, warnAboutFaults } from "./charges/faults.js";
 import { chargeCounter } from "./charges/metrics.js";
@@ -18,15 +19,28 @@ import { chargeRoutes } from "./charges/routes.js";
 import type { PaymentConfig } from "./config.js";
 import { createDb, migrations } from "./data/database.js";
 
+export const PAYMENT_DOCUMENT: DocumentInfo = {
+  title: "Payment",
+  description:
+    "The payment provider Antaeus charges invoices through: at most one charge per Idempotency-Key, and a ledger to ask.",
+};
+
 /**
- * The payment provider: probes and /metrics open (Knative and Prometheus call them without a
- * token), every other route behind caller authentication.
+ * The payment provider: the probes open (Knative calls them without a token), every other route
+ * behind caller authentication, /metrics and the OpenAPI document included. Prometheus reads
+ * those on METRICS_PORT (service.ts), which only the monitoring namespace may reach: every request
+ * to this port comes through Knative's gateway or activator, so a NetworkPolicy cannot tell
+ * Antaeus from any other workload here, only the token can.
  */
-export function paymentApp(deps: { config: PaymentConfig; sql: Sql; logger: Logger }): Router {
-  const { config, logger } = deps;
+export function paymentApp(deps: {
+  config: PaymentConfig;
+  sql: Sql;
+  logger: Logger;
+  metrics: HttpMetrics;
+}): Router {
+  const { config, logger, metrics } = deps;
   const db = createDb(deps.sql);
   const randomness = createRandomness(config.seed);
-  const metrics = createHttpMetrics();
   logger.info(
     {
       successRate: config.successRate,
@@ -46,16 +60,10 @@ export function paymentApp(deps: { config: PaymentConfig; sql: Sql; logger: Logg
     { database: () => checkSchemaCurrent(deps.sql, migrations), ...auth.readiness },
     { bodyLimitBytes: config.bodyLimitBytes, degraded: auth.degraded },
   );
-  serveMetrics(app, metrics);
-  // Open like the probes: the contract is no secret, and the NetworkPolicy admits only Antaeus.
-  serveDocs(app, {
-    title: "Payment",
-    description:
-      "The payment provider Antaeus charges invoices through: at most one charge per Idempotency-Key, and a ledger to ask.",
-  });
-
-  // Registered after the open routes: Hono runs middleware in order, and those have answered.
-  app.use(auth.middleware);
+  // The guard comes after the probes (createApp declared them) and before everything else: the
+  // contract's document and reference page too (any workload may reach this port; see above).
+  serveMetrics(app, metrics, auth.middleware);
+  serveDocs(app, PAYMENT_DOCUMENT, openApiSecurity(config.auth));
   chargeRoutes(app, {
     db,
     charge: chargeService({
@@ -66,7 +74,6 @@ export function paymentApp(deps: { config: PaymentConfig; sql: Sql; logger: Logg
     }),
     faults: faultInjector(config.faults, randomness),
     count: chargeCounter(metrics.registry),
-    bodyLimitBytes: config.bodyLimitBytes,
     rateLimit: rateLimiter(
       config.rateLimit === undefined
         ? undefined

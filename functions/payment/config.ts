@@ -12,7 +12,7 @@ import {
   serviceConfig,
   serviceEnv,
 } from "../runtime/index.js";
-import { DEFAULT_DECLINE_MIX, type DeclineMix, parseDeclineMix } from "./domain/decline-reasons.js";
+import { DEFAULT_DECLINE_MIX, type DeclineMix, parseDeclineMix } from "./domain/decline-mix.js";
 
 const MAX_DELAY_MS = 600_000;
 
@@ -136,7 +136,7 @@ export interface FaultConfig {
 
 export interface PaymentConfig extends ServiceConfig {
   successRate: number;
-  /** How declines are split between reasons (decline-reasons.ts). */
+  /** How declines are split between reasons (domain/decline-mix.ts). */
   declineMix: DeclineMix;
   /** Makes every draw reproducible when set; crypto randomness when not. */
   seed: number | undefined;

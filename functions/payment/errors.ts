@@ -4,13 +4,7 @@ import { errorCodes } from "../runtime/index.js";
  * Payment's own error codes; with the runtime's, the closed set its clients can switch on (and
  * its OpenAPI document lists). A new code is one line here.
  */
-export const {
-  status: ERROR_STATUS,
-  apiError,
-  badRequest,
-  errorContent,
-  failWith,
-} = errorCodes({
+export const { apiError, badRequest, errorContent, failWith } = errorCodes({
   invalid_field: 400,
   invalid_idempotency_key: 400,
   missing_field: 400,

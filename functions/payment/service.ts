@@ -1,5 +1,12 @@
-import type { Router, ServiceDefinition } from "../runtime/index.js";
-import { paymentApp } from "./app.js";
+import {
+  createHttpMetrics,
+  openApiDocument,
+  type Router,
+  type ServiceDefinition,
+  serveMetricsAlone,
+} from "../runtime/index.js";
+import { PAYMENT_DOCUMENT, paymentApp } from "./app.js";
+import { openApiSecurity } from "./auth/caller-auth.js";
 import { loadPaymentConfig, type PaymentConfig } from "./config.js";
 import { migrations } from "./data/database.js";
 
@@ -8,5 +15,18 @@ export const paymentService: ServiceDefinition<PaymentConfig, Router> = {
   name: "payment",
   loadConfig: (env) => loadPaymentConfig(env),
   migrations,
-  build: async ({ config, sql, logger }) => ({ app: paymentApp({ config, sql, logger }) }),
+  build: async ({ config, sql, logger }) => {
+    const metrics = createHttpMetrics();
+    const app = paymentApp({ config, sql, logger, metrics });
+    const closeMetrics =
+      config.metricsPort === undefined
+        ? undefined
+        : await serveMetricsAlone(
+            metrics,
+            { port: config.metricsPort, host: config.host },
+            logger,
+            () => openApiDocument(app, PAYMENT_DOCUMENT, openApiSecurity(config.auth)),
+          );
+    return { app, cleanups: closeMetrics ? [closeMetrics] : [] };
+  },
 };

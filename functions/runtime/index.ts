@@ -47,7 +47,16 @@ export { trustedIssuer } from "./web/auth/trusted-issuer.js";
 export { errorCodes } from "./web/error-codes.js";
 export { ApiError } from "./web/errors.js";
 export { createApp, type ReadinessChecks } from "./web/http.js";
-export { jsonBodyLimit, readJson, readText } from "./web/json-body.js";
+export { readJson, readText } from "./web/json-body.js";
 export { jsonArrayResponse } from "./web/json-stream.js";
 export { createHttpMetrics, type HttpMetrics, serveMetrics } from "./web/metrics.js";
-export { declare, jsonContent, type Router, serveDocs } from "./web/openapi.js";
+export {
+  type ApiSecurity,
+  type DocumentInfo,
+  declare,
+  jsonContent,
+  openApiDocument,
+  type Router,
+  serveDocs,
+  textContent,
+} from "./web/openapi.js";

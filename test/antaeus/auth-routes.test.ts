@@ -20,11 +20,18 @@ describe("the route table (functions/antaeus/auth/access.ts)", () => {
     expect([...served].sort()).toEqual([...listed].sort());
   });
 
-  it("takes the run pages' cookie only on GET routes, and answers without a caller only the sign-in", () => {
+  it("takes the run pages' cookie only on GET routes, and answers without a caller only the sign-in and the API's description", () => {
     expect(ROUTE_ACCESS.filter((route) => route.session && route.method !== "GET")).toEqual([]);
     expect(
       ROUTE_ACCESS.filter((route) => route.public).map((r) => `${r.method} ${r.path}`),
-    ).toEqual(["GET /runs/sign-in", "POST /runs/sign-in", "POST /runs/sign-out"]);
+    ).toEqual([
+      "GET /runs/sign-in",
+      "POST /runs/sign-in",
+      "POST /runs/sign-out",
+      "GET /openapi.json",
+      "GET /docs",
+      "GET /docs/:asset",
+    ]);
   });
 
   it("opens in the challenge profile the original's routes and nothing of ours", () => {

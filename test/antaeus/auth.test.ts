@@ -1,99 +1,38 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
 import type { JWTPayload } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TOKEN_COMMAND } from "../../functions/antaeus/auth/guard.js";
 import {
-  ISSUER,
-  type SigningKey,
-  signingKey,
-  startJwksServer,
-  token,
-} from "../payment/identity.js";
-import { expectError } from "../payment/support.js";
+  antaeusIdentity,
+  MONTHLY,
+  OPERATOR,
+  READER,
+  SA,
+  SELF,
+} from "../support/antaeus-identity.js";
+import { expectError } from "../support/api-error.js";
 import { pingDelivery } from "../support/cloudevents.js";
-import { type FunctionProcess, startFunction } from "../support/processes.js";
+import { ISSUER, signingKey, token } from "../support/identity.js";
+import { type FunctionProcess, metricsUrlOf, startFunction } from "../support/processes.js";
 import { type System, startSystem, waitForNoRunningRun } from "../support/system.js";
 
-// The identities a cluster hands out (knative/antaeus/serviceaccount.yaml), and the one Knative
-// Eventing gives a PingSource with authentication-oidc on: "<name>-oidc-sources.knative.dev-
-// pingsource" (knative/eventing pkg/auth/serviceaccount.go @9f632ef8847a98f6933794d042b487151454a7f1,
-// GetOIDCServiceAccountNameForResource: "-oidc-<group>-<kind>", lowercased).
-const SA = (name: string) => `system:serviceaccount:antaeus:${name}`;
-const SELF = SA("antaeus");
-const READER = SA("antaeus-reader");
-const OPERATOR = SA("antaeus-operator");
-const MONTHLY = SA("monthly-billing-oidc-sources.knative.dev-pingsource");
-const OIDC_ISSUER = "https://login.example.com";
-
 let system: System;
-let cluster: Awaited<ReturnType<typeof startJwksServer>>;
-let company: Awaited<ReturnType<typeof startJwksServer>>;
-let clusterKey: SigningKey;
-let companyKey: SigningKey;
-let dir: string;
-
-/** A token from the cluster's issuer for Antaeus (audience antaeus), as `kubectl create token`. */
-const clusterToken = (sub: string, claims: JWTPayload = {}) =>
-  token(clusterKey, { aud: "antaeus", sub, ...claims });
-/** A token from the company's OIDC provider, with groups. */
+let identity: Awaited<ReturnType<typeof antaeusIdentity>>;
+const clusterToken = (sub: string, claims: JWTPayload = {}) => identity.clusterToken(sub, claims);
 const companyToken = (sub: string, groups: string[], claims: JWTPayload = {}) =>
-  token(companyKey, { iss: OIDC_ISSUER, aud: "antaeus-api", sub, groups, ...claims });
+  identity.companyToken(sub, groups, claims);
 
 beforeAll(async () => {
-  [clusterKey, companyKey] = await Promise.all([signingKey("k8s-1"), signingKey("idp-1", "ES256")]);
-  [cluster, company] = await Promise.all([startJwksServer(), startJwksServer()]);
-  cluster.state.keys = [clusterKey.jwk];
-  cluster.state.token = "jwks-reader";
-  company.state.keys = [companyKey.jwk];
-  dir = await mkdtemp(join(tmpdir(), "antaeus-auth-"));
-  await writeFile(join(dir, "jwks-token"), "jwks-reader\n");
-  await writeFile(join(dir, "self-token"), await clusterToken(SELF));
-  await writeFile(
-    join(dir, "auth.json"),
-    JSON.stringify({
-      issuers: [
-        {
-          issuer: ISSUER,
-          audiences: ["antaeus"],
-          jwksUrl: cluster.url,
-          jwksTokenFile: join(dir, "jwks-token"),
-          jwksCooldownMs: "0",
-        },
-        {
-          issuer: OIDC_ISSUER,
-          audiences: ["antaeus-api"],
-          jwksUrl: company.url,
-          prefix: "oidc:",
-          groupsClaim: "groups",
-        },
-      ],
-      roles: {
-        reader: { subjects: [READER] },
-        billing: { groups: ["oidc:billing"] },
-        operator: { subjects: [OPERATOR] },
-        self: { subjects: [SELF] },
-        pingsource: { subjects: [MONTHLY] },
-      },
-    }),
-  );
+  identity = await antaeusIdentity();
   system = await startSystem({
-    antaeus: {
-      ANTAEUS_AUTH: "on",
-      ANTAEUS_AUTH_CONFIG_FILE: join(dir, "auth.json"),
-      BILLING_SELF_TOKEN_FILE: join(dir, "self-token"),
-      SEED_CUSTOMERS: "10",
-      SEED_INVOICES_PER_CUSTOMER: "2",
-    },
+    antaeus: { ...identity.env, SEED_CUSTOMERS: "10", SEED_INVOICES_PER_CUSTOMER: "2" },
     // 20 invoices one at a time at 20 ms each outlast a 100 ms budget: lanes hand themselves on.
     payment: { PAYMENT_LATENCY_MS: "20" },
   });
 });
 afterAll(async () => {
   await system?.stop();
-  await Promise.all([cluster?.close(), company?.close()]);
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await identity?.close();
 });
 
 const base = () => system.antaeus[0]!.url;
@@ -318,7 +257,7 @@ describe("the run pages' way in: a token traded once for a cookie", () => {
   });
 
   it("refuses a bad token in the page: 401, no cookie", async () => {
-    const forged = await token(companyKey, { iss: ISSUER, aud: "antaeus", sub: "x" });
+    const forged = await token(identity.companyKey, { iss: ISSUER, aud: "antaeus", sub: "x" });
     for (const bad of ["not-a-jwt", forged, await billingToken({ exp: 1 })]) {
       const response = await signIn(bad);
       expect(response.status).toBe(401);
@@ -365,9 +304,13 @@ describe("the run pages' way in: a token traded once for a cookie", () => {
     );
   });
 
-  it("is Secure when the person came over https", async () => {
+  it("over https (Knative's gateway says so in X-Forwarded-Proto): one __Host- cookie, Secure, Path=/", async () => {
     const response = await signIn(await billingToken(), "/runs", { "x-forwarded-proto": "https" });
-    for (const line of response.headers.getSetCookie()) expect(line).toMatch(/; Secure/);
+    const cookies = response.headers.getSetCookie();
+    expect(cookies).toHaveLength(1);
+    expect(cookies[0]).toMatch(
+      /^__Host-antaeus-session=[^;]+; Max-Age=\d+; Path=\/; HttpOnly; Secure; SameSite=Strict$/,
+    );
   });
 
   it("never lets the cookie alone charge or change anything, or read beyond the pages", async () => {
@@ -494,11 +437,11 @@ describe("the challenge profile (ANTAEUS_AUTH_OPEN_ROUTES=original)", () => {
   });
 
   it("serves /metrics without a token on METRICS_PORT, and nothing else there", async () => {
-    const port = open.logs.find((line) => line.msg === "metrics alone on their own port")?.port;
-    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+    const metricsPort = metricsUrlOf(open);
+    const metrics = await fetch(`${metricsPort}/metrics`);
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toContain("http_request_duration_seconds");
-    expect((await fetch(`http://127.0.0.1:${port}/rest/v1/invoices`)).status).toBe(404);
+    expect((await fetch(`${metricsPort}/rest/v1/invoices`)).status).toBe(404);
   });
 
   it("still asks for a token everywhere else", async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectError } from "../payment/support.js";
+import { expectError } from "../support/api-error.js";
 import { type System, startSystem, waitForNoRunningRun } from "../support/system.js";
 
 // Auth off (the default outside production): who may act is the auth matrix's subject

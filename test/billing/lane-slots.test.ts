@@ -15,7 +15,12 @@ beforeAll(async () => {
     SEED_INVOICES_PER_CUSTOMER: "10",
     SEED_LAST_PERIOD: "2026-10",
   });
-  const started = await startOrJoinRun(antaeus.sql, { kind: "api" }, "2026-10-01", new Date());
+  const started = await startOrJoinRun(
+    antaeus.sql,
+    { kind: "api", chargeNow: true },
+    "2026-10-01",
+    new Date(),
+  );
   runId = started!.run.id;
 });
 afterAll(() => antaeus?.close());

@@ -19,6 +19,9 @@ describe("a repeated PingSource event", () => {
       const tick = (source: string) => pingDelivery({ source, id: "tick-1" });
       const monthly = await pay(url, tick("antaeus/monthly-billing"));
       expect(monthly.body).toMatchObject({ created: true, status: "COMPLETED" });
+      // Something due for the other PingSource's tick: its soft declines' retries.
+      await system.antaeusDb`
+        update invoices set next_retry_at = now() - interval '1 minute' where status = 'DECLINED'`;
 
       const other = await pay(url, tick("antaeus/catch-up-billing"));
       expect(other.body).toMatchObject({ created: true, status: "COMPLETED" });

@@ -101,8 +101,9 @@ describe("a replica that stalls past its lease", () => {
     ]);
     expect(charges.get(1)).toBe(1);
 
+    // Nothing is due: the next pay call is answered with that run, and charges nothing.
     const next = await pay(other.url);
-    expect(next.body).toMatchObject({ total: 0, status: "COMPLETED" });
+    expect(next.body).toMatchObject({ id: run.id, created: false, status: "COMPLETED" });
     expect(provider.calls).toHaveLength(2);
   });
 });

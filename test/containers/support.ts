@@ -1,7 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
-import { createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { containerEngine, engineOutput } from "../../scripts/containers.mjs";
@@ -82,7 +80,7 @@ export function runContainer(options: RunOptions): Container {
   };
 }
 
-export function isRunning(container: Container): boolean {
+function isRunning(container: Container): boolean {
   return engineOutput(["inspect", "--format", "{{.State.Running}}", container.id]) === "true";
 }
 
@@ -99,20 +97,9 @@ export async function waitUntilReady(container: Container, timeoutMs = 120_000):
     if (!isRunning(container)) {
       throw new Error(`${container.name} exited before it was ready:\n${container.logs()}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(`${container.name} not ready after ${timeoutMs} ms:\n${container.logs()}`);
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createTcpServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 const fileDirs: string[] = [];

@@ -14,8 +14,11 @@ import {
 } from "../support/stand-in.js";
 import type { RunBody } from "../support/system.js";
 
-/** How payment answers one call: our payment function in one of three moods, or a bare decline. */
-export type Mood = "soft" | "pays" | "hard" | "bare";
+/**
+ * How payment answers one call: our payment function in one of three moods, a bare decline, or
+ * a refusal of the request itself (a 400, charging nothing).
+ */
+export type Mood = "soft" | "pays" | "hard" | "bare" | "refused";
 
 /**
  * Antaeus with its billing clock in a file the test rewrites (BILLING_CLOCK_FILE), in front of
@@ -68,6 +71,13 @@ export async function startDunningSystem(options: {
   const front = await startStandIn((call): Promise<Reply> => {
     const mood = options.script(call) ?? "soft";
     if (mood === "bare") return gate.pass({ status: 200, body: { result: false } });
+    // At once, past the gate: the invoice is decided (REJECTED) while others are held.
+    if (mood === "refused") {
+      return Promise.resolve({
+        status: 400,
+        body: { error: { code: "invalid_request", message: "refused by the provider" } },
+      });
+    }
     return gate.pass(forward(moods[mood], call));
   });
   const clockFile = join(mkdtempSync(join(tmpdir(), "antaeus-clock-")), "now");

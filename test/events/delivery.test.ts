@@ -89,7 +89,13 @@ describe("a replica killed mid-delivery", () => {
     const first = system.antaeus[0]!;
     const paying = pay(first.url).catch(() => undefined);
     // The sink has the first batch and holds its answers: kill Antaeus now.
-    while (sink.received.length === 0) await sleep(20);
+    await expect
+      .poll(() => sink.received.length, {
+        timeout: 30_000,
+        interval: 20,
+        message: "the sink never received the first batch",
+      })
+      .toBeGreaterThan(0);
     await sleep(100);
     await first.stop("SIGKILL");
     await paying;

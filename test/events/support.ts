@@ -34,26 +34,43 @@ export function schemaProblems(type: string, data: unknown): string[] {
 /**
  * The events the ledger and Antaeus's final statuses imply, one line each: a paid event per
  * successful charge, a payment-failed event per declined charge (with its reason), a
- * needs-person event per invoice left for a person, a run-completed event per completed run.
+ * needs-person event per invoice left for a person, a run-completed event per completed run. A
+ * charge Antaeus has not learned the outcome of yet (its invoice NETWORK_ERROR, holding the
+ * charge's key for the next run to ask under) implies nothing yet.
  */
 export async function impliedEvents(system: System): Promise<string[]> {
-  const [charges, invoices, runs] = await Promise.all([
-    system.ledgerDb<Array<{ invoice_id: number; status: string; reason: string | null }>>`
-      select invoice_id, status, reason from payment.charges`,
+  const [charges, invoices, runs, unknown] = await Promise.all([
+    system.ledgerDb<
+      Array<{ invoice_id: number; status: string; reason: string | null; key: string | null }>
+    >`select invoice_id, status, reason, idempotency_key as key from payment.charges`,
     system.antaeusDb<Array<{ id: number; status: string }>>`
       select id, status from invoices where status in
         ('RETRIES_EXHAUSTED', 'HARD_DECLINED', 'OUTCOME_UNKNOWN', 'CURRENCY_MISMATCH', 'CUSTOMER_NOT_FOUND')`,
     system.antaeusDb<Array<{ id: number }>>`select id from billing_runs where status = 'COMPLETED'`,
+    system.antaeusDb<Array<{ key: string }>>`
+      select attempt_key::text as key from invoices
+      where status = 'NETWORK_ERROR' and attempt_key is not null`,
   ]);
+  const notYetKnown = new Set(unknown.map((row) => row.key));
   return [
-    ...charges.map((c) =>
-      c.status === "succeeded"
-        ? `paid invoices/${c.invoice_id}`
-        : `payment_failed invoices/${c.invoice_id} ${c.reason}`,
-    ),
+    ...charges
+      .filter((c) => c.key === null || !notYetKnown.has(c.key))
+      .map((c) =>
+        c.status === "succeeded"
+          ? `paid invoices/${c.invoice_id}`
+          : `payment_failed invoices/${c.invoice_id} ${c.reason}`,
+      ),
     ...invoices.map((i) => `needs_person invoices/${i.id} ${i.status}`),
     ...runs.map((r) => `run_completed runs/${r.id}`),
   ].sort();
+}
+
+/** The events Antaeus's outbox holds, delivered or not, as eventLines writes them. */
+export async function outboxLines(system: System): Promise<string[]> {
+  return eventLines(
+    await system.antaeusDb<Array<{ type: string; subject: string; data: unknown }>>`
+      select type, subject, data from billing_events`,
+  );
 }
 
 /** The same lines for events as received (or as the outbox holds them). */

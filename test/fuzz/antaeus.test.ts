@@ -1,6 +1,11 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe } from "vitest";
+import { PROBES, ROUTE_ACCESS } from "../../functions/antaeus/auth/access.js";
 import { INVOICE_STATUSES } from "../../functions/antaeus/domain/status.js";
+import { antaeusIdentity, MONTHLY, OPERATOR, READER, SELF } from "../support/antaeus-identity.js";
+import { createDatabase } from "../support/database.js";
+import { token } from "../support/identity.js";
+import { type FunctionProcess, metricsUrlOf, startFunction } from "../support/processes.js";
 import { type System, startSystem } from "../support/system.js";
 import {
   body,
@@ -9,7 +14,7 @@ import {
   fuzzTest,
   headerValue,
   idText,
-  METHODS,
+  method,
   query,
   segment,
 } from "./support.js";
@@ -17,40 +22,26 @@ import {
 /** Antaeus's body cap (functions/antaeus/app.ts). */
 const LIMIT = 64 * 1024;
 
-/** Each route with the method it answers, which most requests use; the rest try any. */
+/** Every route with the method it answers (the access table lists them all), which most requests use; the rest try any. */
 const ROUTES: Array<[string, string]> = [
-  ["GET", "/"],
-  ["GET", "/rest/health"],
-  ["GET", "/healthz"],
-  ["GET", "/readyz"],
-  ["GET", "/metrics"],
-  ["GET", "/rest/v1/invoices"],
-  ["GET", "/rest/v1/invoices/{id}"],
-  ["GET", "/rest/v1/invoices/{id}/attempts"],
-  ["POST", "/rest/v1/invoices/pay"],
-  ["GET", "/rest/v1/customers"],
-  ["GET", "/rest/v1/customers/{id}"],
-  ["GET", "/rest/v1/customers/{id}/invoices"],
-  ["GET", "/rest/v1/billing/runs"],
-  ["GET", "/rest/v1/billing/runs/{id}"],
-  ["POST", "/rest/v1/billing/runs/{id}/lanes/1"],
-  ["POST", "/rest/v1/billing/resume"],
+  ...ROUTE_ACCESS.map((route): [string, string] => [route.method, route.path]),
+  ...PROBES.map((probe): [string, string] => ["GET", probe]),
 ];
 
 const target: fc.Arbitrary<[string, string]> = fc.oneof(
   {
     weight: 6,
     arbitrary: fc
-      .tuple(fc.constantFrom(...ROUTES), idText, fc.constantFrom(...METHODS), fc.nat(3))
-      .map(([[method, route], id, other, dice]): [string, string] => [
+      .tuple(fc.constantFrom(...ROUTES), idText, idText, method, fc.nat(3))
+      .map(([[method, route], id, lane, other, dice]): [string, string] => [
         dice === 0 ? other : method,
-        route.replace("{id}", id),
+        route.replace(":id", id).replace(":lane", lane),
       ]),
   },
   {
     weight: 1,
     arbitrary: fc.tuple(
-      fc.constantFrom(...METHODS),
+      method,
       fc.array(segment, { minLength: 1, maxLength: 5 }).map((s) => `/${s.join("/")}`),
     ),
   },
@@ -59,6 +50,7 @@ const target: fc.Arbitrary<[string, string]> = fc.oneof(
 const queryValue = fc.oneof(
   fc.constantFrom(...INVOICE_STATUSES, "paid", "LOST", "", "1", "500", "501", "0"),
   idText,
+  fc.uuid(),
   fc.string({ unit: "grapheme", maxLength: 30 }),
 );
 
@@ -114,37 +106,105 @@ const cloudEvent = fc
   )
   .map(([event, changes]) => Object.assign({}, event, ...changes) as Record<string, string>);
 
-const request: fc.Arbitrary<FuzzRequest> = fc
-  .record({
-    target,
-    query: query(["status", "customerId", "limit"], queryValue),
-    event: fc.option(cloudEvent, { freq: 3 }),
-    contentType: fc.option(contentType),
-    requestId: fc.option(fc.oneof(fc.uuid(), headerValue(200))),
-    body: fc.option(body(LIMIT)),
-    chunked: fc.boolean(),
-  })
-  .map((r) => ({
-    method: r.target[0],
-    path: r.target[1] + r.query,
-    headers: {
-      ...r.event,
-      ...(r.contentType ? { "content-type": r.contentType } : {}),
-      ...(r.requestId ? { "x-request-id": r.requestId } : {}),
-    },
-    ...(r.body !== null && r.target[0] !== "GET" && r.target[0] !== "HEAD"
-      ? { body: r.body, chunked: r.chunked }
-      : {}),
-  }));
+/** Requests as any client may send them, with the credentials `authorization` draws. */
+const request = (authorization: fc.Arbitrary<Record<string, string>>): fc.Arbitrary<FuzzRequest> =>
+  fc
+    .record({
+      target,
+      query: query(["status", "customerId", "limit", "holder"], queryValue),
+      event: fc.option(cloudEvent, { freq: 3 }),
+      contentType: fc.option(contentType),
+      requestId: fc.option(fc.oneof(fc.uuid(), headerValue(200))),
+      authorization,
+      body: fc.option(body(LIMIT)),
+    })
+    .map((r) => ({
+      method: r.target[0],
+      path: r.target[1] + r.query,
+      headers: {
+        ...r.event,
+        ...r.authorization,
+        ...(r.contentType ? { "content-type": r.contentType } : {}),
+        ...(r.requestId ? { "x-request-id": r.requestId } : {}),
+      },
+      ...(r.body === null ? {} : { body: r.body }),
+    }));
+
+/** Where auth is off, a credential is only noise. */
+const noise = fc.option(fc.record({ authorization: headerValue(100) }), { freq: 8, nil: {} });
 
 let system: System;
-let url: string;
-beforeAll(async () => {
-  system = await startSystem({ antaeus: { SEED_CUSTOMERS: "3" } });
-  url = system.antaeus[0]!.url;
-});
-afterAll(() => system?.stop());
+let identity: Awaited<ReturnType<typeof antaeusIdentity>>;
+let guarded: FunctionProcess;
+/** Tokens of every role, and the ways a token goes wrong, minted once the issuers run. */
+let credentials: Array<Record<string, string>>;
 
-describe("Antaeus under generated requests", () => {
-  fuzzTest("antaeus", () => url, request);
+beforeAll(async () => {
+  identity = await antaeusIdentity();
+  [system, guarded] = await Promise.all([
+    startSystem({ antaeus: { SEED_CUSTOMERS: "3", METRICS_PORT: "0" } }),
+    createDatabase("fuzz_guarded"),
+  ]).then(
+    async ([started, url]) =>
+      [
+        started,
+        await startFunction("antaeus", {
+          ...identity.env,
+          DATABASE_URL: url,
+          PAYMENT_PROVIDER_ENDPOINT: `${started.payment.url}/v1/charges`,
+          // The challenge profile: the original's routes open, everything else guarded.
+          ANTAEUS_AUTH_OPEN_ROUTES: "original",
+          SEED_CUSTOMERS: "3",
+          METRICS_PORT: "0",
+        }),
+      ] as const,
+  );
+  const { clusterToken, companyToken } = identity;
+  const now = Math.floor(Date.now() / 1000);
+  const tokens = await Promise.all([
+    clusterToken(OPERATOR),
+    clusterToken(READER),
+    clusterToken(MONTHLY),
+    clusterToken(SELF),
+    companyToken("alice@example.com", ["billing"]),
+    companyToken("mallory@example.com", []),
+    clusterToken(READER, { exp: now - 60 }),
+    clusterToken(READER, { aud: "payment" }),
+    clusterToken(READER, { iss: "https://evil.example" }),
+    token(identity.clusterKey, { aud: "antaeus", sub: OPERATOR }, "unknown-kid"),
+  ]);
+  credentials = [
+    ...tokens.map((t) => ({ authorization: `Bearer ${t}` })),
+    ...tokens.slice(0, 5).map((t) => ({ cookie: `antaeus-session=${t}` })),
+    { authorization: `Bearer ${tokens[0]!.slice(0, -4)}AAAA` },
+    { authorization: "Basic YWxpY2U6c2VjcmV0" },
+  ];
+});
+afterAll(async () => {
+  await Promise.all([system?.stop(), guarded?.stop()]);
+  await identity?.close();
+});
+
+const metricsUrl = (fn: FunctionProcess) => `${metricsUrlOf(fn)}/metrics`;
+
+describe("Antaeus under generated requests, auth off", () => {
+  fuzzTest(
+    "antaeus (auth off)",
+    () => ({ port: system.antaeus[0]!.port, metricsUrl: metricsUrl(system.antaeus[0]!) }),
+    request(noise),
+  );
+});
+
+describe("Antaeus under generated requests, auth on (the challenge profile)", () => {
+  fuzzTest(
+    "antaeus (auth on)",
+    () => ({ port: guarded.port, metricsUrl: metricsUrl(guarded) }),
+    request(
+      fc.oneof(
+        { weight: 2, arbitrary: fc.constant({}) },
+        { weight: 6, arbitrary: fc.nat().map((n) => credentials[n % credentials.length]!) },
+        { weight: 1, arbitrary: noise },
+      ),
+    ),
+  );
 });

@@ -1,7 +1,9 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe } from "vitest";
 import { CURRENCIES } from "../../functions/kernel/money.js";
-import { startPayment } from "../payment/support.js";
+import { type Payment, startPayment } from "../payment/support.js";
+import { ANTAEUS, ISSUER, signingKey, startJwksServer, token } from "../support/identity.js";
+import { metricsUrlOf } from "../support/processes.js";
 import {
   body,
   contentType,
@@ -9,7 +11,7 @@ import {
   fuzzTest,
   headerValue,
   idText,
-  METHODS,
+  method,
   query,
   segment,
 } from "./support.js";
@@ -80,57 +82,123 @@ const target: fc.Arbitrary<[string, string]> = fc.oneof(
   {
     weight: 6,
     arbitrary: fc
-      .tuple(fc.constantFrom("POST", "POST", "GET"), fc.constantFrom(...METHODS), fc.nat(4))
-      .map(([method, other, dice]): [string, string] => [
-        dice === 0 ? other : method,
+      .tuple(fc.constantFrom("POST", "POST", "GET"), method, fc.nat(4))
+      .map(([routeMethod, other, dice]): [string, string] => [
+        dice === 0 ? other : routeMethod,
         "/v1/charges",
       ]),
   },
   {
     weight: 1,
     arbitrary: fc.tuple(
-      fc.constantFrom(...METHODS),
+      method,
       fc.oneof(
-        fc.constantFrom("/healthz", "/readyz", "/metrics", "/", "/v1/charges/"),
+        fc.constantFrom("/healthz", "/readyz", "/metrics", "/openapi.json", "/", "/v1/charges/"),
         fc.array(segment, { minLength: 1, maxLength: 4 }).map((s) => `/${s.join("/")}`),
       ),
     ),
   },
 );
 
-const request: fc.Arbitrary<FuzzRequest> = fc
-  .record({
-    target,
-    query: query(["idempotency_key", "invoice_id"], fc.oneof(idText, idempotencyKey)),
-    key: fc.option(idempotencyKey),
-    contentType: fc.option(contentType, { freq: 2 }),
-    requestId: fc.option(fc.oneof(fc.uuid(), headerValue(200))),
-    body: fc.oneof(
-      { weight: 6, arbitrary: charge.map((c) => JSON.stringify(c)) },
-      { weight: 2, arbitrary: body(LIMIT) },
-      { weight: 1, arbitrary: fc.constant("") },
-    ),
-    chunked: fc.boolean(),
-  })
-  .map((r) => ({
-    method: r.target[0],
-    path: r.target[1] + r.query,
-    headers: {
-      "content-type": r.contentType ?? "application/json",
-      ...(r.key ? { "idempotency-key": r.key } : {}),
-      ...(r.requestId ? { "x-request-id": r.requestId } : {}),
-    },
-    ...(r.target[0] !== "GET" && r.target[0] !== "HEAD"
-      ? { body: r.body, chunked: r.chunked }
-      : {}),
-  }));
+/** Requests as any client may send them, with the credentials `authorization` draws. */
+const request = (authorization: fc.Arbitrary<Record<string, string>>): fc.Arbitrary<FuzzRequest> =>
+  fc
+    .record({
+      target,
+      query: query(["idempotency_key", "invoice_id"], fc.oneof(idText, idempotencyKey)),
+      key: fc.option(idempotencyKey),
+      contentType: fc.option(contentType, { freq: 2 }),
+      requestId: fc.option(fc.oneof(fc.uuid(), headerValue(200))),
+      authorization,
+      body: fc.option(
+        fc.oneof(
+          { weight: 6, arbitrary: charge.map((c) => JSON.stringify(c)) },
+          { weight: 2, arbitrary: body(LIMIT) },
+          { weight: 1, arbitrary: fc.constant("") },
+        ),
+        { freq: 4 },
+      ),
+    })
+    .map((r) => ({
+      method: r.target[0],
+      path: r.target[1] + r.query,
+      headers: {
+        "content-type": r.contentType ?? "application/json",
+        ...r.authorization,
+        ...(r.key ? { "idempotency-key": r.key } : {}),
+        ...(r.requestId ? { "x-request-id": r.requestId } : {}),
+      },
+      ...(r.body === null ? {} : { body: r.body }),
+    }));
 
-let payment: Awaited<ReturnType<typeof startPayment>>;
+const RECONCILER = "system:serviceaccount:ops:reconciler";
+
+let open: Payment;
+let guarded: Payment;
+let jwks: Awaited<ReturnType<typeof startJwksServer>>;
+/** Antaeus's token and the ways a token goes wrong, minted once the issuer runs. */
+let credentials: Array<Record<string, string>>;
+
 beforeAll(async () => {
-  payment = await startPayment({ PAYMENT_SEED: "7" });
+  const key = await signingKey("rsa-1");
+  jwks = await startJwksServer();
+  jwks.state.keys = [key.jwk];
+  [open, guarded] = await Promise.all([
+    startPayment({ PAYMENT_SEED: "7", METRICS_PORT: "0" }),
+    startPayment({
+      PAYMENT_SEED: "7",
+      METRICS_PORT: "0",
+      PAYMENT_AUTH: "jwks",
+      PAYMENT_AUTH_ISSUER: ISSUER,
+      PAYMENT_AUTH_SUBJECT: ANTAEUS,
+      PAYMENT_AUTH_JWKS_URL: jwks.url,
+      // Low enough that the fuzz's charges meet it: a 429 is an answer like any other.
+      PAYMENT_RATE_LIMIT: "20",
+    }),
+  ]);
+  const now = Math.floor(Date.now() / 1000);
+  const tokens = await Promise.all([
+    token(key),
+    token(key),
+    token(key, { sub: RECONCILER }),
+    token(key, { exp: now - 60 }),
+    token(key, { aud: "antaeus" }),
+    token(key, { iss: "https://evil.example" }),
+    token(key, {}, "unknown-kid"),
+  ]);
+  credentials = [
+    ...tokens.map((t) => ({ authorization: `Bearer ${t}` })),
+    { authorization: `Bearer ${tokens[0]!.slice(0, -4)}AAAA` },
+    { authorization: "Basic YWxpY2U6c2VjcmV0" },
+  ];
 });
-afterAll(() => payment?.stop());
+afterAll(async () => {
+  await Promise.all([open?.stop(), guarded?.stop()]);
+  await jwks?.close();
+});
 
-describe("payment under generated requests", () => {
-  fuzzTest("payment", () => payment.url, request);
+const fuzzTarget = (payment: () => Payment) => () => ({
+  port: payment().process.port,
+  metricsUrl: `${metricsUrlOf(payment().process)}/metrics`,
+});
+
+describe("payment under generated requests, auth off", () => {
+  fuzzTest(
+    "payment (auth off)",
+    fuzzTarget(() => open),
+    request(fc.option(fc.record({ authorization: headerValue(100) }), { freq: 8, nil: {} })),
+  );
+});
+
+describe("payment under generated requests, auth on", () => {
+  fuzzTest(
+    "payment (auth on)",
+    fuzzTarget(() => guarded),
+    request(
+      fc.oneof(
+        { weight: 1, arbitrary: fc.constant({}) },
+        { weight: 6, arbitrary: fc.nat().map((n) => credentials[n % credentials.length]!) },
+      ),
+    ),
+  );
 });

@@ -4,12 +4,13 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROUTE_ACCESS } from "../../functions/antaeus/auth/access.js";
 import { TOKEN_COMMAND } from "../../functions/antaeus/auth/guard.js";
-import { rolesOf } from "../../functions/antaeus/auth/roles.js";
+import { roleReader } from "../../functions/antaeus/auth/roles.js";
 import { authFileSchema, readAuthFile } from "../../functions/antaeus/auth/settings.js";
 import { loadAntaeusConfig } from "../../functions/antaeus/config.js";
 import { loadPaymentConfig } from "../../functions/payment/config.js";
 import { mountedAuthConfig, withMountedAuthConfig } from "./auth-manifests.js";
 import {
+  containersOf,
   find,
   KNATIVE_DIR,
   KUBELET_ENV,
@@ -38,7 +39,25 @@ const clusterIssuer = (
     readAuthFile(env.ANTAEUS_AUTH_CONFIG_FILE as string, env),
   )
 ).issuers.find((i) => i.prefix === "")!;
+/** The roles a cluster account holds by the shipped config. */
+const clusterRoles = (subject: string) =>
+  roleReader(
+    authFile.roles,
+    authFile.issuers.map((issuer) => issuer.prefix),
+  )({ issuer: authFile.issuers.findIndex((i) => i.prefix === ""), subject, groups: [] });
 const sa = (name: string) => `system:serviceaccount:antaeus:${name}`;
+
+describe("both profiles", () => {
+  it("turn auth on in both of Antaeus's ksvcs themselves, not through the image's NODE_ENV", async () => {
+    for (const ksvc of [antaeus, find(docs, "Service", "antaeus-billing", "antaeus")]) {
+      const env: Record<string, string> = { ...KUBELET_ENV, ...resolvedEnv(docs, ksvc) };
+      expect(env.ANTAEUS_AUTH, ksvc.metadata.name).toBe("on");
+      // The ksvc's env alone, as on an image built without NODE_ENV=production.
+      const config = loadAntaeusConfig(await withMountedAuthConfig(docs, env));
+      expect(config.auth.mode).toBe("on");
+    }
+  });
+});
 
 describe("the challenge profile (knative/)", () => {
   it("opens the original's routes, loads the mounted auth config, and says so", async () => {
@@ -56,10 +75,18 @@ describe.skipIf(!kubectl)("the production profile (knative/production/)", () => 
         "knative/production",
       )
     : [];
+  /** The render with the database Secrets the cluster provides, shaped as knative/ ships them. */
+  const provided = [...production, ...docs.filter((d) => d.kind === "Secret")];
 
-  it("is knative/ with two differences: no route but the probes is open, and the API server only at private addresses", () => {
+  it("is knative/ with three differences: no route but the probes is open, the API server only at private addresses, and no database Secret", () => {
     const key = (d: Manifest) => `${d.kind}/${d.metadata.namespace ?? ""}/${d.metadata.name}`;
-    expect(production.map(key).sort()).toEqual(docs.map(key).sort());
+    const secrets = ["Secret/antaeus/database", "Secret/payment/database"];
+    expect(production.map(key).sort()).toEqual(
+      docs
+        .map(key)
+        .filter((k) => !secrets.includes(k))
+        .sort(),
+    );
     const differing = production.filter(
       (d) => JSON.stringify(d) !== JSON.stringify(docs.find((o) => key(o) === key(d))),
     );
@@ -69,8 +96,27 @@ describe.skipIf(!kubectl)("the production profile (knative/production/)", () => 
       "Service/antaeus/antaeus",
     ]);
     const ksvc = find(production, "Service", "antaeus", "antaeus");
-    expect(envOf(ksvc, production).ANTAEUS_AUTH_OPEN_ROUTES).toBe("none");
+    expect(envOf(ksvc, provided).ANTAEUS_AUTH_OPEN_ROUTES).toBe("none");
     expect(envOf(antaeus).ANTAEUS_AUTH_OPEN_ROUTES).toBe("original");
+  });
+
+  it("renders no Secret and no placeholder password: the cluster provides the database's", () => {
+    expect(production.filter((d) => d.kind === "Secret")).toEqual([]);
+    expect(JSON.stringify(production)).not.toMatch(/change-me/i);
+    // What still names the Secret (both functions' DATABASE_URL, PostgreSQL's user and
+    // password) names the one deploy.md says to provide, with the keys it lists.
+    const keys = production.flatMap((d) =>
+      containersOf(d).flatMap((c: Manifest) =>
+        (c.env ?? []).flatMap((e: Manifest) =>
+          e.valueFrom?.secretKeyRef
+            ? [`${e.valueFrom.secretKeyRef.name}:${e.valueFrom.secretKeyRef.key}`]
+            : [],
+        ),
+      ),
+    );
+    expect(new Set(keys)).toEqual(
+      new Set(["database:url", "database:username", "database:password", "database:database"]),
+    );
   });
 
   it("names the same images as knative/kustomization.yaml", () => {
@@ -82,7 +128,7 @@ describe.skipIf(!kubectl)("the production profile (knative/production/)", () => 
   it("is accepted by Antaeus's config loader as production with nothing open", async () => {
     const ksvc = find(production, "Service", "antaeus", "antaeus");
     const config = loadAntaeusConfig(
-      await withMountedAuthConfig(production, envOf(ksvc, production)),
+      await withMountedAuthConfig(production, envOf(ksvc, provided)),
     );
     expect(config.auth).toMatchObject({ mode: "on", openRoutes: "none" });
   });
@@ -123,7 +169,7 @@ describe("identities", () => {
         (s: Manifest) => `${mount.mountPath}/${s.serviceAccountToken?.path}` === file,
       )?.serviceAccountToken as Manifest;
     expect(clusterIssuer.audiences).toContain(source.audience);
-    expect(rolesOf(authFile.roles, sa(spec.serviceAccountName), [])).toEqual(["self"]);
+    expect(clusterRoles(sa(spec.serviceAccountName))).toEqual(["self"]);
     const lane = ROUTE_ACCESS.find((r) => r.path.endsWith("/lanes/:lane"))!;
     expect(lane.roles).toEqual(["self"]);
   });
@@ -135,8 +181,8 @@ describe("identities", () => {
     expect(
       find(docs, "ServiceAccount", "antaeus-operator", "antaeus").automountServiceAccountToken,
     ).toBe(false);
-    expect(rolesOf(authFile.roles, sa("antaeus-reader"), [])).toEqual(["reader"]);
-    expect(rolesOf(authFile.roles, sa("antaeus-operator"), [])).toEqual(["operator"]);
+    expect(clusterRoles(sa("antaeus-reader"))).toEqual(["reader"]);
+    expect(clusterRoles(sa("antaeus-operator"))).toEqual(["operator"]);
     const [, account, namespace, audience] =
       /create token (\S+) -n (\S+) --audience (\S+)/.exec(TOKEN_COMMAND) ?? [];
     expect(find(docs, "ServiceAccount", account!, namespace!)).toBeDefined();
@@ -157,11 +203,7 @@ describe("identities", () => {
       expect(account.length).toBeLessThanOrEqual(63);
       expect(source.spec.sink.audience).toBeDefined();
       expect(clusterIssuer.audiences).toContain(source.spec.sink.audience);
-      const roles = rolesOf(
-        authFile.roles,
-        `system:serviceaccount:${source.metadata.namespace}:${account}`,
-        [],
-      );
+      const roles = clusterRoles(`system:serviceaccount:${source.metadata.namespace}:${account}`);
       const route = ROUTE_ACCESS.find(
         (r) => r.method === "POST" && r.path === source.spec.sink.uri,
       );

@@ -26,7 +26,7 @@ const PERIOD =
   /^[+-]?P(?=\d|T\d)(?:(\d+(?:[.,]\d+)?)Y)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)W)?(?:(\d+(?:[.,]\d+)?)D)?(?:T(?=\d)(?:(\d+(?:[.,]\d+)?)H)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)S)?)?$/;
 
 /** An ISO 8601 period in milliseconds (months as 30 days, years as 365), or undefined. */
-export function periodMs(text: string): number | undefined {
+function periodMs(text: string): number | undefined {
   if (text === "P0") return 0;
   const match = PERIOD.exec(text);
   if (!match) return undefined;

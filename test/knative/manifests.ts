@@ -122,7 +122,7 @@ export function loadManifests(): { docs: Manifest[]; renderer: "kubectl" | "fall
     : { docs: renderWithoutKubectl(), renderer: "fallback" };
 }
 
-export function podSpecOf(doc: Manifest): Manifest | undefined {
+function podSpecOf(doc: Manifest): Manifest | undefined {
   if (doc.kind === "Pod") return doc.spec;
   return doc.spec?.template?.spec;
 }

@@ -16,7 +16,7 @@ import { Secret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
 import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 
-export interface Model {
+interface Model {
   validate(): void;
 }
 export type ModelClass = new (data: never) => Model;

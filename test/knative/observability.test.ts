@@ -16,6 +16,7 @@ import {
   parseYaml,
   ROOT,
   renderWithKubectl,
+  resolvedEnv,
 } from "./manifests.js";
 
 const OBSERVABILITY_DIR = join(KNATIVE_DIR, "observability");
@@ -33,6 +34,30 @@ const dashboard = JSON.parse(read("antaeus-dashboard.json")) as {
   schemaVersion: number;
   panels: Panel[];
 };
+/** A Prometheus relabel rule as a PodMonitor writes it (action replace, the default). */
+interface Relabeling {
+  sourceLabels: string[];
+  regex: string;
+  targetLabel: string;
+  replacement: string;
+}
+
+/**
+ * What Prometheus does with "replace" rules (prometheus/model/relabel/relabel.go): the source
+ * labels joined with ";", matched by the regex anchored at both ends; on a match the target
+ * label becomes the replacement with $1… filled in; no match leaves the labels as they were.
+ */
+function relabel(rules: Relabeling[], labels: Record<string, string>): Record<string, string> {
+  const out = { ...labels };
+  for (const rule of rules) {
+    const value = rule.sourceLabels.map((name) => out[name] ?? "").join(";");
+    const match = new RegExp(`^(?:${rule.regex})$`).exec(value);
+    if (match)
+      out[rule.targetLabel] = rule.replacement.replace(/\$(\d)/g, (_, n) => match[Number(n)] ?? "");
+  }
+  return out;
+}
+
 const [podMonitor] = parseYaml(read("pod-monitor.yaml"), "pod-monitor.yaml") as [Manifest];
 const [rule] = parseYaml(read("prometheus-rule.yaml"), "prometheus-rule.yaml") as [Manifest];
 type Rule = { alert?: string; record?: string; expr: string; for?: string };
@@ -367,27 +392,33 @@ describe("observability manifests", () => {
     expect(ports).toEqual(["user-port", "http-usermetric"]);
   });
 
-  it("the PodMonitor moves Antaeus's target to its METRICS_PORT (its API port asks a token), and only Antaeus's", () => {
-    const [app] = podMonitor.spec.podMetricsEndpoints as Manifest[];
-    const moves = (app?.relabelings ?? []).filter((r: Manifest) => r.targetLabel === "__address__");
-    expect(moves).toHaveLength(1);
-    const [move] = moves;
-    expect(move.sourceLabels).toEqual([
-      "__meta_kubernetes_pod_label_serving_knative_dev_service",
-      "__address__",
-    ]);
-    // Prometheus anchors the regex and joins the source labels with ";" (the defaults).
-    const regex = new RegExp(`^(?:${move.regex})$`);
-    const ksvc = loadManifests().docs.find(
-      (doc) => doc.kind === "Service" && doc.metadata.name === "antaeus" && doc.spec.template,
+  it("the PodMonitor moves every selected Service's target to its METRICS_PORT (their API ports ask a token)", () => {
+    const [app] = podMonitor.spec.podMetricsEndpoints as Array<{ relabelings?: Relabeling[] }>;
+    const { docs } = loadManifests();
+    const ksvcs = docs.filter(
+      (doc) => doc.kind === "Service" && doc.apiVersion.startsWith("serving.knative.dev/"),
     );
-    const metricsPort = ksvc?.spec.template.spec.containers[0].env.find(
-      (e: Manifest) => e.name === "METRICS_PORT",
-    ).value;
-    expect("antaeus;10.1.2.3:8080".replace(regex, move.replacement)).toBe(
-      `10.1.2.3:${metricsPort}`,
-    );
-    expect(regex.test("payment;10.1.2.3:8080")).toBe(false);
+    const selected = podMonitor.spec.selector.matchExpressions[0].values as string[];
+    expect(ksvcs.map((ksvc) => ksvc.metadata.name).sort()).toEqual([...selected].sort());
+    for (const ksvc of ksvcs) {
+      const name = ksvc.metadata.name as string;
+      const metricsPort = resolvedEnv(docs, ksvc).METRICS_PORT;
+      expect(metricsPort, name).toBe("9464");
+      const moved = (address: string) =>
+        relabel(app?.relabelings ?? [], {
+          __address__: address,
+          __meta_kubernetes_pod_label_serving_knative_dev_service: name,
+        }).__address__;
+      expect(moved("10.1.2.3:8080")).toBe(`10.1.2.3:${metricsPort}`);
+      expect(moved("[fd00::5]:8080")).toBe(`[fd00::5]:${metricsPort}`);
+    }
+    // Anything else the selector might one day take is left where its pod says.
+    expect(
+      relabel(app?.relabelings ?? [], {
+        __address__: "10.1.2.3:8080",
+        __meta_kubernetes_pod_label_serving_knative_dev_service: "event-display",
+      }).__address__,
+    ).toBe("10.1.2.3:8080");
   });
 
   it("monitoring is its own kustomization, outside `kubectl apply -k knative/` (its CRDs may be absent)", () => {

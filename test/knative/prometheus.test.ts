@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { freePort } from "../containers/support.js";
+import { freePort } from "../../dev/free-port.js";
 import {
   ANTAEUS,
   ISSUER,
@@ -13,7 +13,8 @@ import {
   signingKey,
   startJwksServer,
   token,
-} from "../payment/identity.js";
+} from "../support/identity.js";
+import { type FunctionProcess, metricsUrlOf } from "../support/processes.js";
 import { type System, startSystem, waitForNoRunningRun } from "../support/system.js";
 import { find, KNATIVE_DIR, loadManifests, type Manifest, parseYaml } from "./manifests.js";
 import { PROMETHEUS, ranWith, ruleFile, ruleGroups, skipWithout, versionOf } from "./prometheus.js";
@@ -103,16 +104,24 @@ describe.skipIf(skipWithout(PROMETHEUS))(`a real Prometheus (${ranWith(PROMETHEU
         PAYMENT_AUTH_JWKS_TOKEN_FILE: jwksToken,
         PAYMENT_ERROR_RATE: "0.2",
         PAYMENT_LATENCY_MS: "40-60",
+        METRICS_PORT: "0",
       },
     });
     const antaeus = system.antaeus[0]!;
-    const metricsPort = antaeus.logs.find((line) => String(line.msg).startsWith("metrics alone"))
-      ?.port as number;
+    const metricsPort = (fn: FunctionProcess) => Number(new URL(metricsUrlOf(fn)).port);
 
     // The pods as Kubernetes would list them to Prometheus: their labels and named ports.
     const pods = [
-      { service: "antaeus", address: `127.0.0.1:${antaeus.port}`, metricsPort },
-      { service: "payment", address: `127.0.0.1:${system.payment.port}` },
+      {
+        service: "antaeus",
+        address: `127.0.0.1:${antaeus.port}`,
+        metricsPort: metricsPort(antaeus),
+      },
+      {
+        service: "payment",
+        address: `127.0.0.1:${system.payment.port}`,
+        metricsPort: metricsPort(system.payment),
+      },
     ];
     const port = await freePort();
     api = `http://127.0.0.1:${port}/api/v1`;
@@ -262,12 +271,13 @@ describe.skipIf(skipWithout(PROMETHEUS))(`a real Prometheus (${ranWith(PROMETHEU
   /**
    * One scrape job per endpoint of the PodMonitor, as the Prometheus Operator writes it: the
    * target labels it sets (namespace, pod, container, endpoint) and the endpoint's own
-   * relabelings, which Prometheus applies. Antaeus's listens for /metrics on a free port here
-   * rather than 9464: the relabeling's port is swapped for it (observability.test.ts checks that
-   * 9464 is the ksvc's METRICS_PORT).
+   * relabelings, which Prometheus applies unchanged. Every pod here shares one address, so each
+   * function's METRICS_PORT is a free port rather than 9464: one rule after the PodMonitor's
+   * turns a pod's 9464 into its function's port (observability.test.ts checks that 9464 is each
+   * ksvc's METRICS_PORT).
    */
   function scrapeConfigs(
-    pods: Array<{ service: string; address: string; metricsPort?: number }>,
+    pods: Array<{ service: string; address: string; metricsPort: number }>,
   ): unknown[] {
     const endpoints = podMonitor.spec.podMetricsEndpoints as Manifest[];
     return endpoints
@@ -285,15 +295,23 @@ describe.skipIf(skipWithout(PROMETHEUS))(`a real Prometheus (${ranWith(PROMETHEU
             endpoint: endpoint.port,
           },
         })),
-        relabel_configs: (endpoint.relabelings ?? []).map((rule: Manifest) => ({
-          source_labels: rule.sourceLabels,
-          regex: rule.regex,
-          target_label: rule.targetLabel,
-          replacement:
-            rule.targetLabel === "__address__"
-              ? String(rule.replacement).replace(/:\d+$/, `:${pods[0]?.metricsPort}`)
-              : rule.replacement,
-        })),
+        relabel_configs: [
+          ...(endpoint.relabelings ?? []).map((rule: Manifest) => ({
+            source_labels: rule.sourceLabels,
+            regex: rule.regex,
+            target_label: rule.targetLabel,
+            replacement: rule.replacement,
+          })),
+          ...pods.map((pod) => ({
+            source_labels: [
+              "__meta_kubernetes_pod_label_serving_knative_dev_service",
+              "__address__",
+            ],
+            regex: `${pod.service};(.+):9464`,
+            target_label: "__address__",
+            replacement: `$1:${pod.metricsPort}`,
+          })),
+        ],
       }));
   }
 });

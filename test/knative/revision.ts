@@ -17,10 +17,10 @@ import type { Manifest } from "./manifests.js";
  * and the optional volumes (var-log collection, queue-proxy tokens, TLS certs) are left out.
  */
 export const USER_PORT_NAME = "user-port"; // v1.UserPortName
-export const DEFAULT_USER_PORT = 8080; // v1.DefaultUserPort
+const DEFAULT_USER_PORT = 8080; // v1.DefaultUserPort
 export const QUEUE_SERVING_PORT = 8012; // networking.BackendHTTPPort
 export const QUEUE_H2C_PORT = 8013; // networking.BackendHTTP2Port
-export const QUEUE_ADMIN_PORT = 8022; // networking.QueueAdminPort
+const QUEUE_ADMIN_PORT = 8022; // networking.QueueAdminPort
 export const AUTOSCALING_METRICS_PORT = 9090; // networking.AutoscalingQueueMetricsPort
 export const USER_METRICS_PORT = 9091; // networking.UserQueueMetricsPort
 const QUEUE_HTTPS_PORT = 8112; // networking.BackendHTTPSPort

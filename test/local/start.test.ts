@@ -2,12 +2,12 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { chmod, cp, mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "../../dev/free-port.js";
 import { createDatabase } from "../support/database.js";
 import { TSX } from "../support/processes.js";
 
@@ -41,17 +41,6 @@ function npmStart(cwd: string, env: Record<string, string>) {
   // "close", not "exit": the output is all read by then.
   const closed = once(child, "close").then(([code]) => code as number | null);
   return { child, said, closed };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }
 
 describe("npm start", () => {
@@ -107,6 +96,21 @@ describe("npm start", () => {
           ? expect.stringMatching(/^\/.*\/antaeus-postgres\/data-/)
           : join(clone, ".data/postgres"),
       );
+
+      // Auth is off: only this machine may reach the functions (HOST opens them).
+      const listening = start.said.lines.filter((line) => String(line.msg).startsWith("listening"));
+      expect(listening.map((line) => [line.service, line.host]).sort()).toEqual([
+        ["antaeus", "127.0.0.1"],
+        ["payment", "127.0.0.1"],
+      ]);
+      const outside = Object.values(networkInterfaces())
+        .flat()
+        .find((address) => address?.family === "IPv4" && !address.internal)?.address;
+      if (outside) {
+        for (const port of [antaeusPort, paymentPort]) {
+          await expect(fetch(`http://${outside}:${port}/healthz`)).rejects.toThrow();
+        }
+      }
 
       const base = `http://127.0.0.1:${antaeusPort}`;
       const pay = await fetch(`${base}/rest/v1/invoices/pay`, { method: "POST" });

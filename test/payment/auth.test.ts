@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectError } from "../support/api-error.js";
 import {
   ANTAEUS,
   ISSUER,
@@ -11,8 +12,9 @@ import {
   startJwksServer,
   token,
   unsignedToken,
-} from "./identity.js";
-import { expectError, type Payment, postCharge, startPayment } from "./support.js";
+} from "../support/identity.js";
+import { metricsUrlOf } from "../support/processes.js";
+import { type Payment, postCharge, startPayment } from "./support.js";
 
 const RECONCILER = "system:serviceaccount:ops:reconciler";
 const aCharge = { invoice_id: 1, customer_id: 1, currency: "EUR", value: 10 };
@@ -37,6 +39,7 @@ beforeAll(async () => {
     PAYMENT_AUTH_JWKS_URL: jwks.url,
     PAYMENT_AUTH_JWKS_TOKEN_FILE: tokenFile,
     PAYMENT_AUTH_JWKS_COOLDOWN_MS: "0",
+    METRICS_PORT: "0",
   });
 });
 afterAll(async () => {
@@ -109,14 +112,25 @@ describe("only Antaeus may charge", () => {
     }
   });
 
-  it("guards reading the ledger and unknown routes too; probes and /metrics stay open", async () => {
-    await expectUnauthenticated(await fetch(`${payment.url}/v1/charges?invoice_id=1`));
-    await expectUnauthenticated(await fetch(`${payment.url}/v2/anything`));
+  it("guards reading the ledger, /metrics, the OpenAPI document and unknown routes too; only the probes stay open", async () => {
+    for (const path of ["/v1/charges?invoice_id=1", "/v2/anything", "/metrics", "/openapi.json"]) {
+      await expectUnauthenticated(await fetch(`${payment.url}${path}`));
+    }
     const read = await fetch(`${payment.url}/v1/charges?invoice_id=1`, withToken(await token(rsa)));
     expect(read.status).toBe(200);
-    for (const open of ["/healthz", "/readyz", "/metrics"]) {
+    for (const open of ["/healthz", "/readyz"]) {
       expect((await fetch(`${payment.url}${open}`)).status).toBe(200);
     }
+  });
+
+  it("serves /metrics and the OpenAPI document without a token on METRICS_PORT, and nothing else there", async () => {
+    const base = metricsUrlOf(payment.process);
+    const metrics = await fetch(`${base}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain("http_request_duration_seconds");
+    const document = await fetch(`${base}/openapi.json`);
+    expect(await document.json()).toMatchObject({ info: { title: "Payment" } });
+    expect((await fetch(`${base}/v1/charges?invoice_id=1`)).status).toBe(404);
   });
 
   it("logs who called, never the token", async () => {
@@ -163,36 +177,6 @@ describe("the issuer's keys", () => {
     } finally {
       jwks.state.broken = false;
     }
-  });
-});
-
-// Payment remembers a token it has accepted (verifying an RS256 signature on every charge costs
-// more than the charge). What it remembers must never outlive what verification would allow.
-describe("an accepted token, remembered", () => {
-  it("is refused once it expires", async () => {
-    jwks.state.keys = [rsa.jwk, ec.jwk];
-    const now = Math.floor(Date.now() / 1000);
-    const shortLived = await token(rsa, { exp: now + 1 });
-    // Twice: the first may fetch the key set, which leaves nothing remembered from before it.
-    for (let i = 0; i < 2; i++) {
-      expect((await postCharge(payment.url, aCharge, withToken(shortLived))).status).toBe(200);
-    }
-    // Past exp and the verifier's 5 s clock tolerance.
-    await new Promise((resolve) => setTimeout(resolve, (now + 7) * 1000 - Date.now()));
-    await expectUnauthenticated(await postCharge(payment.url, aCharge, withToken(shortLived)));
-  }, 15_000);
-
-  it("is refused once the issuer rotates its key out", async () => {
-    const [old, successor] = await Promise.all([signingKey("revoked"), signingKey("successor")]);
-    jwks.state.keys = [old.jwk];
-    const accepted = await token(old);
-    expect((await postCharge(payment.url, aCharge, withToken(accepted))).status).toBe(200);
-    expect((await postCharge(payment.url, aCharge, withToken(accepted))).status).toBe(200);
-    // The new key arrives with the first token it signed; the old one is gone from the set.
-    jwks.state.keys = [successor.jwk];
-    const fresh = await token(successor);
-    expect((await postCharge(payment.url, aCharge, withToken(fresh))).status).toBe(200);
-    await expectUnauthenticated(await postCharge(payment.url, aCharge, withToken(accepted)));
   });
 });
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PaymentConfig } from "../../functions/payment/config.js";
+import { expectError } from "../support/api-error.js";
 import { type InProcessApp, inProcessPayment } from "../support/in-process.js";
-import { type ChargeBody, expectError, ledgerOf, postCharge, startPayment } from "./support.js";
+import { type ChargeBody, ledgerOf, postCharge, startPayment } from "./support.js";
 
 /** The real payment function in-process: these are statements about its contract, not its process. */
 let payment: InProcessApp<PaymentConfig>;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiServerStandIn, startApiServer } from "../support/api-server.js";
-import { ANTAEUS } from "./identity.js";
+import { ANTAEUS } from "../support/identity.js";
 import { type Payment, postCharge, startPayment } from "./support.js";
 
 // Payment as the manifests run it: PAYMENT_AUTH=jwks and no issuer named, so it reads the

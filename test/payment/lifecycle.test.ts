@@ -33,6 +33,42 @@ describe("a restart", () => {
   });
 });
 
+describe("SIGTERM", () => {
+  it("loses no log line: every charge answered has its line, and the last line says stopped", async () => {
+    const payment = await startPayment({ PAYMENT_LATENCY_MS: "0-40" });
+    try {
+      const keys = Array.from({ length: 300 }, (_, i) => `shutdown-${i}`);
+      const answered: string[] = [];
+      let firstAnswer: () => void = () => {};
+      const first = new Promise<void>((resolve) => {
+        firstAnswer = resolve;
+      });
+      const charges = keys.map((key) =>
+        postCharge(payment.url, aCharge, { key }).then(
+          (response) => {
+            if (response.ok) answered.push(key);
+            firstAnswer();
+          },
+          () => {}, // refused once the server stopped accepting
+        ),
+      );
+      // Stop while charges are in flight and their lines are still waiting to be written.
+      await first;
+      const stopped = await payment.process.stop("SIGTERM");
+      await Promise.all(charges);
+      expect(stopped.code).toBe(0);
+      expect(answered.length).toBeGreaterThan(0);
+      const logged = payment.process.logs
+        .filter((line) => line.msg === "request" && line.route === "/v1/charges")
+        .map((line) => String(line.idempotencyKey));
+      expect(logged.sort()).toEqual(answered.sort());
+      expect(payment.process.logs.at(-1)?.msg).toBe("stopped");
+    } finally {
+      await payment.stop();
+    }
+  });
+});
+
 describe("configuration errors stop the start with exit 1, naming the variable", () => {
   it.concurrent.each([
     ["PAYMENT_AUTH unset in production", { NODE_ENV: "production" }, "PAYMENT_AUTH: is required"],

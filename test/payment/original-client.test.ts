@@ -1,7 +1,8 @@
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ORIGINAL_REQUESTS, originalRequestBytes } from "../billing/original-client.js";
-import { expectError, type Payment, startPayment } from "./support.js";
+import { expectError } from "../support/api-error.js";
+import { type Payment, startPayment } from "./support.js";
 
 let payment: Payment;
 beforeAll(async () => {

@@ -1,4 +1,3 @@
-import { expect } from "vitest";
 import type { Sql } from "../../functions/runtime/index.js";
 import { createDatabase, openSql } from "../support/database.js";
 import { type FunctionProcess, startFunction } from "../support/processes.js";
@@ -51,8 +50,10 @@ export async function startPayment(
 export const ledgerOf = (sql: Sql) => () =>
   sql<LedgerRow[]>`select * from payment.charges order by created_at, id`;
 
+/** An in-process app's `request`. */
+export type Send = (path: string, init: RequestInit) => Response | Promise<Response>;
 /** Where a request goes: a process's base URL, or an in-process app's `request`. */
-export type Target = string | ((path: string, init: RequestInit) => Response | Promise<Response>);
+export type Target = string | Send;
 
 export interface ChargeOptions {
   key?: string;
@@ -87,19 +88,6 @@ export interface ChargeBody {
   value: number;
   idempotency_key: string | null;
   created_at?: string;
-}
-
-export async function expectError(
-  response: Response,
-  status: number,
-  code: string,
-  mentions: string,
-) {
-  expect(response.status).toBe(status);
-  expect(response.headers.get("content-type")).toMatch(/^application\/json/);
-  const body = (await response.json()) as { error: { code: string; message: string } };
-  expect(body.error.code).toBe(code);
-  expect(body.error.message).toContain(mentions);
 }
 
 /** Runs `task` for 0..count-1 with at most `limit` at a time. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDatabase } from "../support/database.js";
 import { type FunctionProcess, startFunction } from "../support/processes.js";
-import { parseResponse, rawRequest } from "../support/raw-http.js";
+import { exchange, parseResponse, rawRequest } from "../support/raw-http.js";
 
 /**
  * Requests that Node's HTTP parser or the adapter refuse before the app sees them. They get
@@ -69,5 +69,48 @@ describe.each([
 
   it("still serves afterwards", async () => {
     expect((await fetch(`${fn().url}/healthz`)).status).toBe(200);
+  });
+});
+
+const ASK_TO_UPGRADE = "Upgrade: websocket\r\nConnection: Upgrade\r\n";
+const healthz = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+
+describe.each([
+  ["antaeus", () => antaeus],
+  ["payment", () => payment],
+])("%s, answering what Node would leave unanswered", (_, fn) => {
+  const send = (bytes: string | Buffer, methods: string[]) =>
+    exchange(fn().port, bytes, { methods, expected: methods.length, timeoutMs: 5_000 });
+  const shape = { error: { code: expect.any(String), message: expect.any(String) } };
+
+  it("CONNECT (a tunnel, which only a proxy gives): 400 in the JSON error shape", async () => {
+    const { responses } = await send(
+      "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com\r\n\r\n",
+      ["CONNECT"],
+    );
+    expect(responses.map((r) => r.status)).toEqual([400]);
+    expect(JSON.parse(responses[0]!.body)).toEqual(shape);
+  });
+
+  it("a request pipelined before a broken one gets its own answer first, then the refusal, then the close", async () => {
+    // /readyz waits for the database, so the broken request is read while its answer is owed.
+    const { responses } = await send("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n", [
+      "GET",
+      "GET",
+    ]);
+    expect(responses.map((r) => r.status)).toEqual([200, 400]);
+    expect(JSON.parse(responses[1]!.body)).toEqual(shape);
+    expect(responses[1]!.headers.connection).toBe("close");
+  });
+
+  it("an ask to upgrade is ignored (RFC 9110 section 7.8): the request and the ones after it are answered", async () => {
+    const asking = `GET /healthz HTTP/1.1\r\nHost: x\r\n${ASK_TO_UPGRADE}\r\n`;
+    const { responses } = await send(`${healthz}${asking}${healthz}`, ["GET", "GET", "GET"]);
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
+    // Its body is read as a body: a malformed chunk is refused like any other.
+    const chunked = `POST /healthz HTTP/1.1\r\nHost: x\r\n${ASK_TO_UPGRADE}Transfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n`;
+    const refused = await send(chunked, ["POST"]);
+    expect(refused.responses.map((r) => r.status)).toEqual([400]);
+    expect(JSON.parse(refused.responses[0]!.body)).toEqual(shape);
   });
 });

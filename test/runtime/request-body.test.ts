@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pingDelivery } from "../support/cloudevents.js";
 import { createDatabase } from "../support/database.js";
 import { type FunctionProcess, startFunction } from "../support/processes.js";
-import { hangUpMidRequest } from "../support/raw-http.js";
+import { exchange, hangUpMidRequest } from "../support/raw-http.js";
 
 /** The largest body Antaeus takes: the CloudEvents spec's 64 KiB event size (see app.ts). */
 const ANTAEUS_LIMIT = 64 * 1024;
@@ -158,4 +158,47 @@ describe("a client that hangs up mid-body is the client's doing, not a database 
       expect(lines.filter((line) => line.level === "error")).toEqual([]);
     });
   }
+});
+
+/** Every GET route a function declares in its OpenAPI document, with 1 for each path parameter. */
+async function getRoutes(fn: FunctionProcess): Promise<string[]> {
+  const document = (await (await fetch(`${fn.url}/openapi.json`)).json()) as {
+    paths: Record<string, Record<string, unknown>>;
+  };
+  return Object.entries(document.paths)
+    .filter(([, operations]) => "get" in operations)
+    .map(([path]) => path.replace(/\{\w+\}/g, "1"));
+}
+
+describe("a GET or HEAD with a body is answered as without one (RFC 9110 section 9.3.1: the body has no meaning), on every route", () => {
+  const framings: Array<[string, (head: string) => string]> = [
+    ["Content-Length", (head) => `${head}Content-Length: 2\r\n\r\n{}`],
+    ["chunked", (head) => `${head}Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`],
+  ];
+  it.each([
+    ["antaeus", () => antaeus],
+    ["payment", () => payment],
+  ])("%s", async (_, fn) => {
+    const routes = await getRoutes(fn());
+    expect(routes).toEqual(expect.arrayContaining(["/healthz", "/readyz"]));
+    for (const path of routes) {
+      for (const method of ["GET", "HEAD", "TRACE"]) {
+        const head = `${method} ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n`;
+        const send = async (bytes: string) => {
+          const { responses } = await exchange(fn().port, bytes, {
+            methods: [method],
+            expected: 1,
+          });
+          return responses[0]?.status;
+        };
+        const plain = await send(`${head}\r\n`);
+        expect(plain, `${method} ${path}`).toBeLessThan(500);
+        for (const [framing, withBody] of framings) {
+          expect(await send(withBody(head)), `${method} ${path} with a ${framing} body`).toBe(
+            plain,
+          );
+        }
+      }
+    }
+  });
 });

@@ -40,7 +40,7 @@ export interface ApiServerStandIn {
   close(): Promise<void>;
 }
 
-export const FIXTURES = new URL("../knative/fixtures/clusters/", import.meta.url);
+const FIXTURES = new URL("../knative/fixtures/clusters/", import.meta.url);
 
 const status = (code: number, reason: string, message: string) =>
   JSON.stringify({

@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { AnswerGate } from "./stand-in.js";
 
-export interface ReceivedEvent {
+interface ReceivedEvent {
   id: string;
   type: string;
   source: string;

@@ -43,12 +43,15 @@ export default async function setup(project: TestProject) {
     project.provide("postgresUrl", process.env.DATABASE_URL);
   } else {
     const dataDir = await mkdtemp(join(tmpdir(), "antaeus-test-pg-"));
-    const server = await startEmbeddedPostgres({ dataDir, persistent: false, fast: true }).catch(
-      async (error: unknown) => {
-        await rm(dataDir, { recursive: true, force: true });
-        throw error;
-      },
-    );
+    const server = await startEmbeddedPostgres({
+      dataDir,
+      persistent: false,
+      fast: true,
+      stopWithParent: true,
+    }).catch(async (error: unknown) => {
+      await rm(dataDir, { recursive: true, force: true });
+      throw error;
+    });
     project.provide("postgresUrl", server.url);
     teardown.push(server.stop);
   }

@@ -7,6 +7,7 @@ import type {
   Sql,
 } from "../../functions/runtime/index.js";
 import { connect, migrateUnderLock } from "../../functions/runtime/process/database.js";
+import { type RunningServer, startServer } from "../../functions/runtime/process/server.js";
 import { createDatabase } from "./database.js";
 import { memoryLogger } from "./memory-logger.js";
 
@@ -21,6 +22,12 @@ export interface InProcessApp<C extends ServiceConfig> {
   logs: Array<Record<string, unknown>>;
   /** Stops its work (a billing run stops claiming), then closes what it opened. */
   close: () => Promise<void>;
+  /**
+   * Serves the app on a loopback port through the runtime's own server (its body and header
+   * limits, its drain), for a test that needs a socket: a peer that calls it over HTTP, bytes on
+   * the wire. `close` then drains the server first.
+   */
+  listen: () => Promise<string>;
 }
 
 /**
@@ -40,6 +47,8 @@ async function inProcess<C extends ServiceConfig>(
   await migrateUnderLock(databaseUrl, service.migrations, logger);
   const sql = await connect(databaseUrl, { max: config.databasePoolMax, logger });
   const built = await service.build({ config, sql, logger });
+  const cleanups = [...(built.cleanups ?? []), () => sql.end({ timeout: 1 })];
+  let server: RunningServer | undefined;
   return {
     app: built.app,
     config,
@@ -47,9 +56,22 @@ async function inProcess<C extends ServiceConfig>(
     databaseUrl,
     logs: lines,
     close: async () => {
+      if (server) return server.shutdown("test finished");
       built.onShutdown?.();
-      for (const cleanup of built.cleanups ?? []) await cleanup();
-      await sql.end({ timeout: 1 });
+      for (const cleanup of cleanups) await cleanup();
+    },
+    listen: async () => {
+      server ??= await startServer({
+        app: built.app,
+        port: 0,
+        hostname: "127.0.0.1",
+        logger,
+        shutdownTimeoutMs: config.shutdownTimeoutMs,
+        ...(built.onShutdown ? { onShutdown: built.onShutdown } : {}),
+        cleanups,
+      });
+      built.onListening?.(server.port);
+      return `http://127.0.0.1:${server.port}`;
     },
   };
 }

@@ -24,6 +24,7 @@ export async function privatePostgres(): Promise<PrivatePostgres> {
     dataDir,
     persistent: true,
     fast: true,
+    stopWithParent: true,
   });
   const port = server.port;
   return {
@@ -36,7 +37,13 @@ export async function privatePostgres(): Promise<PrivatePostgres> {
       server = undefined;
     },
     start: async () => {
-      server ??= await startEmbeddedPostgres({ dataDir, persistent: true, fast: true, port });
+      server ??= await startEmbeddedPostgres({
+        dataDir,
+        persistent: true,
+        fast: true,
+        port,
+        stopWithParent: true,
+      });
     },
     remove: async () => {
       await server?.stop();

@@ -115,3 +115,10 @@ export async function startFunction(
   ]);
   return { url: `http://127.0.0.1:${port}`, port, child, logs, text, exited, stop };
 }
+
+/** Where a function started with METRICS_PORT serves /metrics alone, as it logged it. */
+export function metricsUrlOf(fn: FunctionProcess): string {
+  const port = fn.logs.find((line) => line.msg === "metrics alone on their own port")?.port;
+  if (typeof port !== "number") throw new Error("the function logged no metrics port");
+  return `http://127.0.0.1:${port}`;
+}

@@ -17,7 +17,10 @@ export interface RouteAccess {
    * never be enough to charge or change anything (test/antaeus/auth.test.ts).
    */
   session?: true;
-  /** Answered without a caller: the sign-in checks the token it is given itself. */
+  /**
+   * Answered without a caller in every profile: the sign-in checks the token it is given itself;
+   * the API's description and its reference page reveal no data.
+   */
   public?: true;
 }
 
@@ -59,7 +62,9 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { method: "GET", path: "/runs", roles: WATCH, session: true },
   { method: "GET", path: "/runs/:id", roles: WATCH, session: true },
   { method: "GET", path: "/metrics", roles: WATCH },
-  { method: "GET", path: "/openapi.json", roles: READ },
+  { method: "GET", path: "/openapi.json", roles: [], public: true },
+  { method: "GET", path: "/docs", roles: [], public: true },
+  { method: "GET", path: "/docs/:asset", roles: [], public: true },
   { method: "POST", path: "/rest/v1/billing/runs/:id/lanes/:lane", roles: LANE },
   { method: "POST", path: "/rest/v1/billing/resume", roles: CONTINUE },
   { method: "POST", path: "/rest/v1/invoices/:id/requeue", roles: OPERATE },
@@ -68,3 +73,37 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
 
 /** The Knative probes: open in every profile, they say nothing but ready or not and why. */
 export const PROBES = ["/healthz", "/readyz"] as const;
+
+/** Which routes answer without a token besides the probes and the public ones. */
+export type OpenRoutes = "original" | "none";
+
+/** What a caller needs for a route: nothing, or a verified token with one of `roles`. */
+export type Access =
+  | { open: true }
+  | {
+      open: false;
+      roles: readonly Role[];
+      /** The run pages' cookie stands in for the bearer header (GET only). */
+      session: boolean;
+    };
+
+/**
+ * The rule the access guard applies and the OpenAPI document states: probes and public routes
+ * are open, the original's routes too in the challenge profile; any other route needs one of its
+ * roles, and a path the table does not know needs an operator (so a route added without an entry
+ * is closed, not open).
+ */
+export function accessOf(
+  method: string,
+  path: string,
+  route: RouteAccess | undefined,
+  openRoutes: OpenRoutes,
+): Access {
+  if ((PROBES as readonly string[]).includes(path) || route?.public) return { open: true };
+  if (openRoutes === "original" && route?.original) return { open: true };
+  return {
+    open: false,
+    roles: route?.roles ?? ["operator"],
+    session: route?.session === true && method === "GET",
+  };
+}

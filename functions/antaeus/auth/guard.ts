@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { TrieRouter } from "hono/router/trie-router";
-import { decodeJwt } from "jose";
+import { decodeJwt, type JWTPayload } from "jose";
 import {
   type AppEnv,
   bearerToken,
@@ -13,10 +13,10 @@ import {
   unauthenticated,
   verifiedCaller,
 } from "../../runtime/index.js";
-import { PROBES, ROUTE_ACCESS, type RouteAccess } from "./access.js";
-import { type Role, rolesOf } from "./roles.js";
+import { accessOf, ROUTE_ACCESS, type RouteAccess } from "./access.js";
+import { PERSON_ROLES, type Role, roleReader } from "./roles.js";
 import { endSession, sessionToken, signInLocation } from "./session.js";
-import type { AuthFile, AuthSettings } from "./settings.js";
+import type { AuthFile, AuthSettings, IssuerSettings } from "./settings.js";
 
 /** The README's token step, named in every 401 so a person knows what to run. */
 export const TOKEN_COMMAND = "kubectl create token antaeus-reader -n antaeus --audience antaeus";
@@ -38,6 +38,23 @@ export const callerOf = (c: Context<AppEnv>): Caller | undefined =>
 
 /** Verifies a token and says whom it speaks for; the sign-in uses the guard's own. */
 export type CallerVerifier = (token: string) => Promise<Caller & { expiresAt: number }>;
+
+/** The roles whose pay call charges soft declines now, their retry due or not. */
+const CHARGE_NOW: readonly Role[] = ["billing", "operator"];
+
+/**
+ * Whether a pay call charges soft declines before their retry is due (docs/billing.md): yes for
+ * a verified caller with the billing or operator role, and with auth off (npm start: whoever can
+ * reach the process runs it); no for anyone else, the challenge profile's anonymous callers and
+ * the PingSources among them, whose calls bill as the schedule does.
+ */
+export function chargesNow(auth: AuthSettings): (c: Context<AppEnv>) => boolean {
+  if (auth.mode === "off") return () => true;
+  return (c) => {
+    const caller = callerOf(c);
+    return caller !== undefined && mayCall(caller, CHARGE_NOW);
+  };
+}
 
 /** Whether a caller holds one of the roles a route accepts. */
 export const mayCall = (caller: Caller, roles: readonly Role[]) =>
@@ -70,8 +87,7 @@ export function accessGuard(
   }
   const router = new TrieRouter<RouteAccess>();
   for (const route of ROUTE_ACCESS) router.add(route.method, route.path, route);
-  const open = auth.openRoutes === "original";
-  if (open) {
+  if (auth.openRoutes === "original") {
     logger.warn(
       {
         openRoutes: ROUTE_ACCESS.filter((route) => route.original).map(
@@ -84,20 +100,26 @@ export function accessGuard(
     logger.info("every route but the probes needs a token");
   }
   return async (c, next) => {
-    if ((PROBES as readonly string[]).includes(c.req.path)) return next();
     const method = c.req.method === "HEAD" ? "GET" : c.req.method;
     const route = router.match(method, c.req.path)[0][0]?.[0];
-    if (route?.public) return next();
-    if (open && route?.original) return next();
+    const access = accessOf(method, c.req.path, route, auth.openRoutes);
     const bearer = bearerToken(c);
+    if (access.open) {
+      // Open to anyone; a caller who presents a token on an original route is still told when
+      // it does not verify, and one that does may count (pay: charging now is for the billing role).
+      if (bearer && route?.original) {
+        c.set("caller", await verifiedCaller(c, bearer, verify, CHALLENGE));
+      }
+      return next();
+    }
     // The cookie stands in for the header only on the pages' GET routes: never on a POST.
-    const token = bearer ?? (route?.session && method === "GET" ? sessionToken(c) : undefined);
+    const token = bearer ?? (access.session ? sessionToken(c) : undefined);
     let caller: Caller;
     try {
       caller = await verifiedCaller(c, token, verify, CHALLENGE);
     } catch (error) {
       // A person on a page (not the live script, not curl) is sent to sign in, not shown JSON.
-      const page = route?.session && !route.path.startsWith("/rest/");
+      const page = access.session && !c.req.path.startsWith("/rest/");
       const browser = c.req.header("accept")?.includes("text/html");
       if (error instanceof CallerRefused && error.status === 401 && page && browser && !bearer) {
         if (token) endSession(c);
@@ -105,9 +127,8 @@ export function accessGuard(
       }
       throw error;
     }
-    const allowed = route?.roles ?? (["operator"] as const);
-    if (!mayCall(caller, allowed))
-      throw refusedRoles(caller, allowed, `${c.req.method} ${c.req.path}`);
+    if (!mayCall(caller, access.roles))
+      throw refusedRoles(caller, access.roles, `${c.req.method} ${c.req.path}`);
     c.set("caller", caller);
     await next();
   };
@@ -128,7 +149,12 @@ export interface CallerVerification {
  * stranger.
  */
 export function callerVerifier(file: AuthFile, logger: Logger): CallerVerification {
-  const issuers = file.issuers.map((settings) => ({
+  const rolesOf = roleReader(
+    file.roles,
+    file.issuers.map((issuer) => issuer.prefix),
+  );
+  const issuers = file.issuers.map((settings, index) => ({
+    index,
     settings,
     issuer: trustedIssuer(
       {
@@ -163,14 +189,16 @@ export function callerVerifier(file: AuthFile, logger: Logger): CallerVerificati
     }
     const entry = (typeof claimed === "string" ? byName.get(claimed) : undefined) ?? cluster;
     if (!entry) throw unauthenticated(CHALLENGE, `issuer ${String(claimed)} not trusted`);
-    const { settings, issuer } = entry;
+    const { settings, issuer, index } = entry;
     const payload = await issuer.verify(token);
     const subject = `${settings.prefix}${payload.sub}`;
     const claim = settings.groupsClaim ? payload[settings.groupsClaim] : undefined;
     const groups = Array.isArray(claim)
       ? claim.filter((g): g is string => typeof g === "string").map((g) => `${settings.prefix}${g}`)
       : [];
-    return { subject, roles: rolesOf(file.roles, subject, groups), expiresAt: payload.exp ?? 0 };
+    const roles = rolesOf({ issuer: index, subject, groups });
+    refuseLongLived(roles, payload, settings);
+    return { subject, roles, expiresAt: payload.exp ?? 0 };
   };
   const tokens = async () => {
     for (const { issuer } of issuers) {
@@ -179,4 +207,26 @@ export function callerVerifier(file: AuthFile, logger: Logger): CallerVerificati
     }
   };
   return { verify, tokens };
+}
+
+/**
+ * A token that lives longer than its holder's roles allow is refused (401, as RFC 6750 has an
+ * invalid token): a person's for at most personTokenMaxSeconds (8 h unless configured), a
+ * workload's for workloadTokenMaxSeconds where set. Its life is exp less iat; a person's token
+ * without iat cannot show it and is refused too.
+ */
+function refuseLongLived(roles: readonly Role[], payload: JWTPayload, settings: IssuerSettings) {
+  const person = roles.some((role) => PERSON_ROLES.includes(role));
+  const limit = person ? settings.personTokenMaxSeconds : settings.workloadTokenMaxSeconds;
+  if (roles.length === 0 || limit === undefined) return;
+  const life = typeof payload.iat === "number" ? (payload.exp ?? 0) - payload.iat : undefined;
+  if (life !== undefined && life <= limit) return;
+  const hours = (seconds: number) => `${Math.round((seconds / 3600) * 10) / 10} h`;
+  const who = person ? "a person's" : "a workload's";
+  throw new CallerRefused(
+    401,
+    `${who} token may live at most ${hours(limit)}, and this one ${life === undefined ? "does not say when it was issued (iat)" : `lives ${hours(life)}`}; get a shorter one, e.g. ${TOKEN_COMMAND} --duration=${Math.floor(limit / 3600) || 1}h`,
+    `token lives ${life ?? "an unknown time"} s, over ${limit} s for ${who.split(" ")[1]} roles`,
+    CHALLENGE.realm,
+  );
 }

@@ -12,11 +12,16 @@ import { ROLES } from "./roles.js";
 
 const httpUrl = url(["http", "https"]);
 
+/** Eight hours: a working day, as long as a person's token may live (`--duration=8h`). */
+const PERSON_TOKEN_MAX_SECONDS = 8 * 60 * 60;
+
 /**
  * One issuer Antaeus trusts: the cluster's service-account issuer, or a company's OIDC provider.
- * `prefix` goes before its subjects and groups (as Kubernetes' --oidc-username-prefix does), so
- * no issuer can mint a name another issuer's callers hold. An entry naming neither `issuer` nor
- * `jwksUrl` is the cluster's own, read from the API server the pod runs under.
+ * `prefix` goes before its subjects and groups (as Kubernetes' --oidc-username-prefix does), and
+ * a name in the roles belongs to the issuer whose prefix it starts with (the longest, where one
+ * prefix starts another): no issuer can mint a name another issuer's callers hold (roles.ts). An
+ * entry naming neither `issuer` nor `jwksUrl` is the cluster's own, read from the API server the
+ * pod runs under.
  */
 const issuerSchema = z
   .object({
@@ -31,6 +36,21 @@ const issuerSchema = z
     prefix: z.string().default(""),
     /** The claim holding the caller's groups (OIDC providers); service-account tokens have none. */
     groupsClaim: z.string().optional(),
+    /**
+     * The longest a token may live (exp less iat) to be granted a person's role (reader, billing,
+     * operator): `kubectl create token --duration=8760h` makes one that lives a year.
+     */
+    personTokenMaxSeconds: integer({
+      min: 60,
+      max: 366 * 24 * 60 * 60,
+      default: PERSON_TOKEN_MAX_SECONDS,
+    }),
+    /**
+     * The same for a workload's role (self, pingsource); unset, no limit: projected
+     * service-account tokens rotate hourly, but an API server extends their exp to a year by
+     * default (--service-account-extend-token-expiration), so a limit here must allow for that.
+     */
+    workloadTokenMaxSeconds: z.coerce.number().int().min(60).optional(),
   })
   .strict()
   .refine((entry) => (entry.issuer === undefined) === (entry.jwksUrl === undefined), {
@@ -95,9 +115,19 @@ type AuthEnv = { NODE_ENV: string } & {
 };
 
 /**
+ * Whether callers must present a token: as ANTAEUS_AUTH says; unset, on wherever there is
+ * something to verify them against (a config file) or NODE_ENV=production, off otherwise (npm
+ * start). A config file never goes unused for want of a second variable.
+ */
+export const authIsOn = (env: AuthEnv): boolean =>
+  env.ANTAEUS_AUTH === undefined
+    ? env.NODE_ENV === "production" || env.ANTAEUS_AUTH_CONFIG_FILE !== undefined
+    : env.ANTAEUS_AUTH === "on";
+
+/**
  * In production nothing is open by accident: auth cannot be off, and which routes answer without
  * a token is stated ("original" for the challenge profile, "none" for the production one).
- * Outside production auth is off unless asked for.
+ * Outside production auth is off unless asked for (or a config file is given).
  */
 export function requireExplicitAccess(env: AuthEnv, ctx: z.RefinementCtx): void {
   const problem = (variable: string, message: string) =>
@@ -106,8 +136,7 @@ export function requireExplicitAccess(env: AuthEnv, ctx: z.RefinementCtx): void 
   if (production && env.ANTAEUS_AUTH === "off") {
     problem("ANTAEUS_AUTH", '"off" is refused when NODE_ENV=production');
   }
-  const on = env.ANTAEUS_AUTH === "on" || (production && env.ANTAEUS_AUTH === undefined);
-  if (on && !env.ANTAEUS_AUTH_CONFIG_FILE) {
+  if (authIsOn(env) && !env.ANTAEUS_AUTH_CONFIG_FILE) {
     problem("ANTAEUS_AUTH_CONFIG_FILE", "is required when auth is on (always in production)");
   }
   if (production && !env.ANTAEUS_AUTH_OPEN_ROUTES) {
@@ -120,17 +149,24 @@ export function requireExplicitAccess(env: AuthEnv, ctx: z.RefinementCtx): void 
 
 export type AuthSettings =
   | { mode: "off" }
-  | { mode: "on"; openRoutes: "original" | "none"; file: AuthFile; path: string };
+  | {
+      mode: "on";
+      openRoutes: "original" | "none";
+      file: AuthFile;
+      path: string;
+      /** NODE_ENV=production: the run pages' sign-in only over https (the cookie holds a token). */
+      httpsSignIn: boolean;
+    };
 
 export function authSettings(env: AuthEnv): AuthSettings {
-  const on = env.ANTAEUS_AUTH === "on" || (env.NODE_ENV === "production" && !env.ANTAEUS_AUTH);
-  if (!on) return { mode: "off" };
+  if (!authIsOn(env)) return { mode: "off" };
   const path = env.ANTAEUS_AUTH_CONFIG_FILE ?? "";
   return {
     mode: "on",
     openRoutes: env.ANTAEUS_AUTH_OPEN_ROUTES ?? "none",
     file: readAuthFile(path, env),
     path,
+    httpsSignIn: env.NODE_ENV === "production",
   };
 }
 

@@ -32,7 +32,7 @@ const ORIGINAL_HEADERS = {
 } as const;
 
 /** An amount as org.json writes a scale-2 BigDecimal: trailing zeros and point stripped. */
-export function originalValue(amountMinor: bigint): string {
+function originalValue(amountMinor: bigint): string {
   return formatDecimal(amountMinor).replace(/\.?0+$/, "");
 }
 

@@ -5,6 +5,7 @@ import { endLane, type LaneSlot, startLanes } from "../data/lanes.js";
 import {
   type BillingRun,
   completeIfDone,
+  countsOf,
   findRun,
   remainingOf,
   startOrJoinRun,
@@ -12,8 +13,7 @@ import {
 import type { Verdict } from "../domain/attempt.js";
 import { periodOf } from "../domain/period.js";
 import { providerRefusal } from "../domain/refusals.js";
-import { COMPLETED, type PayTrigger } from "../domain/run.js";
-import { OUTCOMES, type Outcome } from "../domain/status.js";
+import { COMPLETED, type PayTrigger, RUNNING } from "../domain/run.js";
 import type { EventRelay } from "../events/relay.js";
 import type { Clock } from "./clock.js";
 import { Lane } from "./lane.js";
@@ -77,6 +77,13 @@ export class BillingEngine {
     const started = await startOrJoinRun(this.deps.sql, trigger, periodOf(now), now);
     if (!started) throw new Error("a pay trigger always starts or joins a run");
     const { run, created } = started;
+    if (run.status !== RUNNING) {
+      this.deps.logger.info(
+        { runId: run.id, trigger: trigger.kind },
+        "nothing due: the latest run answers",
+      );
+      return { run, created, work: { runId: run.id, finished: true } };
+    }
     this.deps.logger.info(
       { runId: run.id, created, trigger: trigger.kind, total: run.total },
       created ? "billing run started" : "joined billing run",
@@ -166,9 +173,7 @@ export class BillingEngine {
   /** A run the provider refused is a configuration problem: said as an error, with what to check. */
   private async reportRefusals(runId: number): Promise<void> {
     const run = await findRun(this.db, runId);
-    const counts =
-      run && (Object.fromEntries(OUTCOMES.map((o) => [o, run[o]])) as Record<Outcome, number>);
-    const refusal = counts && providerRefusal(counts);
+    const refusal = run && providerRefusal(countsOf(run));
     if (refusal) this.deps.logger.error({ runId, ...refusal }, refusal.code);
   }
 

@@ -15,7 +15,7 @@ import { VerdictWriter } from "./verdict-writer.js";
 /** How often a lane with nothing to claim looks again while other lanes hold leases. */
 const IDLE_POLL_MS = 200;
 /** A lane ticks (heartbeat, report, share of the rate) at least this often. */
-export const TICK_MS = 1_000;
+const TICK_MS = 1_000;
 /**
  * A share holds for two ticks: one slow tick does not stop a lane's calls, and a lane that dies
  * frees its share within two seconds.

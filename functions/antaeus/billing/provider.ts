@@ -10,7 +10,7 @@ import type { Dialect } from "./settings.js";
 import type { TokenFile } from "./token-file.js";
 
 /** The outcomes a charge through the provider can end in (the rest are reached without a call). */
-export type ProviderOutcome = Extract<
+type ProviderOutcome = Extract<
   Outcome,
   "PAID" | "DECLINED" | "REJECTED" | "NETWORK_ERROR" | "OUTCOME_UNKNOWN"
 >;
@@ -34,7 +34,7 @@ export interface CallGate {
 }
 
 /** No limit: every call goes at once (a charge made outside a lane, as in the tests of one call). */
-export const OPEN_GATE: CallGate = { permit: async () => {}, throttled: () => {} };
+const OPEN_GATE: CallGate = { permit: async () => {}, throttled: () => {} };
 
 type CallResult =
   | {

@@ -3,7 +3,7 @@ import type { RetrySchedule } from "../domain/dunning.js";
 /**
  * How a charge request looks on the wire. `v1`: payment's contract (docs/payment-contract.md):
  * invoice id, currency code, an Idempotency-Key and the workload token. `original`: byte for byte
- * what the original challenge's Antaeus sent (provider-dialect.ts), for providers built for it.
+ * what the original challenge's Antaeus sent (dialect.ts), for providers built for it.
  */
 export const DIALECTS = ["v1", "original"] as const;
 export type Dialect = (typeof DIALECTS)[number];

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { CURRENCIES } from "../../kernel/money.js";
 import type { Logger } from "../../runtime/index.js";
-import { addMonths, type Period } from "../domain/period.js";
+import { addMonths, type Period, periodOf } from "../domain/period.js";
 import type { Db } from "./database.js";
 import { customers, invoices } from "./schema.js";
 
@@ -9,8 +9,12 @@ export interface SeedOptions {
   seed: number;
   customers: number;
   invoicesPerCustomer: number;
-  /** The month the newest invoice of each customer bills; older ones go back a month each. */
-  lastPeriod: Period;
+  /**
+   * The month the newest invoice of each customer bills; older ones go back a month each. Unset:
+   * the current month, reckoned only when there is something to seed (the time zone's first use
+   * costs about 10 ms, which every start would otherwise pay).
+   */
+  lastPeriod?: Period | undefined;
 }
 
 const CHUNK = 5_000;
@@ -31,6 +35,7 @@ export async function seedIfEmpty(db: Db, options: SeedOptions, logger: Logger):
     );
     if (!state?.empty) return false;
 
+    const lastPeriod = options.lastPeriod ?? periodOf(new Date());
     const random = mulberry32(options.seed);
     const customerRows = Array.from({ length: options.customers }, () => ({
       currency: CURRENCIES[Math.floor(random() * CURRENCIES.length)] ?? "EUR",
@@ -53,7 +58,7 @@ export async function seedIfEmpty(db: Db, options: SeedOptions, logger: Logger):
           currency: customer.currency,
           amountMinor: BigInt(MIN_AMOUNT + Math.floor(random() * span)),
           status: "PENDING",
-          period: addMonths(options.lastPeriod, n - options.invoicesPerCustomer + 1),
+          period: addMonths(lastPeriod, n - options.invoicesPerCustomer + 1),
         });
         if (batch.length === CHUNK) {
           await tx.insert(invoices).values(batch);

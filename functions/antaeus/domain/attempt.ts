@@ -1,11 +1,12 @@
 import type { DunningState } from "./dunning.js";
-import type { Outcome } from "./status.js";
+import { OUTCOMES, type Outcome } from "./status.js";
 
 /**
  * What one attempt row says happened: an outcome, or for a call that settled nothing, UNKNOWN (no
  * sure answer; it was retried) or NOT_SENT (the request never left: nothing can have been charged).
  */
-export type AttemptOutcome = Outcome | "UNKNOWN" | "NOT_SENT";
+export const ATTEMPT_OUTCOMES = [...OUTCOMES, "UNKNOWN", "NOT_SENT"] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
 /** One call to the provider, or one verdict reached without calling it. */
 export interface AttemptRecord {

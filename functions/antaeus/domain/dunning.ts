@@ -4,17 +4,7 @@
  * unusable) goes to a person at once, as does a soft one after the schedule's last retry.
  * docs/billing.md ("Declines and the retry schedule") explains it.
  */
-
-/** Reasons no retry can fix (docs/payment-contract.md, "Decline reasons"). */
-export const HARD_DECLINE_REASONS = ["expired_card", "stolen_card", "invalid_account"] as const;
-
-/**
- * Any other reason, an unknown one, and no reason at all (the original challenge's providers
- * answer `{"result": false}`) are soft: retrying costs little, and a person still gets the
- * invoice once the schedule ends.
- */
-export const isHardDecline = (reason: string | null): boolean =>
-  reason !== null && (HARD_DECLINE_REASONS as readonly string[]).includes(reason);
+import { isHardDecline } from "../../kernel/decline-reasons.js";
 
 /** Offsets from the first decline at which retries are due, e.g. P1D, P3D, P7D. */
 export type RetrySchedule = readonly number[];
@@ -25,7 +15,7 @@ const DURATION = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
  * An ISO 8601 duration in days, hours, minutes and seconds ("P1D", "PT12H", "P2DT6H"), in
  * milliseconds; undefined when it is not one. Months and years are refused: their length varies.
  */
-export function parseDuration(text: string): number | undefined {
+function parseDuration(text: string): number | undefined {
   const match = DURATION.exec(text);
   if (!match || text === "P" || text.endsWith("T")) return undefined;
   const [days, hours, minutes, seconds] = match.slice(1).map((part) => Number(part ?? 0));

@@ -2,7 +2,7 @@
 export type Period = string;
 
 /** Billing follows the company's calendar: a month begins at 00:00 on the 1st, Copenhagen time. */
-export const BILLING_TIME_ZONE = "Europe/Copenhagen";
+const BILLING_TIME_ZONE = "Europe/Copenhagen";
 
 export function periodOf(instant: Date, timeZone = BILLING_TIME_ZONE): Period {
   const parts = Object.fromEntries(

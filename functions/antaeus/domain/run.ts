@@ -3,9 +3,24 @@
  * the watchdog finding scheduled retries due.
  */
 export type Trigger =
-  | { kind: "api" }
-  | { kind: "schedule"; source: string; eventId: string; eventTime: Date | undefined }
+  | {
+      kind: "api";
+      /**
+       * Soft declines are charged now, their retry due or not: a person with the billing role
+       * asked. Otherwise a pay call bills as the schedule does (docs/billing.md).
+       */
+      chargeNow: boolean;
+    }
+  | ScheduleTrigger
   | { kind: "retry" };
+
+/** The monthly PingSource's event, known by its source and id. */
+export type ScheduleTrigger = {
+  kind: "schedule";
+  source: string;
+  eventId: string;
+  eventTime: Date | undefined;
+};
 
 /** A trigger of the pay route: always starts or joins a run. */
 export type PayTrigger = Exclude<Trigger, { kind: "retry" }>;

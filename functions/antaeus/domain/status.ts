@@ -50,7 +50,7 @@ export const OUTCOME_COUNTERS = {
 export const OUTCOMES = Object.keys(OUTCOME_COUNTERS) as Outcome[];
 
 /** Waiting for a person after declines: the retry schedule ended, or the decline was hard. */
-export const DUNNING_ENDED = [
+const DUNNING_ENDED = [
   "RETRIES_EXHAUSTED",
   HARD_DECLINED,
 ] as const satisfies readonly InvoiceStatus[];

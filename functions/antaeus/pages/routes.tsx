@@ -1,5 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { declare, type Router, type Sql } from "../../runtime/index.js";
+import { createRoute } from "@hono/zod-openapi";
+import { declare, type Router, type Sql, textContent } from "../../runtime/index.js";
 import { callerOf } from "../auth/guard.js";
 import type { Db } from "../data/database.js";
 import { waitingInvoicesOfRun } from "../data/overview.js";
@@ -25,10 +25,8 @@ export const PAGE_HEADERS = {
   "Referrer-Policy": "no-referrer",
 };
 
-const html = (description: string) => ({
-  description,
-  content: { "text/html": { schema: z.string() } },
-});
+/** A declared page. */
+export const html = (description: string) => textContent("text/html", description);
 
 const runsPage = createRoute({
   method: "get",

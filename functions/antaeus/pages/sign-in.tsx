@@ -1,23 +1,21 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import * as z from "zod";
 import { type AppEnv, CallerRefused, declare, type Router } from "../../runtime/index.js";
 import { WATCH } from "../auth/access.js";
 import { type CallerVerifier, mayCall, refusedRoles, TOKEN_COMMAND } from "../auth/guard.js";
 import {
   endSession,
+  overHttps,
   pageAfterSignIn,
   SESSION_TOKEN_MAX,
   SIGN_IN_PATH,
   startSession,
 } from "../auth/session.js";
 import { Page } from "./layout.js";
-import { PAGE_HEADERS } from "./routes.js";
+import { html, PAGE_HEADERS } from "./routes.js";
 
-const html = (description: string) => ({
-  description,
-  content: { "text/html": { schema: z.string() } },
-});
 const seeOther = (description: string) => ({
   description,
   headers: { Location: { schema: { type: "string" as const } } },
@@ -42,7 +40,7 @@ const signIn = createRoute({
   tags: ["pages"],
   summary: "Trades a token for the run pages' session cookie",
   description:
-    "The token is verified as a bearer token would be and needs the billing or operator role. The cookie holds it, HttpOnly, SameSite=Strict, Secure over https, for no longer than the token lives; it opens only GET /runs, GET /runs/{id} and GET /rest/v1/billing/runs/{id}.",
+    "The token is verified as a bearer token would be and needs the billing or operator role. The cookie holds it, HttpOnly, SameSite=Strict, for no longer than the token lives (8 hours at most); over https it is __Host-antaeus-session (Secure, Path=/), over plain http antaeus-session under the pages' paths, and in production sign-in is refused over plain http. It opens only GET /runs, GET /runs/{id} and GET /rest/v1/billing/runs/{id}.",
   request: {
     body: {
       required: true,
@@ -57,7 +55,9 @@ const signIn = createRoute({
     303: seeOther("signed in: to the page asked for"),
     400: html("the token is too long for a cookie"),
     401: html("the token is not valid"),
-    403: html("the token holds no role that may watch runs, or the form came from another site"),
+    403: html(
+      "the token holds no role that may watch runs, the form came from another site, or (in production) it came over plain http",
+    ),
   },
 });
 
@@ -66,7 +66,10 @@ const signOut = createRoute({
   path: "/runs/sign-out",
   tags: ["pages"],
   summary: "Forgets the run pages' session cookie",
-  responses: { 303: seeOther("to the sign-in form") },
+  responses: {
+    303: seeOther("to the sign-in form"),
+    403: html("the form came from another site"),
+  },
 });
 
 function SignInPage(props: { next: string; problem?: string }) {
@@ -117,7 +120,11 @@ const fromElsewhere = (c: Context<AppEnv>) => {
  * a token once and gets it back as a cookie (auth/session.ts says why the token itself).
  * `verify` is the access guard's; undefined when auth is off.
  */
-export function signInRoutes(app: Router, verify: CallerVerifier | undefined): void {
+export function signInRoutes(
+  app: Router,
+  verify: CallerVerifier | undefined,
+  httpsOnly: boolean,
+): void {
   declare(app, signInForm, (c) => {
     const page = pageAfterSignIn(c.req.valid("query").next);
     if (!verify) return c.redirect(page, 303);
@@ -128,6 +135,14 @@ export function signInRoutes(app: Router, verify: CallerVerifier | undefined): v
     const page = pageAfterSignIn(form.next);
     if (!verify) return c.redirect(page, 303);
     if (fromElsewhere(c)) return refused(c, 403, page, "This form was sent from another site.");
+    if (httpsOnly && !overHttps(c)) {
+      return refused(
+        c,
+        403,
+        page,
+        "Sign in over https: the session keeps your token, which must not cross the network in clear text.",
+      );
+    }
     const token = form.token.trim();
     if (token.length > SESSION_TOKEN_MAX) {
       return refused(
@@ -149,7 +164,11 @@ export function signInRoutes(app: Router, verify: CallerVerifier | undefined): v
       return refused(c, error.status, page, `Not signed in: ${error.message}`);
     }
   });
+  // Another site may not sign a browser out either.
   declare(app, signOut, (c) => {
+    if (fromElsewhere(c)) {
+      return refused(c, 403, "/runs", "This form was sent from another site.");
+    }
     endSession(c);
     return c.redirect(SIGN_IN_PATH, 303);
   });

@@ -1,15 +1,23 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { declare, jsonContent, type Router, type Sql } from "../../runtime/index.js";
+import { createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import * as z from "zod";
+import { type AppEnv, declare, jsonContent, type Router, type Sql } from "../../runtime/index.js";
 import type { BillingEngine } from "../billing/engine.js";
 import { currentRate } from "../billing/provider-rate.js";
 import { attemptsOf } from "../data/attempts.js";
 import type { Db } from "../data/database.js";
 import { findInvoice } from "../data/invoices.js";
 import { lanesOf, providerSnapshot } from "../data/lanes.js";
-import { type BillingRun, findRun, findRunningRun, listRuns, settledOf } from "../data/runs.js";
+import {
+  type BillingRun,
+  countsOf,
+  findRun,
+  findRunningRun,
+  listRuns,
+  settledOf,
+} from "../data/runs.js";
 import { providerRefusal } from "../domain/refusals.js";
 import { COMPLETED, RUNNING } from "../domain/run.js";
-import { OUTCOMES, type Outcome } from "../domain/status.js";
 import { errorContent, notFound } from "../errors.js";
 import { triggerOf } from "./cloudevent.js";
 import { idParams, laneParams, laneQuery, runListQuery } from "./params.js";
@@ -25,10 +33,7 @@ import {
 
 /** A run as clients read it: progress is `done` of `total`, with counts by outcome. */
 export function runJson(run: BillingRun) {
-  const counts = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, run[outcome]])) as Record<
-    Outcome,
-    number
-  >;
+  const counts = countsOf(run);
   return {
     id: run.id,
     trigger: run.trigger,
@@ -155,10 +160,18 @@ const attempts = createRoute({
   },
 });
 
-/** The pay route: declared before the invoice routes, so "pay" is not read as an invoice id. */
-export function payRoute(app: Router, db: Db, engine: BillingEngine): void {
+/**
+ * The pay route: declared before the invoice routes, so "pay" is not read as an invoice id.
+ * `chargesNow` says whether this caller's call charges soft declines before their retry is due.
+ */
+export function payRoute(
+  app: Router,
+  db: Db,
+  engine: BillingEngine,
+  chargesNow: (c: Context<AppEnv>) => boolean,
+): void {
   declare(app, pay, async (c) => {
-    const trigger = await triggerOf(c);
+    const trigger = (await triggerOf(c)) ?? { kind: "api" as const, chargeNow: chargesNow(c) };
     const { run, created } = await engine.trigger(trigger, c.req.raw.signal);
     const { body, status } = await answer(db, run.id, { created });
     return c.json(body, status);

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { readText } from "../../runtime/index.js";
-import type { PayTrigger } from "../domain/run.js";
+import type { ScheduleTrigger } from "../domain/run.js";
 import { badRequest } from "../errors.js";
 
 const PING_TYPE = "dev.knative.sources.ping";
@@ -85,10 +85,10 @@ const STRUCTURED_MODE = /^application\/cloudevents/i;
 const JSON_DATA = /^application\/(.+\+)?json/i;
 
 /**
- * Who is asking for a run. A request with CloudEvent headers (binary mode, as the PingSource
- * sends) must be a well-formed ping event; anything else is a plain API call.
+ * The PingSource's event a request carries, or null for a plain API call. A request with
+ * CloudEvent headers (binary mode, as the PingSource sends) must be a well-formed ping event.
  */
-export async function triggerOf(c: Context): Promise<PayTrigger> {
+export async function triggerOf(c: Context): Promise<ScheduleTrigger | null> {
   const headers = c.req.header();
   const contentType = c.req.header("content-type") ?? "";
   // Media types are case-insensitive (RFC 9110 section 8.3.1).
@@ -99,7 +99,7 @@ export async function triggerOf(c: Context): Promise<PayTrigger> {
     );
   }
   const attributes = Object.keys(headers).filter((name) => name.toLowerCase().startsWith("ce-"));
-  if (attributes.length === 0) return { kind: "api" };
+  if (attributes.length === 0) return null;
   for (const name of attributes) {
     if ((headers[name] ?? "").length > MAX_ATTRIBUTE) {
       throw badRequest(

@@ -1,5 +1,6 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { desc, isNull } from "drizzle-orm";
+import * as z from "zod";
 import { declare, jsonContent, type Router } from "../../runtime/index.js";
 import type { Db } from "../data/database.js";
 import { billingEvents } from "../data/schema.js";

@@ -1,4 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import * as z from "zod";
 import { declare, jsonArrayResponse, jsonContent, type Router } from "../../runtime/index.js";
 import type { Db } from "../data/database.js";
 import { findInvoice, type InvoiceFilter, invoicePage } from "../data/invoices.js";

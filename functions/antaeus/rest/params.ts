@@ -1,4 +1,6 @@
-import { z } from "@hono/zod-openapi";
+// .openapi() on zod's schemas is added by @hono/zod-openapi as it loads.
+import "@hono/zod-openapi";
+import * as z from "zod";
 import { INVOICE_STATUSES, isInvoiceStatus } from "../domain/status.js";
 import { failWith } from "../errors.js";
 

@@ -1,6 +1,9 @@
-import { z } from "@hono/zod-openapi";
+// .openapi() on zod's schemas is added by @hono/zod-openapi as it loads.
+import "@hono/zod-openapi";
+import * as z from "zod";
 import { CURRENCIES } from "../../kernel/money.js";
 import { OPERATOR_ACTIONS } from "../data/audit-schema.js";
+import { ATTEMPT_OUTCOMES } from "../domain/attempt.js";
 import { EVENT_TYPES, type EventType } from "../domain/events.js";
 import { REFUSAL_CODES } from "../domain/refusals.js";
 import { LANE_STATES, RUN_STATUSES, RUN_TRIGGERS } from "../domain/run.js";
@@ -50,7 +53,7 @@ export const RunSchema = z
   })
   .openapi("BillingRun");
 
-export const LaneSchema = z
+const LaneSchema = z
   .object({
     lane: z.number().int(),
     state: z.enum(LANE_STATES),
@@ -89,7 +92,7 @@ export const AttemptSchema = z
     runId: z.number().int(),
     attemptNumber: z.number().int(),
     idempotencyKey: z.string().nullable(),
-    outcome: z.enum([...OUTCOMES, "UNKNOWN", "NOT_SENT"]),
+    outcome: z.enum(ATTEMPT_OUTCOMES),
     httpStatus: z.number().int().nullable(),
     latencyMs: z.number().int(),
     chargeId: z.string().nullable(),

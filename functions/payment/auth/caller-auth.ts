@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import {
+  type ApiSecurity,
   type AppEnv,
   type Challenge,
   forbidden,
@@ -10,10 +11,15 @@ import {
 } from "../../runtime/index.js";
 import type { AuthConfig } from "../config.js";
 
-const CHALLENGE: Challenge = { realm: "payment", message: "a valid bearer token is required" };
+export const CHALLENGE: Challenge = {
+  realm: "payment",
+  message: "a valid bearer token is required",
+};
 
 export interface CallerAuth {
   middleware: MiddlewareHandler<AppEnv>;
+  /** Whom a token speaks for, or a 401/403 CallerRefused; absent with auth off. */
+  verify?: (token: string) => Promise<{ subject: string }>;
   /**
    * "tokens" in /readyz: not ready until the issuer is known and its keys fetched (a payment that
    * can verify no token can charge for no one), degraded while tokens name another issuer.
@@ -53,12 +59,40 @@ export function callerAuth(auth: AuthConfig, logger: Logger): CallerAuth {
     "callers must present a workload-identity token",
   );
   // A Kubernetes projected service-account token; only the subjects configured may charge.
-  const middleware = requireCaller(async (token) => {
+  const verify = async (token: string) => {
     const { sub } = await issuer.verify(token);
     if (!auth.subjects.includes(sub)) {
       throw forbidden(CHALLENGE, `${sub} may not call payment`, `subject ${sub} not allowed`);
     }
     return { subject: sub };
-  }, CHALLENGE);
-  return { middleware, readiness: { tokens: issuer.ready }, degraded: { tokens: issuer.degraded } };
+  };
+  return {
+    middleware: requireCaller(verify, CHALLENGE),
+    verify,
+    readiness: { tokens: issuer.ready },
+    degraded: { tokens: issuer.degraded },
+  };
 }
+
+/**
+ * What payment's OpenAPI document says each operation needs: the routes behind callerAuth (every
+ * one but the probes, /metrics and the API's description, registered before it) take Antaeus's
+ * token when PAYMENT_AUTH=jwks.
+ */
+export function openApiSecurity(auth: AuthConfig): ApiSecurity {
+  return {
+    schemes: {
+      bearer: {
+        type: "http",
+        scheme: "bearer",
+        bearerFormat: "JWT",
+        description: "Antaeus's projected service-account token (audience payment)",
+      },
+    },
+    requirements: (_method, path) =>
+      auth.mode === "off" || OPEN_PATHS.has(path) ? [] : [{ bearer: [] }],
+  };
+}
+
+/** The routes createApp registers before app.ts puts callerAuth in front of the rest. */
+const OPEN_PATHS = new Set(["/healthz", "/readyz"]);

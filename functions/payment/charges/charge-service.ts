@@ -3,7 +3,7 @@ import { findChargeByKey } from "../data/charges.js";
 import type { Db } from "../data/database.js";
 import { LedgerWriter } from "../data/ledger-writer.js";
 import { type ChargeRequest, type NewCharge, requestHash } from "../domain/charge.js";
-import { type DeclineMix, outcomeOf } from "../domain/decline-reasons.js";
+import { type DeclineMix, outcomeOf } from "../domain/decline-mix.js";
 import { apiError } from "../errors.js";
 import type { Randomness } from "./randomness.js";
 

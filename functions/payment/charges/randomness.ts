@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from "node:crypto";
+import { createHmac, randomFillSync } from "node:crypto";
 
 /** Where every random decision comes from: the charge draws and the fault draws. */
 export interface Randomness {
@@ -14,9 +14,27 @@ export interface Randomness {
 /** 48 bits: finer than any rate needs, and exact in a double. */
 const toUnit = (bytes: Buffer): number => bytes.readUIntBE(0, 6) / 2 ** 48;
 
+/**
+ * Unseeded draws: 6 bytes each from the system's generator, fetched 1,024 draws at a time (as
+ * randomUUID pools its own): a call into the generator per charge cost more than the charge's
+ * JSON (bench:charges).
+ */
+function systemDraws(): () => number {
+  const pool = Buffer.alloc(6 * 1024);
+  let next = pool.length;
+  return () => {
+    if (next === pool.length) {
+      randomFillSync(pool);
+      next = 0;
+    }
+    next += 6;
+    return pool.readUIntBE(next - 6, 6) / 2 ** 48;
+  };
+}
+
 export function createRandomness(seed: number | undefined): Randomness {
   if (seed === undefined) {
-    const unit = () => toUnit(randomBytes(6));
+    const unit = systemDraws();
     return { forKey: unit, stream: () => unit };
   }
   // NUL separates the parts; keys are printable, so a key never poses as a stream position.

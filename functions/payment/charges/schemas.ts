@@ -1,4 +1,6 @@
-import { z } from "@hono/zod-openapi";
+// .openapi() on zod's schemas is added by @hono/zod-openapi as it loads.
+import "@hono/zod-openapi";
+import * as z from "zod";
 import { CURRENCIES } from "../../kernel/money.js";
 import type { ChargeFilter } from "../data/charges.js";
 import { CHARGE_STATUSES, DECLINE_REASONS } from "../domain/charge.js";

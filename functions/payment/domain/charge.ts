@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
+import type { DeclineReason } from "../../kernel/decline-reasons.js";
 import type { Currency } from "../../kernel/money.js";
-import type { DeclineReason } from "./decline-reasons.js";
 
 export const CHARGE_STATUSES = ["succeeded", "declined"] as const;
 export type ChargeStatus = (typeof CHARGE_STATUSES)[number];
-export const [SUCCEEDED, DECLINED] = CHARGE_STATUSES;
+export const DECLINED = "declined" satisfies ChargeStatus;
 
-export { DECLINE_REASONS, type DeclineReason } from "./decline-reasons.js";
+export { DECLINE_REASONS, type DeclineReason } from "../../kernel/decline-reasons.js";
 
 /** One ledger row: a charge attempt and its outcome, decided once and never redrawn. */
 export interface Charge {

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { ConfigError } from "../config-error.js";
+import { databaseTls } from "./database-tls.js";
 
 type Env = Record<string, string | undefined>;
 
@@ -50,18 +51,27 @@ export const url = (schemes: readonly string[]) =>
     { message: `expected a ${schemes.map((scheme) => `${scheme}://`).join(" or ")} URL` },
   );
 
-export const postgresUrl = url(["postgres", "postgresql"]);
+/** A postgres:// URL whose TLS settings (sslmode, sslrootcert) this runtime can honour. */
+const postgresUrl = url(["postgres", "postgresql"]).superRefine((value, ctx) => {
+  const problem = URL.canParse(value) ? databaseTls(value) : undefined;
+  if (typeof problem === "string") ctx.addIssue({ code: "custom", message: problem });
+});
 
 /** What every function reads: the Knative runtime contract plus its database. */
 export const serviceEnv = {
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   PORT: integer({ min: 0, max: 65535, default: 8080 }),
+  // Where to listen: every interface, as Knative's queue-proxy reaches the container by the pod's
+  // address; npm start sets 127.0.0.1, so nothing else on the network reaches a local run.
+  HOST: z.string().min(1).default("0.0.0.0"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_MAX: integer({ min: 1, max: 100, default: 10 }),
   MIGRATE_ON_START: boolean(true),
   SHUTDOWN_TIMEOUT_MS: integer({ min: 0, max: 600_000, default: 20_000 }),
   K_REVISION: z.string().optional(),
+  // A second port serving /metrics (and the OpenAPI document) without the API's authentication.
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 };
 
 /**
@@ -79,32 +89,39 @@ export function requireDatabaseUrl(config: ServiceConfig): string {
 export interface ServiceConfig {
   production: boolean;
   port: number;
+  host: string;
   logLevel: string;
   databaseUrl: string | undefined;
   databasePoolMax: number;
   migrateOnStart: boolean;
   shutdownTimeoutMs: number;
   revision: string | undefined;
+  /** Where /metrics is also served alone, without a token; unset: only on the API's port. */
+  metricsPort: number | undefined;
 }
 
 export function serviceConfig(env: {
   NODE_ENV: string;
   PORT: number;
+  HOST: string;
   LOG_LEVEL: string;
   DATABASE_URL?: string | undefined;
   DATABASE_POOL_MAX: number;
   MIGRATE_ON_START: boolean;
   SHUTDOWN_TIMEOUT_MS: number;
   K_REVISION?: string | undefined;
+  METRICS_PORT?: number | undefined;
 }): ServiceConfig {
   return {
     production: env.NODE_ENV === "production",
     port: env.PORT,
+    host: env.HOST,
     logLevel: env.LOG_LEVEL,
     databaseUrl: env.DATABASE_URL,
     databasePoolMax: env.DATABASE_POOL_MAX,
     migrateOnStart: env.MIGRATE_ON_START,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     revision: env.K_REVISION,
+    metricsPort: env.METRICS_PORT,
   };
 }

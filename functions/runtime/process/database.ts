@@ -4,6 +4,7 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import type { Logger } from "../logger.js";
+import { databaseClient } from "./database-tls.js";
 
 export type Sql = postgres.Sql;
 
@@ -13,7 +14,9 @@ export type Sql = postgres.Sql;
  * passes an array before then is sent malformed.
  */
 export async function connect(url: string, options: { max: number; logger: Logger }): Promise<Sql> {
-  const sql = postgres(url, {
+  const client = databaseClient(url);
+  const sql = postgres(client.url, {
+    ssl: client.ssl,
     max: options.max,
     idle_timeout: 30,
     connect_timeout: 10,
@@ -74,7 +77,8 @@ export interface Migrations {
  * first apply and the rest find nothing left to do.
  */
 export async function migrateUnderLock(url: string, migrations: Migrations, logger: Logger) {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  const client = databaseClient(url);
+  const sql = postgres(client.url, { ssl: client.ssl, max: 1, onnotice: () => {} });
   try {
     await sql`select pg_advisory_lock(hashtext(${migrations.lockName}))`;
     const started = performance.now();

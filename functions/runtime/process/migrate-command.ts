@@ -1,6 +1,6 @@
 import { requireDatabaseUrl, type ServiceConfig } from "./config.js";
 import { type Migrations, migrateUnderLock } from "./database.js";
-import { createLogger, flushLogs } from "./logger.js";
+import { createLogger } from "./logger.js";
 
 /**
  * A function's one-off migration (`npm run migrate`, or a Kubernetes Job running the image's
@@ -16,7 +16,6 @@ export async function migrateCommand(
     const url = requireDatabaseUrl(config);
     const logger = createLogger(`${name}-migrate`, config.logLevel);
     await migrateUnderLock(url, migrations, logger);
-    flushLogs(logger);
   } catch (error) {
     process.stderr.write(`${name} migrate: ${error instanceof Error ? error.message : error}\n`);
     process.exit(1);

@@ -1,11 +1,11 @@
-import { createServer, type ServerResponse, STATUS_CODES } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { getRequestListener, RequestError } from "@hono/node-server";
 import type { Logger } from "../logger.js";
 import { errorBody, RUNTIME_ERROR_STATUS, type RuntimeErrorCode } from "../web/errors.js";
 import { requestIdOf } from "../web/http.js";
-import { flushLogs } from "./logger.js";
+import { ignoreUpgrades } from "./ignore-upgrades.js";
 
 /** What the server needs of a Hono app, whatever its env type. */
 export interface FetchApp {
@@ -69,6 +69,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     );
   });
   server.on("clientError", refuse.clientError);
+  server.on("connect", refuse.connect);
+  ignoreUpgrades(server);
   await new Promise<void>((resolve) =>
     server.listen(options.port, options.hostname ?? "0.0.0.0", resolve),
   );
@@ -113,17 +115,14 @@ export function exitOnSignals(
       // alive after its requests are done: give up a little after the drain bound.
       setTimeout(() => {
         logger.error("shutdown did not finish in time; exiting");
-        flushLogs(logger);
         process.exit(1);
       }, shutdownTimeoutMs + 10_000).unref();
       running.shutdown(signal).then(
         () => {
-          flushLogs(logger);
           process.exit(0);
         },
         (error: unknown) => {
           logger.error({ err: error }, "shutdown failed");
-          flushLogs(logger);
           process.exit(1);
         },
       );
@@ -138,6 +137,7 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * error shape, with a request id and a log line, like every answer the app gives.
  */
 function refusals(logger: Logger) {
+  const refusing = new WeakSet<Duplex>();
   const log = (requestId: string, status: number, code: RuntimeErrorCode, reason: string) =>
     logger.warn({ requestId, status, code, reason }, "request refused before routing");
 
@@ -193,21 +193,57 @@ function refusals(logger: Logger) {
       const status = RUNTIME_ERROR_STATUS[code];
       const requestId = requestIdOf(undefined);
       log(requestId, status, code, `${error.code ?? "error"}: ${error.message}`);
-      // Node's own rule (lib/_http_server.js, socketOnError): never write into a response
-      // that has already begun on this connection.
-      const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-      if (!inFlight?.headersSent) {
-        const body = JSON.stringify(errorBody(code, message));
-        socket.write(
-          `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
-            "Content-Type: application/json\r\n" +
-            `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-            `X-Request-Id: ${requestId}\r\n` +
-            "Connection: close\r\n\r\n" +
-            body,
-        );
-      }
-      socket.destroy();
+      // A pipelined request before the broken one, read whole, is still owed its answer: the
+      // refusal waits for it, then closes (Node's default, lib/_http_server.js socketOnError,
+      // would cut it). Node calls this again for each further chunk of the connection.
+      if (refusing.has(socket)) return;
+      refusing.add(socket);
+      const whenAnswered = () => {
+        const pending = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+        if (pending?.req?.complete && !pending.writableFinished && !pending.destroyed) {
+          pending.once("close", () => setImmediate(whenAnswered));
+          return;
+        }
+        // Node's own rule: never write into a response that has already begun.
+        if (pending?.headersSent && !pending.writableFinished) {
+          socket.destroy();
+          return;
+        }
+        closeAfter(socket, rawAnswer(code, message, requestId));
+      };
+      whenAnswered();
+    },
+    /** CONNECT asks for a tunnel, which only a proxy gives: Node hands it over unanswered. */
+    connect(request: IncomingMessage, socket: Duplex) {
+      const requestId = requestIdOf(request.headers["x-request-id"] as string | undefined);
+      const message = "CONNECT asks for a tunnel; this is not a proxy";
+      log(requestId, RUNTIME_ERROR_STATUS.bad_request, "bad_request", message);
+      closeAfter(socket, rawAnswer("bad_request", message, requestId));
     },
   };
+}
+
+/** An answer written straight to the socket, where there is no response object to write it. */
+function rawAnswer(code: RuntimeErrorCode, message: string, requestId: string): string {
+  const status = RUNTIME_ERROR_STATUS[code];
+  const body = JSON.stringify(errorBody(code, message));
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+    "Content-Type: application/json\r\n" +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    `X-Request-Id: ${requestId}\r\n` +
+    "Connection: close\r\n\r\n" +
+    body
+  );
+}
+
+/**
+ * Writes the answer and closes. Node has taken its own error listener off this socket (at a
+ * parse error, or a CONNECT): a client's reset must not end the process, and a socket already
+ * ended gets nothing more.
+ */
+function closeAfter(socket: Duplex, answer: string): void {
+  socket.on("error", () => socket.destroy());
+  if (socket.writable) socket.write(answer);
+  socket.destroy();
 }

@@ -2,7 +2,7 @@ import { ConfigError } from "../config-error.js";
 import type { Logger } from "../logger.js";
 import { requireDatabaseUrl, type ServiceConfig } from "./config.js";
 import { connect, type Migrations, migrateIfBehind, type Sql } from "./database.js";
-import { createLogger, flushLogs } from "./logger.js";
+import { createLogger } from "./logger.js";
 import { exitOnSignals, type FetchApp, type RunningServer, startServer } from "./server.js";
 
 /**
@@ -53,19 +53,22 @@ export async function runService<C extends ServiceConfig, A extends FetchApp>(
     const running = await startServer({
       app: built.app,
       port: config.port,
+      hostname: config.host,
       logger,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
       ...(built.onShutdown ? { onShutdown: built.onShutdown } : {}),
       cleanups: [...(built.cleanups ?? []), () => sql.end({ timeout: 5 })],
     });
     built.onListening?.(running.port);
-    logger.info({ port: running.port }, `listening on http://localhost:${running.port}`);
+    logger.info(
+      { host: config.host, port: running.port },
+      `listening on http://localhost:${running.port}`,
+    );
     exitOnSignals(running, logger, config.shutdownTimeoutMs);
     return running;
   } catch (error) {
     if (error instanceof ConfigError) refuse(error);
     logger.fatal({ err: error }, "failed to start");
-    flushLogs(logger);
     process.exit(1);
   }
 }

@@ -1,4 +1,6 @@
-import { z } from "@hono/zod-openapi";
+// .openapi() on zod's schemas is added by @hono/zod-openapi as it loads.
+import "@hono/zod-openapi";
+import * as z from "zod";
 import {
   ApiError,
   type BadRequestCode,
@@ -28,8 +30,6 @@ export function errorCodes<const Own extends ErrorStatusTable>(
   const apiError = (code: Code, message: string, headers?: Record<string, string>) =>
     new ApiError(code, status[code], message, headers);
   return {
-    /** Each code and its status. */
-    status,
     apiError,
     /** 400 with a code that names which part of the request is wrong. */
     badRequest: (

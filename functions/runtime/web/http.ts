@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
+import * as z from "zod";
 import type { Logger } from "../logger.js";
 import type { AppEnv } from "./app-env.js";
 import { onError, onNotFound } from "./errors.js";
@@ -22,8 +23,12 @@ function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
     c.set("requestId", requestId);
     c.set("log", log);
     const started = performance.now();
+    // On the Node response when there is one: Node merges it into the answer's head, which
+    // spares the answer a Headers object of its own (app.request has no Node response).
+    const outgoing = c.env?.outgoing;
+    outgoing?.setHeader("X-Request-Id", requestId);
     await next();
-    c.res.headers.set("X-Request-Id", requestId);
+    if (!outgoing) c.res.headers.set("X-Request-Id", requestId);
     // The handler may have swapped in a child logger (with the caller's identity, say).
     c.get("log").info(
       {

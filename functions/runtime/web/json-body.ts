@@ -7,12 +7,21 @@ import { runtimeError } from "./errors.js";
 const DISCARD_BYTES = 8 * 2 ** 20;
 
 /**
+ * A body on these has no meaning (RFC 9110 sections 9.3.1 and 9.3.2: content in a GET or HEAD
+ * request "has no generally defined semantics" and cannot change what the request asks for;
+ * 9.3.8: a TRACE carries none), and a Web Request cannot carry one (nor be a TRACE or TRACK with
+ * one): it is capped like any other, then read and ignored.
+ */
+const BODILESS = new Set(["GET", "HEAD", "TRACE", "TRACK"]);
+
+/**
  * 413 for a body over `maxBytes`, before any handler reads it. A declared Content-Length is
  * checked from the header alone (the server discards the unread body after answering). A chunked
  * body (the only other kind, RFC 9112 section 6.3) is counted as it arrives, and kept, at most
  * `maxBytes` of it, for the handler; one over the cap is read to its end and thrown away, so that
  * the client hears the 413 and may send its next request on the same connection. Past a further
- * 8 MiB the connection is closed instead.
+ * 8 MiB the connection is closed instead. On GET and HEAD the body within the cap is read and
+ * dropped: the route answers as it would without one.
  */
 export function jsonBodyLimit(maxBytes: number): MiddlewareHandler<AppEnv> {
   const tooLarge = (headers: Record<string, string> = {}) =>
@@ -31,6 +40,7 @@ export function jsonBodyLimit(maxBytes: number): MiddlewareHandler<AppEnv> {
     const body = await readUpTo(incoming, maxBytes);
     if (body === "too large") throw tooLarge();
     if (body === "far too large") throw tooLarge({ Connection: "close" });
+    if (BODILESS.has(c.req.method)) return next();
     // From here on the body is in memory with its length declared, as a buffering proxy would
     // pass it on; a second cap (a route's own) checks that length.
     const headers = new Headers(c.req.raw.headers);

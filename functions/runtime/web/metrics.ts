@@ -1,7 +1,8 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import * as z from "zod";
 import { declare, type Router } from "./openapi.js";
 
 export interface HttpMetrics {
@@ -9,6 +10,8 @@ export interface HttpMetrics {
   registry: Registry;
   /** Times every request that passes through it, labelled by route pattern, not raw path. */
   observe: MiddlewareHandler;
+  /** One request's time, as `observe` records it (for servers that are not Hono apps). */
+  record: (method: string, route: string, status: number, seconds: number) => void;
   /** GET /metrics in Prometheus text format. */
   expose: (c: Context) => Promise<Response>;
 }
@@ -23,13 +26,16 @@ export function createHttpMetrics(): HttpMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  const record = (method: string, route: string, status: number, seconds: number) =>
+    duration.observe({ method, route, status: String(status) }, seconds);
   return {
     registry,
     observe: async (c, next) => {
-      const stop = duration.startTimer();
+      const started = performance.now();
       await next();
-      stop({ method: c.req.method, route: routePath(c), status: String(c.res.status) });
+      record(c.req.method, routePath(c), c.res.status, (performance.now() - started) / 1000);
     },
+    record,
     expose: async (c) =>
       c.body(await registry.metrics(), 200, { "Content-Type": registry.contentType }),
   };

@@ -1,11 +1,7 @@
-import {
-  type Hook,
-  OpenAPIHono,
-  type RouteConfig,
-  type RouteHandler,
-  type z,
-} from "@hono/zod-openapi";
+import { type Hook, OpenAPIHono, type RouteConfig, type RouteHandler } from "@hono/zod-openapi";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import * as z from "zod";
+import { serveApiDocs } from "./api-docs.js";
 import type { AppEnv } from "./app-env.js";
 import { ApiError, errorResponse, runtimeError } from "./errors.js";
 
@@ -13,6 +9,12 @@ import { ApiError, errorResponse, runtimeError } from "./errors.js";
 export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
   content: { "application/json": { schema } },
+});
+
+/** A declared response whose body is text of `mediaType` (a page, a plain line). */
+export const textContent = (mediaType: "text/html" | "text/plain", description: string) => ({
+  description,
+  content: { [mediaType]: { schema: z.string() } },
 });
 
 /** What a `failWith` refinement (error-codes.ts) leaves on its issue. */
@@ -43,11 +45,15 @@ export type Router = ReturnType<typeof createRouter>;
 /** Hono's path for an OpenAPI one: `/runs/{id}` → `/runs/:id`. */
 const honoPath = (path: string) => path.replace(/\{(\w+)\}/g, ":$1");
 
+/** Each app's declared methods by OpenAPI path, for its 405s. */
+const declaredMethods = new WeakMap<Router, Map<string, Set<string>>>();
+
 /**
  * Declares a route once: its validation, its types, its place in the OpenAPI document, and the
- * 405 with Allow for every method it does not declare on its path (GET brings HEAD). The allowed
- * methods are read from the declarations when a request comes, so a path declared twice (GET and
- * POST) allows both. Declared in the order the routes should match, as with Hono's own.
+ * 405 with Allow for every method it does not declare on its path (GET brings HEAD). A path
+ * declared twice (GET and POST) allows both: its 405 check, added with its first declaration,
+ * reads the methods declared by the time a request comes. Declared in the order the routes
+ * should match, as with Hono's own.
  */
 export function declare<R extends RouteConfig>(
   app: Router,
@@ -57,17 +63,21 @@ export function declare<R extends RouteConfig>(
   // Handlers may answer with hand-written JSON or a stream (exact decimals, page by page), which
   // the declared types cannot follow; the contract test checks those answers against the schemas.
   app.openapi(route, handler as unknown as RouteHandler<R, AppEnv>);
+  const paths = declaredMethods.get(app) ?? new Map<string, Set<string>>();
+  declaredMethods.set(app, paths);
+  const methods = paths.get(route.path);
+  if (methods) {
+    methods.add(route.method.toUpperCase());
+    return;
+  }
+  const declared = new Set([route.method.toUpperCase()]);
+  paths.set(route.path, declared);
   app.all(honoPath(route.path), async (c, next) => {
-    const declared = app.openAPIRegistry.definitions.flatMap((definition) =>
-      definition.type === "route" && definition.route.path === route.path
-        ? [definition.route.method.toUpperCase()]
-        : [],
-    );
-    const methods = [...new Set(declared)].sort();
-    const allowed = [...methods, ...(methods.includes("GET") ? ["HEAD"] : [])];
     // A method declared later on this path is answered by its own handler, further on.
-    if (allowed.includes(c.req.method)) return next();
-    const allow = allowed.join(", ");
+    if (declared.has(c.req.method) || (c.req.method === "HEAD" && declared.has("GET"))) {
+      return next();
+    }
+    const allow = [...[...declared].sort(), ...(declared.has("GET") ? ["HEAD"] : [])].join(", ");
     return errorResponse(
       c,
       runtimeError("method_not_allowed", `${c.req.method} is not allowed here; use ${allow}`, {
@@ -77,7 +87,52 @@ export function declare<R extends RouteConfig>(
   });
 }
 
-/** GET /openapi.json: the OpenAPI 3.1 document, built from the declarations. */
-export function serveDocs(app: Router, info: { title: string; description: string }) {
-  app.doc31("/openapi.json", { openapi: "3.1.0", info: { ...info, version: "1" } });
+/** Who may call each operation, as the OpenAPI document states it. */
+export interface ApiSecurity {
+  /** components.securitySchemes, by name. */
+  schemes: Record<string, Record<string, unknown>>;
+  /**
+   * An operation's security requirements: alternatives, each naming a scheme and the roles its
+   * token must carry (OpenAPI 3.1 allows role names for any scheme); [] when it is open.
+   */
+  requirements: (method: string, path: string) => Array<Record<string, string[]>>;
+}
+
+/** What an OpenAPI document says of the app it describes. */
+export interface DocumentInfo {
+  title: string;
+  description: string;
+}
+
+const METHODS = new Set(["get", "put", "post", "delete", "options", "head", "patch", "trace"]);
+
+/**
+ * GET /openapi.json, the OpenAPI 3.1 document built from the declarations, with each
+ * operation's security when given; and GET /docs, the reference page that renders it
+ * (api-docs.ts). The document is built on its first request, not at start.
+ */
+export function serveDocs(app: Router, info: DocumentInfo, security?: ApiSecurity): void {
+  let document: object | undefined;
+  app.get("/openapi.json", (c) => {
+    document ??= openApiDocument(app, info, security);
+    return c.json(document);
+  });
+  serveApiDocs(app, info.title);
+}
+
+/** The document serveDocs serves, built anew: for a port of its own (serveMetricsAlone). */
+export function openApiDocument(app: Router, info: DocumentInfo, security?: ApiSecurity) {
+  const document = app.getOpenAPI31Document({ openapi: "3.1.0", info: { ...info, version: "1" } });
+  if (!security) return document;
+  document.components = { ...document.components, securitySchemes: security.schemes as never };
+  for (const [path, operations] of Object.entries(document.paths ?? {})) {
+    for (const [method, operation] of Object.entries(operations ?? {})) {
+      if (!METHODS.has(method)) continue;
+      (operation as { security?: unknown }).security = security.requirements(
+        method.toUpperCase(),
+        honoPath(path),
+      );
+    }
+  }
+  return document;
 }

@@ -7,8 +7,8 @@
 // (REAL_KUBECTL). A call this does not model exits 99: the test then fails, never passes blind.
 import { execFileSync } from "node:child_process";
 import { appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { basename, join } from "node:path";
-import { parseAllDocuments } from "yaml";
 import { jsonpath } from "./jsonpath.mjs";
 
 const tool = basename(process.argv[1]);
@@ -180,6 +180,8 @@ function kubectl() {
       : found.f
         ? readFileSync(found.f, "utf8")
         : unmodelled();
+    // Loaded here only: most calls are reads, and loading yaml would be a third of each one's time.
+    const { parseAllDocuments } = createRequire(import.meta.url)("yaml");
     const objects = parseAllDocuments(text)
       .map((d) => d.toJS())
       .filter(Boolean);

@@ -29,7 +29,7 @@ function parse(text) {
 }
 
 /** The values a path selects from `value`, in order. */
-export function select(value, path) {
+function select(value, path) {
   if (path === "@" || path === ".") return [value];
   const steps = [];
   const re = /\.((?:\\\.|[^.[\]])+)|\[(\*|\d+)\]/gy;

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { request } from "node:https";
+import { getText } from "./get-text.js";
 
 /**
  * The cluster's service-account issuer, read from the API server the pod runs under, so that no
@@ -18,8 +18,8 @@ export const DISCOVERY_PATH = "/.well-known/openid-configuration";
 export const KEYS_PATH = "/openid/v1/jwks";
 
 /** The pod's own API credentials, where the kubelet mounts them (client-go rest.InClusterConfig). */
-export const IN_CLUSTER_TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token";
-export const IN_CLUSTER_CA_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+const IN_CLUSTER_TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+const IN_CLUSTER_CA_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
 
 export interface ApiServer {
   /** https://HOST:PORT */
@@ -64,42 +64,21 @@ export interface Discovery {
 const DISCOVERY_TIMEOUT_MS = 5_000;
 const MAX_DOCUMENT_BYTES = 64 * 1024;
 
-/**
- * Reads the discovery document with the pod's token, trusting only the cluster CA. node:https
- * rather than undici: one small request at start is no reason to load the largest module.
- */
+/** Reads the discovery document with the pod's token, trusting only the cluster CA. */
 export async function readDiscovery(apiServer: ApiServer): Promise<Discovery> {
   const [token, ca] = await Promise.all([
     readFile(apiServer.tokenFile, "utf8"),
     readFile(apiServer.caFile, "utf8"),
   ]);
   const url = new URL(DISCOVERY_PATH, apiServer.url);
-  const text = await new Promise<string>((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        ca,
-        headers: { authorization: `Bearer ${token.trim()}`, accept: "application/json" },
-        timeout: DISCOVERY_TIMEOUT_MS,
-      },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          body += chunk;
-          if (body.length > MAX_DOCUMENT_BYTES) req.destroy(new Error("document too large"));
-        });
-        res.on("end", () =>
-          res.statusCode === 200
-            ? resolve(body)
-            : reject(new Error(`HTTP ${res.statusCode} from ${url.href}: ${body.slice(0, 200)}`)),
-        );
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`no answer within ${DISCOVERY_TIMEOUT_MS} ms`)));
-    req.on("error", reject);
-    req.end();
+  const { status, body } = await getText(url, {
+    ca,
+    headers: { authorization: `Bearer ${token.trim()}`, accept: "application/json" },
+    timeoutMs: DISCOVERY_TIMEOUT_MS,
+    maxBytes: MAX_DOCUMENT_BYTES,
   });
+  if (status !== 200) throw new Error(`HTTP ${status} from ${url.href}: ${body.slice(0, 200)}`);
+  const text = body;
   return parseDiscovery(text);
 }
 

@@ -14,15 +14,12 @@ export interface TrustedIssuerSettings {
   challenge: Challenge;
 }
 
-/** Why tokens cannot be verified, as /readyz names it (closed codes: the probe is public). */
-export type TokenProblem = "issuer-unknown" | "keys-unreachable" | "issuer-mismatch";
-
 const PROBE_RETRY_MS = 1_000;
 
 /**
  * One issuer a function accepts tokens from: its keys, its name (configured, or read from the
  * API server), one verification per token remembered until it expires, and what is wrong when
- * tokens cannot be verified.
+ * tokens cannot be verified, in the three codes below (closed: the probe is public).
  *
  * - `ready` fails until the issuer is known and its keys have been fetched once: a function that
  *   can verify no token (issuer-unknown, keys-unreachable) has nothing to serve behind its auth.
@@ -99,5 +96,3 @@ export function trustedIssuer(settings: TrustedIssuerSettings, logger: Logger) {
   };
   return { verify, ready, degraded, issuer, keys, describe };
 }
-
-export type TrustedIssuer = ReturnType<typeof trustedIssuer>;

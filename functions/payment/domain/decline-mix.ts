@@ -1,17 +1,4 @@
-/**
- * Why a charge was declined, modelled on card-network practice (Visa's decline categories,
- * Stripe's `decline_code`s). Soft: the issuer may approve later, so a retry can succeed. Hard:
- * it never will (the card or account is unusable), so retrying only costs fees and risk.
- * docs/payment-contract.md ("Decline reasons") is the public list.
- */
-export const SOFT_DECLINE_REASONS = [
-  "insufficient_funds",
-  "do_not_honor",
-  "try_again_later",
-] as const;
-export const HARD_DECLINE_REASONS = ["expired_card", "stolen_card", "invalid_account"] as const;
-export const DECLINE_REASONS = [...SOFT_DECLINE_REASONS, ...HARD_DECLINE_REASONS] as const;
-export type DeclineReason = (typeof DECLINE_REASONS)[number];
+import { DECLINE_REASONS, type DeclineReason } from "../../kernel/decline-reasons.js";
 
 /** Share of declines given each reason; the default mix of PAYMENT_DECLINE_REASONS. */
 export type DeclineMix = ReadonlyArray<readonly [DeclineReason, number]>;
