@@ -1,5 +1,8 @@
 import { hostname } from "node:os";
 import { describe, expect, it } from "vitest";
+import { createDatabase } from "../support/database.js";
+import { startReplica } from "../support/replica.js";
+import { keyedProvider, startStandIn } from "../support/stand-in.js";
 import {
   exactlyOnceViolations,
   pay,
@@ -115,6 +118,29 @@ describe("a run's lanes, spread over replicas", () => {
       expect(await exactlyOnceViolations(system)).toEqual([]);
     } finally {
       await system.stop();
+    }
+  });
+});
+
+describe("a small run", () => {
+  it("starts no more lanes than it can fill: 5 invoices and 4 slots a lane make 2 lanes, though BILLING_LANES allows 3", async () => {
+    const provider = await startStandIn(keyedProvider(() => true).charge);
+    const replica = await startReplica({
+      DATABASE_URL: await createDatabase("small_run"),
+      SEED_CUSTOMERS: "5",
+      SEED_INVOICES_PER_CUSTOMER: "1",
+      SEED_LAST_PERIOD: "2026-10",
+      PAYMENT_PROVIDER_ENDPOINT: `${provider.url}/v1/charges`,
+      BILLING_CONCURRENCY: "4",
+      BILLING_LANES: "3",
+    });
+    try {
+      const { body } = await pay(replica.url);
+      expect(body).toMatchObject({ status: "COMPLETED", total: 5, done: 5 });
+      expect((await runOf(replica.url, body.id)).lanes.map((lane) => lane.lane)).toEqual([1, 2]);
+    } finally {
+      await replica.stop();
+      await provider.close();
     }
   });
 });

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { INCREASE_PER_SECOND } from "../../functions/antaeus/billing/provider-rate.js";
+import { reportThrottle } from "../../functions/antaeus/data/lanes.js";
 import { startActivator } from "../support/activator.js";
 import { createDatabase, openSql } from "../support/database.js";
 import { type Replica, startReplica } from "../support/replica.js";
@@ -113,6 +115,34 @@ describe("the provider's rate limit, across lanes and replicas", () => {
     // A 429 is an unknown outcome: the invoice was asked again under its key, and charged once.
     const [invoice] = await sql`select status from invoices where id = ${met.invoice}`;
     expect(invoice?.status).toBe("PAID");
+    expect(Math.max(...keyed.charges.values())).toBe(1);
+  });
+
+  it("keeps lanes that never met a 429 to the rate another lane's 429 set, as it grows back", async () => {
+    const keyed = keyedProvider(() => true);
+    const { provider, sql, replicas, laneOf } = await twoLanes(40, 120, (call) =>
+      keyed.charge(call),
+    );
+    // A lane elsewhere met a 429 and lowered the shared rate from 40 to 16 a second, by the
+    // statement a lane runs then; neither of these lanes meets one.
+    const lowered = performance.now();
+    await reportThrottle(sql, { decrease: { seen: null, rate: 16 }, pauseMs: 0 });
+    const { body } = await pay(replicas.get("a")!.url);
+    expect(body).toMatchObject({ status: "COMPLETED", total: 120, done: 120 });
+
+    // A lane learns the rate at its first tick and asks its share at that rate from the next, a
+    // second later at most: from two seconds after both lanes' first calls, no second holds more
+    // calls than the lowered rate, grown back since, plus one per lane.
+    const grownBy = (at: number) => 16 + 40 * INCREASE_PER_SECOND * ((at - lowered) / 1000);
+    const started = Math.max(
+      ...REPLICAS.map((name) => provider.calls.find((call) => laneOf(call) === name)!.at),
+    );
+    const later = provider.calls.filter((call) => call.at >= started + 2_000);
+    expect(later.length).toBeGreaterThanOrEqual(20);
+    for (const call of later) {
+      const second = later.filter((next) => next.at >= call.at && next.at < call.at + 1_000);
+      expect(second.length).toBeLessThanOrEqual(Math.floor(grownBy(call.at + 1_000)) + 2);
+    }
     expect(Math.max(...keyed.charges.values())).toBe(1);
   });
 });
