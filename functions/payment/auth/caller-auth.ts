@@ -75,9 +75,9 @@ export function callerAuth(auth: AuthConfig, logger: Logger): CallerAuth {
 }
 
 /**
- * What payment's OpenAPI document says each operation needs: the routes behind callerAuth (every
- * one but the probes, /metrics and the API's description, registered before it) take Antaeus's
- * token when PAYMENT_AUTH=jwks.
+ * What payment's OpenAPI document says each operation needs: every route but the probes (which
+ * createApp registers before callerAuth) takes Antaeus's token when PAYMENT_AUTH=jwks, /metrics
+ * and the document itself included.
  */
 export function openApiSecurity(auth: AuthConfig): ApiSecurity {
   return {
