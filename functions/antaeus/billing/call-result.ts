@@ -20,11 +20,12 @@ export type CallResult =
   /** Nothing left this process (no connection, no token): nothing can have been charged. */
   | { kind: "not-sent"; status: null; error: string; retryAfterMs: undefined };
 
-export const unknown = (
-  status: number | null,
-  error: string,
-  retryAfterMs?: number,
-): CallResult => ({ kind: "unknown", status, error, retryAfterMs });
+const unknown = (status: number | null, error: string, retryAfterMs?: number): CallResult => ({
+  kind: "unknown",
+  status,
+  error,
+  retryAfterMs,
+});
 
 export const notSent = (error: string): CallResult => ({
   kind: "not-sent",
