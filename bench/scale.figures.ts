@@ -46,6 +46,26 @@ const CASES: Case[] = [
   { name: "provider, kill", replicas, invoices, limit: providerLimit, kill: true },
 ];
 const chosen = process.env.BENCH_CASES?.split(",").map((name) => name.trim());
+const chosenCases = CASES.filter((spec) => !chosen || chosen.includes(spec.name));
+
+/**
+ * A case's goal in invoices a second, and whether the provider's limit binds it
+ * (docs/performance.md, "Scale").
+ */
+function goalOf(spec: Case): { goal: number; bound: boolean } {
+  const bound = spec.limit < (spec.replicas * concurrency * 1000) / latency;
+  const pods = (0.85 * spec.replicas * concurrency * 1000) / latency;
+  return { goal: bound ? 0.9 * spec.limit : pods, bound };
+}
+
+/**
+ * A hang guard, not a goal: each case may take four times what its goal allows, plus a minute to
+ * start and stop, so a larger size (BENCH_INVOICES=1000000: hours) gets a ceiling to match.
+ */
+const ceilingMs = chosenCases.reduce(
+  (sum, spec) => sum + 60_000 + (4_000 * spec.invoices) / goalOf(spec).goal,
+  0,
+);
 
 interface Measured {
   perSecond: number;
@@ -157,16 +177,15 @@ async function measure(spec: Case): Promise<Measured> {
   }
 }
 
-it("prints how a billing run scales over replicas and under the provider's rate limit", async () => {
+it("prints how a billing run scales over replicas and under the provider's rate limit", {
+  timeout: ceilingMs,
+}, async () => {
   const lines: string[] = [];
   let oneLane: number | undefined;
-  for (const spec of CASES) {
-    if (chosen && !chosen.includes(spec.name)) continue;
+  for (const spec of chosenCases) {
     const load = loadavg()[0]!.toFixed(2);
     const m = await measure(spec);
-    const podsGoal = (0.85 * spec.replicas * concurrency * 1000) / latency;
-    const bound = spec.limit < (spec.replicas * concurrency * 1000) / latency;
-    const goal = bound ? 0.9 * spec.limit : podsGoal;
+    const { goal, bound } = goalOf(spec);
     if (spec.name === "one lane") oneLane = m.perSecond;
     const line =
       `scale ${spec.name}: ${spec.replicas} replicas, ${spec.replicas} lanes, limit ${spec.limit}/s, latency ${latency} ms | ` +

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VerdictWriter } from "../../functions/antaeus/billing/verdict-writer.js";
-import { recordVerdicts } from "../../functions/antaeus/data/claims.js";
 import { migrations } from "../../functions/antaeus/data/database.js";
 import { laneTick, startLanes } from "../../functions/antaeus/data/lanes.js";
 import { startOrJoinRun } from "../../functions/antaeus/data/runs.js";
+import { recordVerdicts } from "../../functions/antaeus/data/verdicts.js";
 import type { Verdict } from "../../functions/antaeus/domain/attempt.js";
 import type { ClaimedInvoice } from "../../functions/antaeus/domain/claim.js";
 import { NOT_DUNNING } from "../../functions/antaeus/domain/dunning.js";
@@ -74,6 +74,7 @@ async function claimedInvoice(): Promise<{ runId: number; invoice: ClaimedInvoic
 const paid = (invoice: ClaimedInvoice): Verdict => ({
   invoiceId: invoice.id,
   attemptKey: invoice.attemptKey,
+  amountMinor: invoice.amountMinor,
   status: "PAID",
   keepKey: false,
   calls: 1,
@@ -102,7 +103,8 @@ async function state(invoiceId: number, runId: number) {
   const [invoice] =
     await sql`select status, attempt_key, run_id from invoices where id = ${invoiceId}`;
   const [run] = await sql`select paid from billing_runs where id = ${runId}`;
-  const events = await sql`select type, subject from billing_events order by time`;
+  const events =
+    await sql`select type, subject, data->'amount' as amount from billing_events order by time`;
   const [attempts] = await sql`select count(*)::int as n from payment_attempts`;
   return { invoice, paid: run?.paid, events, attempts: attempts?.n };
 }
@@ -127,7 +129,14 @@ describe("a verdict and its events", () => {
     expect(await state(invoice.id, runId)).toEqual({
       invoice: { status: "PAID", attempt_key: null, run_id: null },
       paid: 1,
-      events: [{ type: "dev.antaeus.invoice.paid", subject: `invoices/${invoice.id}` }],
+      events: [
+        {
+          type: "dev.antaeus.invoice.paid",
+          subject: `invoices/${invoice.id}`,
+          // The invoice's 1234 minor units, as the exact decimal.
+          amount: { currency: "EUR", value: "12.34" },
+        },
+      ],
       attempts: 1,
     });
   });

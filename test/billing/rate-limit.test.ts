@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { INCREASE_PER_SECOND } from "../../functions/antaeus/billing/provider-rate.js";
 import { reportThrottle } from "../../functions/antaeus/data/lanes.js";
@@ -22,7 +23,12 @@ afterEach(async () => {
 
 const REPLICAS = ["a", "b"] as const;
 
-async function twoLanes(limit: number, invoices: number, answer: (call: ProviderCall) => Reply) {
+async function twoLanes(
+  limit: number,
+  invoices: number,
+  answer: (call: ProviderCall) => Reply | Promise<Reply>,
+  env: Record<string, string> = {},
+) {
   const provider = await startStandIn(answer);
   const activator = await startActivator();
   const databaseUrl = await createDatabase("rate");
@@ -44,6 +50,7 @@ async function twoLanes(limit: number, invoices: number, answer: (call: Provider
       BILLING_LANES: "2",
       BILLING_LANE_URL: activator.url,
       BILLING_PROVIDER_RATE_LIMIT: String(limit),
+      ...env,
     });
     running.push(replica);
     activator.add(replica.url);
@@ -118,11 +125,9 @@ describe("the provider's rate limit, across lanes and replicas", () => {
     expect(Math.max(...keyed.charges.values())).toBe(1);
   });
 
-  it("keeps lanes that never met a 429 to the rate another lane's 429 set, as it grows back", async () => {
+  it("keeps lanes that never met a 429 to the rate another lane's 429 set, from their first call, as it grows back", async () => {
     const keyed = keyedProvider(() => true);
-    const { provider, sql, replicas, laneOf } = await twoLanes(40, 120, (call) =>
-      keyed.charge(call),
-    );
+    const { provider, sql, replicas } = await twoLanes(40, 120, (call) => keyed.charge(call));
     // A lane elsewhere met a 429 and lowered the shared rate from 40 to 16 a second, by the
     // statement a lane runs then; neither of these lanes meets one.
     const lowered = performance.now();
@@ -130,17 +135,43 @@ describe("the provider's rate limit, across lanes and replicas", () => {
     const { body } = await pay(replicas.get("a")!.url);
     expect(body).toMatchObject({ status: "COMPLETED", total: 120, done: 120 });
 
-    // A lane learns the rate at its first tick and asks its share at that rate from the next, a
-    // second later at most: from two seconds after both lanes' first calls, no second holds more
-    // calls than the lowered rate, grown back since, plus one per lane.
+    // A lane reads the rate at its first tick and asks its share at that rate in the next: from
+    // the first call on, no second holds more calls than the lowered rate, grown back since, plus
+    // one per lane.
     const grownBy = (at: number) => 16 + 40 * INCREASE_PER_SECOND * ((at - lowered) / 1000);
-    const started = Math.max(
-      ...REPLICAS.map((name) => provider.calls.find((call) => laneOf(call) === name)!.at),
+    for (const call of provider.calls) {
+      const second = provider.calls.filter(
+        (next) => next.at >= call.at && next.at < call.at + 1_000,
+      );
+      expect(second.length).toBeLessThanOrEqual(Math.floor(grownBy(call.at + 1_000)) + 2);
+    }
+    expect(Math.max(...keyed.charges.values())).toBe(1);
+  });
+
+  it("gives a lane that fills all its slots at once its first share at the lowered rate, not the limit", async () => {
+    // A provider that ignores keys: a lane claims what its 32 slots take, and claims (and so
+    // ticks) again only when a slot frees, a second later. A first share asked at the limit would
+    // let that first second's calls go 40 a second.
+    const keyed = keyedProvider(() => true);
+    const { provider, sql, replicas } = await twoLanes(
+      40,
+      40,
+      async (call) => {
+        await sleep(1_000);
+        return keyed.charge(call);
+      },
+      { BILLING_CONCURRENCY: "32", PAYMENT_PROVIDER_IDEMPOTENT: "false" },
     );
-    const later = provider.calls.filter((call) => call.at >= started + 2_000);
-    expect(later.length).toBeGreaterThanOrEqual(20);
-    for (const call of later) {
-      const second = later.filter((next) => next.at >= call.at && next.at < call.at + 1_000);
+    const lowered = performance.now();
+    await reportThrottle(sql, { decrease: { seen: null, rate: 8 }, pauseMs: 0 });
+    const { body } = await pay(replicas.get("a")!.url);
+    expect(body).toMatchObject({ status: "COMPLETED", total: 40, done: 40 });
+
+    const grownBy = (at: number) => 8 + 40 * INCREASE_PER_SECOND * ((at - lowered) / 1000);
+    for (const call of provider.calls) {
+      const second = provider.calls.filter(
+        (next) => next.at >= call.at && next.at < call.at + 1_000,
+      );
       expect(second.length).toBeLessThanOrEqual(Math.floor(grownBy(call.at + 1_000)) + 2);
     }
     expect(Math.max(...keyed.charges.values())).toBe(1);

@@ -1,9 +1,9 @@
 import postgres from "postgres";
 import { describe, expect, it } from "vitest";
-import { recordVerdicts } from "../../functions/antaeus/data/claims.js";
 import { migrations } from "../../functions/antaeus/data/database.js";
 import { laneTick, startLanes } from "../../functions/antaeus/data/lanes.js";
 import { startOrJoinRun } from "../../functions/antaeus/data/runs.js";
+import { recordVerdicts } from "../../functions/antaeus/data/verdicts.js";
 import type { Verdict } from "../../functions/antaeus/domain/attempt.js";
 import type { ClaimedInvoice } from "../../functions/antaeus/domain/claim.js";
 import { NOT_DUNNING } from "../../functions/antaeus/domain/dunning.js";
@@ -59,6 +59,7 @@ async function runWithClaims(analysed: boolean) {
 const paid = (invoice: ClaimedInvoice): Verdict => ({
   invoiceId: invoice.id,
   attemptKey: invoice.attemptKey,
+  amountMinor: invoice.amountMinor,
   status: "PAID",
   keepKey: false,
   calls: 1,

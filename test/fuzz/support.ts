@@ -132,7 +132,7 @@ async function sendAndCheck(port: number, wire: WireCase, tally: Tally): Promise
         `${req.method} ${req.path.slice(0, 120)} (${encoded.bytes.length} bytes: ${JSON.stringify(encoded.bytes.toString("latin1").slice(0, 300))})`,
     )
     .join("; ");
-  const { responses, closed, reset } = await exchange(
+  const { responses, closed, reset, raw, error } = await exchange(
     port,
     Buffer.concat(wire.map((part) => part.encoded.bytes)),
     { methods, expected, timeoutMs: 10_000, ...(cut < 0 ? {} : { finAfterMs: 10 }) },
@@ -148,7 +148,7 @@ async function sendAndCheck(port: number, wire: WireCase, tally: Tally): Promise
     if (reset) tally.reset++;
     else {
       expect.fail(
-        `${described}: ${responses.length} of ${expected} answered, then the connection ${closed ? "closed" : "stayed open"} without saying it would close`,
+        `${described}: ${responses.length} of ${expected} answered, then the connection ${closed ? "closed" : "stayed open"} without saying it would close${error ? ` (socket error ${error})` : ""}; received ${JSON.stringify(raw.slice(0, 200))}`,
       );
     }
   }

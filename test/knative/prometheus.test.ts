@@ -193,6 +193,18 @@ describe.skipIf(skipWithout(PROMETHEUS))(`a real Prometheus (${ranWith(PROMETHEU
     const paid = await paying;
     expect(paid.status, await paid.text()).toBeLessThan(300);
     await waitForNoRunningRun(system, 60_000);
+    // The dashboard's queries read what the run left (the outbox's backlog among them): wait for
+    // a scrape of both functions that began after it ended, which a loaded machine may delay.
+    const runEnd = Date.now() / 1000;
+    await until(
+      () => "both functions scraped after the run",
+      async () => {
+        const { result } = await query<{ result: Array<{ value: [number, string] }> }>("/query", {
+          query: "min(timestamp(up))",
+        });
+        return Number(result[0]?.value[1]) > runEnd;
+      },
+    );
 
     await until(
       () => `the alerts the run should raise; seen: ${JSON.stringify(alerts)}`,

@@ -1,3 +1,5 @@
+import { connect } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDatabase } from "../support/database.js";
 import { type FunctionProcess, startFunction } from "../support/processes.js";
@@ -113,4 +115,58 @@ describe.each([
     expect(refused.responses.map((r) => r.status)).toEqual([400]);
     expect(JSON.parse(refused.responses[0]!.body)).toEqual(shape);
   });
+});
+
+/**
+ * Sends `head` and the first part of a body, waits for the answer, then sends the rest of the
+ * body in parts and closes, whether or not the server has closed its side meanwhile: a client
+ * uploading a large body that the server answered early (a pipelined client, or one that
+ * writes the body in one go, has it on the wire already). Resolves with what it received and
+ * the socket error it met, if any.
+ */
+function sendRestAfterAnswer(port: number, head: string, rest: Buffer[]) {
+  return new Promise<{ raw: string; error?: string }>((resolve) => {
+    const socket = connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+    let raw = "";
+    let error: string | undefined;
+    let answered = false;
+    socket.on("data", async (chunk) => {
+      raw += chunk.toString("latin1");
+      if (answered || !raw.includes("\r\n\r\n")) return;
+      answered = true;
+      for (const part of rest) {
+        await sleep(20);
+        if (socket.destroyed) return;
+        socket.write(part);
+      }
+      socket.end();
+    });
+    socket.on("error", (failure: NodeJS.ErrnoException) => {
+      error = failure.code ?? failure.message;
+    });
+    socket.on("close", () => resolve({ raw, ...(error === undefined ? {} : { error }) }));
+    socket.write(head);
+  });
+}
+
+describe.each([
+  ["antaeus", () => antaeus],
+  ["payment", () => payment],
+])("%s, closing a connection after its last answer", (_, fn) => {
+  // Over both functions' body caps, so the answer (a 413) comes before the body is sent.
+  const parts = Array.from({ length: 8 }, () => Buffer.alloc(64 * 1024, "x"));
+  const length = 1024 + parts.length * 64 * 1024;
+  it.each([
+    ["an HTTP/1.0 request", "HTTP/1.0", ""],
+    ["a request that says Connection: close", "HTTP/1.1", "Connection: close\r\n"],
+  ])(
+    "%s: reads what the client still sends, so the answer is never lost to a reset (RFC 9112 section 9.6)",
+    async (_, version, connection) => {
+      const head = `GET /healthz ${version}\r\nHost: x\r\n${connection}Content-Length: ${length}\r\n\r\n${"x".repeat(1024)}`;
+      const { raw, error } = await sendRestAfterAnswer(fn().port, head, parts);
+      expect(error).toBeUndefined();
+      expect(parseResponse(raw).status).toBe(413);
+      expect(parseResponse(raw).headers.connection).toBe("close");
+    },
+  );
 });

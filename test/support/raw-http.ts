@@ -143,19 +143,27 @@ export function exchange(
     finAfterMs?: number;
     timeoutMs?: number;
   },
-): Promise<{ responses: WireResponse[]; closed: boolean; reset: boolean; raw: string }> {
+): Promise<{
+  responses: WireResponse[];
+  closed: boolean;
+  reset: boolean;
+  raw: string;
+  /** The socket error seen, if any (its code). */
+  error?: string;
+}> {
   const { methods, expected, finAfterMs, timeoutMs = 10_000 } = options;
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1");
     let raw = "";
     let closed = false;
     let reset = false;
+    let error: string | undefined;
     let finTimer: NodeJS.Timeout | undefined;
     const done = (responses = readResponses(raw, methods, closed)) => {
       clearTimeout(deadline);
       clearTimeout(finTimer);
       socket.destroy();
-      resolve({ responses, closed, reset, raw });
+      resolve({ responses, closed, reset, raw, ...(error === undefined ? {} : { error }) });
     };
     const deadline = setTimeout(() => {
       socket.destroy();
@@ -181,8 +189,9 @@ export function exchange(
       check();
     });
     // A reset: the server closed with bytes of ours unread, which may discard its answer.
-    socket.on("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "ECONNRESET" || error.code === "EPIPE") reset = true;
+    socket.on("error", (failure: NodeJS.ErrnoException) => {
+      error = failure.code ?? failure.message;
+      if (error === "ECONNRESET" || error === "EPIPE") reset = true;
     });
     socket.on("close", () => {
       closed = true;

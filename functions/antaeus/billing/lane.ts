@@ -7,7 +7,13 @@ import type { ClaimedInvoice } from "../domain/claim.js";
 import { claimSize } from "./claim-size.js";
 import { Pacer } from "./pacer.js";
 import type { CallGate } from "./provider.js";
-import { afterThrottle, currentRate, fairShare } from "./provider-rate.js";
+import {
+  afterThrottle,
+  currentRate,
+  fairShare,
+  type SeenRate,
+  shareRequest,
+} from "./provider-rate.js";
 import { RateMeter } from "./rate-meter.js";
 import { type BillingSettings, MAX_RETRY_AFTER_MS } from "./settings.js";
 import { VerdictWriter } from "./verdict-writer.js";
@@ -207,12 +213,9 @@ export class Lane {
   private async doTick(claim: number): Promise<void> {
     const sentAt = performance.now();
     this.lastTickAt = sentAt;
-    const cap = this.capNow();
     const hasWork = claim > 0 || this.ready.length > 0 || this.inFlight.size > 0;
-    const share =
-      cap === undefined
-        ? undefined
-        : { want: hasWork ? fairShare(cap, this.holders()) : 0, cap, validMs: SHARE_VALID_MS };
+    const request = shareRequest(this.deps.settings.providerRateLimit, this.seenRate(), hasWork);
+    const share = request && { ...request, validMs: SHARE_VALID_MS };
     const report = {
       worker: this.deps.worker,
       ...this.unreported,
@@ -247,6 +250,8 @@ export class Lane {
     if (this.capNow() === undefined) this.pacer.grant(undefined, Number.POSITIVE_INFINITY);
     // Counted from when the tick left: the database's lapse is no earlier than that.
     else this.pacer.grant(result.share ?? 0, SHARE_VALID_MS - (receivedAt - sentAt));
+    // A rate binds that this tick asked no share of (it was the lane's first read): ask at once.
+    if (!share && this.capNow() !== undefined) this.lastTickAt = Number.NEGATIVE_INFINITY;
     // Another lane met a 429 with a Retry-After (this lane's own is already waited out).
     if (result.provider.pausedMs > 0 && this.pacer.pause(result.provider.pausedMs) > 100) {
       this.deps.logger.info(
@@ -256,16 +261,22 @@ export class Lane {
     }
   }
 
-  /** The rate every lane together may use now, from the last state read; undefined: no limit. */
-  private capNow(): number | undefined {
-    const limit = this.deps.settings.providerRateLimit;
-    if (!this.provider) return limit;
+  /** The shared rate as last read, counted to now; undefined before the lane's first tick. */
+  private seenRate(): SeenRate | undefined {
+    if (!this.provider) return undefined;
     const { snapshot, at } = this.provider;
     const since =
       snapshot.sinceDecreaseMs === null
         ? null
         : snapshot.sinceDecreaseMs + (performance.now() - at);
-    return currentRate(limit, { rate: snapshot.rate, sinceDecreaseMs: since });
+    return { rate: snapshot.rate, sinceDecreaseMs: since, holders: this.holders() };
+  }
+
+  /** The rate every lane together may use now, from the last state read; undefined: no limit. */
+  private capNow(): number | undefined {
+    const limit = this.deps.settings.providerRateLimit;
+    const seen = this.seenRate();
+    return seen ? currentRate(limit, seen) : limit;
   }
 
   /** Lanes asking for a share, this one counted whether or not it asked last time. */

@@ -6,6 +6,7 @@ import {
   fairShare,
   INCREASE_PER_SECOND,
   MIN_RATE,
+  shareRequest,
 } from "./provider-rate.js";
 
 const never = { rate: null, sinceDecreaseMs: null };
@@ -44,5 +45,22 @@ describe("a lane's part of the rate", () => {
   it("is an equal part for each lane holding one", () => {
     expect(fairShare(150, 4)).toBe(37.5);
     expect(fairShare(150, 0)).toBe(150);
+  });
+});
+
+describe("the share a lane asks for in its tick", () => {
+  it("is none before the lane has read the shared rate, so a rate a 429 lowered binds its first share", () => {
+    expect(shareRequest(150, undefined, true)).toBeUndefined();
+    // Read: its part of the lowered rate, not of the limit, under the lowered rate as the cap.
+    const lowered = { rate: afterThrottle(150), sinceDecreaseMs: 0, holders: 3 };
+    expect(shareRequest(150, lowered, true)).toEqual({
+      want: afterThrottle(150) / 3,
+      cap: afterThrottle(150),
+    });
+  });
+
+  it("is nothing without work, and none where no rate binds", () => {
+    expect(shareRequest(150, { ...never, holders: 1 }, false)).toEqual({ want: 0, cap: 150 });
+    expect(shareRequest(undefined, { ...never, holders: 1 }, true)).toBeUndefined();
   });
 });

@@ -37,3 +37,27 @@ export const afterThrottle = (met: number): number => Math.max(MIN_RATE, met * D
 
 /** A lane's part of the rate: an equal part for each lane that holds one, itself included. */
 export const fairShare = (rate: number, holders: number): number => rate / Math.max(1, holders);
+
+/** The shared row as a lane read it, its time since the decrease counted to now. */
+export interface SeenRate extends RateState {
+  /** Lanes holding a share, the asking lane counted. */
+  holders: number;
+}
+
+/**
+ * The share a lane asks for in its tick (`want`, none without work) and the rate every lane's
+ * shares together stay under (`cap`); undefined: it asks for none. A lane that has not read the
+ * shared row yet asks for none: a 429 may have lowered the rate below the limit, and a share
+ * asked at the limit would let the lanes together call above the lowered rate for as long as it
+ * holds. It reads the row in that tick and asks in the next.
+ */
+export function shareRequest(
+  limit: number | undefined,
+  seen: SeenRate | undefined,
+  hasWork: boolean,
+): { want: number; cap: number } | undefined {
+  if (!seen) return undefined;
+  const cap = currentRate(limit, seen);
+  if (cap === undefined) return undefined;
+  return { want: hasWork ? fairShare(cap, seen.holders) : 0, cap };
+}

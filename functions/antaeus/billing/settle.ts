@@ -56,6 +56,7 @@ async function decide(deps: SettleDeps, invoice: ClaimedInvoice, gate: CallGate)
   const verdict = {
     invoiceId: invoice.id,
     attemptKey: invoice.attemptKey,
+    amountMinor: invoice.amountMinor,
     // Only a provider that honours keys can be asked again about the same attempt.
     keepKey: result.outcome === "NETWORK_ERROR" && deps.settings.idempotent,
     calls: result.calls.length,
@@ -96,6 +97,7 @@ function withoutCall(
   return {
     invoiceId: invoice.id,
     attemptKey: invoice.attemptKey,
+    amountMinor: invoice.amountMinor,
     status,
     keepKey: false,
     calls: 0,

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger, Sql } from "../../runtime/index.js";
-import { recordVerdicts } from "../data/claims.js";
+import { recordVerdicts } from "../data/verdicts.js";
 import type { Verdict } from "../domain/attempt.js";
 
 const BATCH = 250;

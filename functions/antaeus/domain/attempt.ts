@@ -29,6 +29,8 @@ export interface Verdict {
   invoiceId: number;
   /** The key the invoice was claimed with: a verdict from a worker that lost its claim is void. */
   attemptKey: string;
+  /** The invoice's amount in minor units, as the events the verdict raises carry it. */
+  amountMinor: bigint;
   status: Outcome;
   /** True when the outcome is unknown (NETWORK_ERROR): the next attempt must reuse the key. */
   keepKey: boolean;

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { getRequestListener, RequestError } from "@hono/node-server";
 import type { Logger } from "../logger.js";
@@ -69,6 +69,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     );
   });
   server.on("clientError", refuse.clientError);
+  // Node ends a connection after its last answer (HTTP/1.0, Connection: close) with destroySoon,
+  // which destroys as soon as the write side is closed, while the client may still be sending.
+  server.on("connection", (socket: Socket) => {
+    socket.destroySoon = () => closeInStages(socket);
+  });
   server.on("connect", refuse.connect);
   ignoreUpgrades(server);
   await new Promise<void>((resolve) =>
@@ -177,6 +182,8 @@ function refusals(logger: Logger) {
     },
     /** What Node's parser refuses; the status is the one Node itself would send. */
     clientError(error: NodeJS.ErrnoException, socket: Duplex) {
+      // Closing already: what else arrives is read and dropped (see closeInStages).
+      if (lingering.has(socket) && error.code !== "ECONNRESET") return;
       // The client went away: there is no one to answer.
       if (error.code === "ECONNRESET" || !socket.writable) {
         socket.destroy();
@@ -209,7 +216,7 @@ function refusals(logger: Logger) {
           socket.destroy();
           return;
         }
-        closeAfter(socket, rawAnswer(code, message, requestId));
+        closeInStages(socket, rawAnswer(code, message, requestId));
       };
       whenAnswered();
     },
@@ -218,7 +225,7 @@ function refusals(logger: Logger) {
       const requestId = requestIdOf(request.headers["x-request-id"] as string | undefined);
       const message = "CONNECT asks for a tunnel; this is not a proxy";
       log(requestId, RUNTIME_ERROR_STATUS.bad_request, "bad_request", message);
-      closeAfter(socket, rawAnswer("bad_request", message, requestId));
+      closeInStages(socket, rawAnswer("bad_request", message, requestId));
     },
   };
 }
@@ -237,25 +244,31 @@ function rawAnswer(code: RuntimeErrorCode, message: string, requestId: string): 
   );
 }
 
-/** How long a refused connection keeps reading what its client still sends, at most. */
+/** How long a connection we close keeps reading what its client still sends, at most. */
 const LINGER_MS = 2_000;
 
 /**
- * Sends the answer, then closes in stages (RFC 9112 section 9.6): a destroy with the client's
- * bytes still unread makes the kernel reset the connection, and a reset can wipe the answer
- * from the client's buffer before it is read. So the write side closes first, and what still
- * arrives is read and dropped until the client closes too, or LINGER_MS has passed. Node has
- * taken its own error listener off this socket (at a parse error, or a CONNECT): a client's
- * reset must not end the process, and a socket already ended gets nothing more.
+ * Closes in stages (RFC 9112 section 9.6), after writing `answer` if given: a destroy with the
+ * client's bytes still unread makes the kernel reset the connection, and a reset can wipe our
+ * last answer from the client's buffer before it is read. So the write side closes first, and
+ * what still arrives is read and dropped until the client closes too, or LINGER_MS has passed.
+ * A client's reset must not end the process (Node has taken its own error listener off a socket
+ * at a parse error or a CONNECT), and a socket already ended gets nothing more.
  */
-function closeAfter(socket: Duplex, answer: string): void {
+function closeInStages(socket: Duplex, answer?: string): void {
+  if (lingering.has(socket)) return;
+  lingering.add(socket);
   socket.on("error", () => socket.destroy());
   if (!socket.writable) {
     socket.destroy();
     return;
   }
-  socket.end(answer);
+  if (answer === undefined) socket.end();
+  else socket.end(answer);
   socket.on("end", () => socket.destroy());
   socket.resume();
   setTimeout(() => socket.destroy(), LINGER_MS).unref();
 }
+
+/** Connections closing in stages: what Node's parser still finds wrong on them is not answered. */
+const lingering = new WeakSet<Duplex>();
