@@ -11,6 +11,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { startEmbeddedPostgres } from "../dev/embedded-postgres.js";
 import { freePort } from "../dev/free-port.js";
+import { benchLogDir } from "./log-dir.js";
 import { setting, size } from "./size.js";
 
 const invoices = size("BENCH_INVOICES", 20_000, 50);
@@ -40,7 +41,7 @@ async function database(name: string): Promise<string> {
   return url.toString();
 }
 
-const logDir = await mkdtemp(join(tmpdir(), "bench-logs-"));
+const logDir = await benchLogDir();
 
 /** A function as its own process, logs to a file (as a container runtime would take them). */
 async function start(name: "antaeus" | "payment", env: Record<string, string>) {

@@ -22,6 +22,7 @@ import {
   zodTypeOnly,
 } from "../scripts/build.mjs";
 import { ANTAEUS, ISSUER, signingKey, startJwksServer, token } from "../test/support/identity.js";
+import { benchLogDir } from "./log-dir.js";
 
 export const node = process.env.BENCH_NODE ?? process.execPath;
 
@@ -179,7 +180,7 @@ interface Started {
   stop: () => Promise<void>;
 }
 
-const logDir = await mkdtemp(join(tmpdir(), "bench-logs-"));
+const logDir = await benchLogDir();
 
 /** BENCH_PROFILE=dir: a V8 CPU profile of every process started, written there when it exits. */
 const profiling = process.env.BENCH_PROFILE

@@ -1,6 +1,6 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { it } from "vitest";
 import { startEventSink } from "../test/support/event-sink.js";
 import { pay, startSystem } from "../test/support/system.js";
@@ -68,5 +68,6 @@ it(`prints the dunning figures for ${invoices} invoices`, async () => {
   } finally {
     await system.stop();
     await sink.close();
+    rmSync(dirname(clock), { recursive: true, force: true });
   }
 });

@@ -1,11 +1,11 @@
 import { writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createDatabase, openSql } from "../support/database.js";
 import { type FunctionProcess, startFunction } from "../support/processes.js";
+import { scratchDir } from "../support/scratch.js";
 import type { RunBody } from "../support/system.js";
 
 /**
@@ -27,7 +27,7 @@ let calls: Call[] = [];
 let provider: Server;
 let antaeus: FunctionProcess;
 let sql: ReturnType<typeof openSql>;
-const tokenFile = join(tmpdir(), `antaeus-token-${process.pid}`);
+let tokenFile: string;
 
 beforeAll(async () => {
   provider = createServer((request, response) => {
@@ -50,6 +50,7 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((resolve) => provider.listen(0, "127.0.0.1", resolve));
+  tokenFile = join(scratchDir("antaeus-token"), "token");
   writeFileSync(tokenFile, "token-one\n");
   const databaseUrl = await createDatabase("compat");
   antaeus = await startFunction("antaeus", {

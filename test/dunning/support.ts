@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pingDelivery } from "../support/cloudevents.js";
 import { createDatabase, openSql } from "../support/database.js";
 import { type FunctionProcess, startFunction } from "../support/processes.js";
+import { scratchDir } from "../support/scratch.js";
 import {
   AnswerGate,
   forward,
@@ -80,7 +80,7 @@ export async function startDunningSystem(options: {
     }
     return gate.pass(forward(moods[mood], call));
   });
-  const clockFile = join(mkdtempSync(join(tmpdir(), "antaeus-clock-")), "now");
+  const clockFile = join(scratchDir("antaeus-clock"), "now");
   const setClock = (instant: string) => writeFileSync(clockFile, instant);
   setClock(options.start);
   const antaeus = await startFunction("antaeus", {

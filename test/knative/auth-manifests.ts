@@ -1,6 +1,6 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { scratchDir } from "../support/scratch.js";
 import { find, type Manifest } from "./manifests.js";
 
 /**
@@ -28,7 +28,7 @@ export async function withMountedAuthConfig(
   docs: Manifest[],
   env: Record<string, string>,
 ): Promise<Record<string, string>> {
-  const file = join(mkdtempSync(join(tmpdir(), "antaeus-auth-config-")), "auth.json");
+  const file = join(scratchDir("antaeus-auth-config"), "auth.json");
   writeFileSync(file, mountedAuthConfig(docs, env));
   return { ...env, ANTAEUS_AUTH_CONFIG_FILE: file };
 }

@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { describe, expect, it } from "vitest";
 import { loadAntaeusConfig } from "../../functions/antaeus/config.js";
 import { EVENT_TYPES } from "../../functions/antaeus/domain/events.js";
+import { scratchDir } from "../support/scratch.js";
 import { backoffScheduleMs, deliveryErrors, FEATURES_BY_DEFAULT } from "./delivery.js";
 import {
   filesUnder,
@@ -79,7 +79,7 @@ describe("Antaeus's events on Knative", () => {
       (container.env ?? []).flatMap((e) => (e.value === undefined ? [] : [[e.name, e.value]])),
     );
     // The auth config the ksvc mounts from its ConfigMap, at a path of our own.
-    const authFile = join(mkdtempSync(join(tmpdir(), "antaeus-auth-")), "auth.json");
+    const authFile = join(scratchDir("antaeus-auth"), "auth.json");
     writeFileSync(authFile, find("ConfigMap", "antaeus-auth")?.data["auth.json"]);
     const injected = {
       ...declared,

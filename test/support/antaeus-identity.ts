@@ -1,8 +1,8 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { JWTPayload } from "jose";
 import { ISSUER, signingKey, startJwksServer, token } from "./identity.js";
+import { scratchDir } from "./scratch.js";
 
 // The identities a cluster hands out (knative/antaeus/serviceaccount.yaml), and the one Knative
 // Eventing gives a PingSource with authentication-oidc on: "<name>-oidc-sources.knative.dev-
@@ -37,7 +37,7 @@ export async function antaeusIdentity() {
   const companyToken = (sub: string, groups: string[], claims: JWTPayload = {}) =>
     token(companyKey, { iss: OIDC_ISSUER, aud: "antaeus-api", sub, groups, ...claims });
 
-  const dir = await mkdtemp(join(tmpdir(), "antaeus-auth-"));
+  const dir = scratchDir("antaeus-auth");
   await writeFile(join(dir, "jwks-token"), "jwks-reader\n");
   await writeFile(join(dir, "self-token"), await clusterToken(SELF));
   await writeFile(

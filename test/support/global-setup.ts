@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +13,8 @@ declare module "vitest" {
     functionBundles: { antaeus: string; payment: string };
     /** Where the bundles and their metafiles (`<name>.meta.json`) are. */
     bundleRoot: string;
+    /** Where tests put their own files (test/support/scratch.ts); removed with the run's folder. */
+    scratchRoot: string;
   }
 }
 
@@ -34,6 +36,9 @@ export default async function setup(project: TestProject) {
     buildFunction("payment", { outRoot: bundleRoot }),
   ]);
   project.provide("bundleRoot", bundleRoot);
+  const scratchRoot = join(bundleRoot, "scratch");
+  await mkdir(scratchRoot, { recursive: true });
+  project.provide("scratchRoot", scratchRoot);
   project.provide("functionBundles", {
     antaeus: join(bundleRoot, "antaeus", "antaeus.mjs"),
     payment: join(bundleRoot, "payment", "payment.mjs"),

@@ -78,7 +78,19 @@ export async function recordVerdicts(
         ${sql.array(v.reason)}::text[],
         ${sql.array(v.amount)}::text[]
       ) as v(id, key, status, keep_key, calls, retry, dunning, declines, since, next_retry_at, reason, amount)
+    ), held as materialized (
+      -- Each verdict's invoice, found by its id and locked, applied only while this worker still
+      -- holds its claim. The lookup by id alone (the limit keeps the claim's conditions out of
+      -- it) is what keeps a batch's cost to its own size: PostgreSQL's statistics, taken between
+      -- runs, say a run holds next to no invoices, and a plan built on that read every invoice
+      -- the run had claimed once per verdict (test/billing/verdict-plan.test.ts).
+      select verdict.* from verdict
+      cross join lateral (
+        select run_id, status, attempt_key from invoices where id = verdict.id limit 1 for update
+      ) i
+      where i.run_id = ${runId} and i.status = ${CLAIMED} and i.attempt_key = verdict.key
     ), applied as (
+      -- The rows are locked above: they are as they were checked until this statement commits.
       update invoices i
       set status = verdict.status,
           attempt_key = case when verdict.keep_key then i.attempt_key end,
@@ -88,9 +100,8 @@ export async function recordVerdicts(
           declines = case when verdict.dunning then verdict.declines else i.declines end,
           dunning_since = case when verdict.dunning then verdict.since else i.dunning_since end,
           next_retry_at = case when verdict.dunning then verdict.next_retry_at else i.next_retry_at end
-      from verdict
-      where i.id = verdict.id and i.run_id = ${runId}
-        and i.status = ${CLAIMED} and i.attempt_key = verdict.key
+      from held verdict
+      where i.id = verdict.id
       returning i.id, i.status, i.customer_id, i.currency, i.period, i.next_retry_at,
                 verdict.retry, verdict.reason, verdict.amount
     ), ${outboxCte(sql, runId)}, counted as (
