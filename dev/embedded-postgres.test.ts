@@ -7,6 +7,7 @@ import { createInterface } from "node:readline";
 import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
 import { memoryLogger } from "../test/support/memory-logger.js";
+import { TSX } from "../test/support/processes.js";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded-postgres.js";
 
 /** The local PostgreSQL of `npm start` and the test run, as whoever starts it meets it. */
@@ -40,7 +41,7 @@ async function otherStarter(
     process.execPath,
     [
       "--import",
-      import.meta.resolve("tsx"),
+      TSX,
       "--input-type=module",
       "-e",
       `import { startEmbeddedPostgres } from ${JSON.stringify(module)};

@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { createRequire } from "node:module";
 import type { Socket } from "node:net";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { inject } from "vitest";
 
 export interface FunctionProcess {
@@ -30,10 +31,13 @@ const SOURCE = {
   antaeus: fileURLToPath(new URL("../../functions/antaeus/main.ts", import.meta.url)),
   payment: fileURLToPath(new URL("../../functions/payment/main.ts", import.meta.url)),
 };
-/** tsx by location, so that a function may run from any directory. */
-export const TSX = import.meta.resolve("tsx");
+/**
+ * tsx by location, so that a function may run from any directory. Not `import.meta.resolve`:
+ * vite 6's module runner, the one vitest runs on Node 20.18, has none.
+ */
+export const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 /** Exits the function when the test's process goes, whatever ended it (see the file). */
-const EXIT_WITH_PARENT = import.meta.resolve("../../dev/exit-with-parent.mjs");
+const EXIT_WITH_PARENT = new URL("../../dev/exit-with-parent.mjs", import.meta.url).href;
 
 /**
  * Runs a function as its own Node process, as Knative would run the image: its bundle (built once
