@@ -16,9 +16,9 @@ import {
 // 200 invoices (20 customers): the kills below land after 50 charges, whatever the run's size.
 const FAST_RECOVERY = {
   SEED_CUSTOMERS: "20",
-  PAYMENT_TIMEOUT_MS: "1500",
+  PAYMENT_TIMEOUT_MS: "1000",
   PAYMENT_RETRIES: "0",
-  BILLING_LEASE_MS: "2000",
+  BILLING_LEASE_MS: "1200",
 };
 
 /**

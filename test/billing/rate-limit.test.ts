@@ -77,14 +77,15 @@ const wallClock = (call: ProviderCall) => performance.timeOrigin + call.at;
 describe("the provider's rate limit, across lanes and replicas", () => {
   it("lets no second see more calls than the limit plus one per lane, retries included", async () => {
     const keyed = keyedProvider(() => true);
-    // Every fifth invoice's first call meets a 503: its retry waits for a permit too.
-    const { provider, replicas, laneOf } = await twoLanes(20, 80, (call) =>
+    // Every fifth invoice's first call meets a 503: its retry waits for a permit too. 48 calls
+    // at 20 a second: over two seconds of calls, more than twice the limit.
+    const { provider, replicas, laneOf } = await twoLanes(20, 40, (call) =>
       call.nth === 1 && call.invoice % 5 === 0 ? { status: 503 } : keyed.charge(call),
     );
     const { body } = await pay(replicas.get("a")!.url);
-    expect(body).toMatchObject({ status: "COMPLETED", total: 80, done: 80 });
+    expect(body).toMatchObject({ status: "COMPLETED", total: 40, done: 40 });
 
-    expect(provider.calls.length).toBe(80 + 16);
+    expect(provider.calls.length).toBe(40 + 8);
     expect(busiestSecond(provider.calls)).toBeLessThanOrEqual(20 + 2);
     // Both lanes called, each under its share.
     expect(new Set(provider.calls.map(laneOf))).toEqual(new Set(REPLICAS));
@@ -127,13 +128,14 @@ describe("the provider's rate limit, across lanes and replicas", () => {
 
   it("keeps lanes that never met a 429 to the rate another lane's 429 set, from their first call, as it grows back", async () => {
     const keyed = keyedProvider(() => true);
-    const { provider, sql, replicas } = await twoLanes(40, 120, (call) => keyed.charge(call));
+    // 60 invoices: three seconds of calls at the lowered rate, one and a half at the limit.
+    const { provider, sql, replicas } = await twoLanes(40, 60, (call) => keyed.charge(call));
     // A lane elsewhere met a 429 and lowered the shared rate from 40 to 16 a second, by the
     // statement a lane runs then; neither of these lanes meets one.
     const lowered = performance.now();
     await reportThrottle(sql, { decrease: { seen: null, rate: 16 }, pauseMs: 0 });
     const { body } = await pay(replicas.get("a")!.url);
-    expect(body).toMatchObject({ status: "COMPLETED", total: 120, done: 120 });
+    expect(body).toMatchObject({ status: "COMPLETED", total: 60, done: 60 });
 
     // A lane reads the rate at its first tick and asks its share at that rate in the next: from
     // the first call on, no second holds more calls than the lowered rate, grown back since, plus

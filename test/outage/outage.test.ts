@@ -35,6 +35,14 @@ async function expectNotReady(fn: FunctionProcess) {
     .toMatchObject({ dependency: "database", err: { code: "ECONNREFUSED" } });
 }
 
+// One server for both functions' outages: they run one after the other, and a server's start
+// is most of what each costs.
+let database: PrivatePostgres;
+beforeAll(async () => {
+  database = await privatePostgres();
+});
+afterAll(() => database?.remove());
+
 const unhandled = (fn: FunctionProcess) =>
   fn.logs.filter((line) => line.level === "error" || line.level === "fatal");
 
@@ -60,11 +68,15 @@ function outage(
     expect(fn().child.exitCode).toBeNull();
   });
 
-  it("serves again once the database is back, without a restart", async () => {
+  it("serves again within seconds of the database's return, without a restart", async () => {
     await database().start();
+    const back = performance.now();
     await expect
       .poll(async () => (await fetch(`${fn().url}/readyz`)).status, { timeout: 30_000 })
       .toBe(200);
+    // The pool retries at least every second, however many queries met the outage (postgres.js
+    // alone would wait up to 20 s by then: functions/runtime/process/database.ts).
+    expect(performance.now() - back).toBeLessThan(5_000);
     for (const [label, path, init] of routes.calls) {
       const response = await fetch(`${fn().url}${path}`, init);
       await response.arrayBuffer();
@@ -75,12 +87,10 @@ function outage(
 }
 
 describe("antaeus while its database is down", () => {
-  let database: PrivatePostgres;
   let payment: FunctionProcess;
   let antaeus: FunctionProcess;
 
   beforeAll(async () => {
-    database = await privatePostgres();
     payment = await startFunction("payment", {
       DATABASE_URL: await createDatabase("outage_ledger"),
       PAYMENT_AUTH: "off",
@@ -100,7 +110,6 @@ describe("antaeus while its database is down", () => {
   afterAll(async () => {
     await antaeus?.stop();
     await payment?.stop();
-    await database?.remove();
   });
 
   outage(
@@ -141,11 +150,9 @@ describe("antaeus while its database is down", () => {
 });
 
 describe("payment while its database is down", () => {
-  let database: PrivatePostgres;
   let payment: FunctionProcess;
 
   beforeAll(async () => {
-    database = await privatePostgres();
     payment = await startFunction("payment", {
       DATABASE_URL: await database.database("payment"),
       PAYMENT_AUTH: "off",
@@ -154,7 +161,6 @@ describe("payment while its database is down", () => {
   });
   afterAll(async () => {
     await payment?.stop();
-    await database?.remove();
   });
 
   const key = "9b0b7f4e-0d6a-4f59-a2a4-8d3f2f1b6c01";
