@@ -52,6 +52,7 @@ export { jsonArrayResponse } from "./web/json-stream.js";
 export { createHttpMetrics, type HttpMetrics, serveMetrics } from "./web/metrics.js";
 export {
   type ApiSecurity,
+  bearerJwtScheme,
   type DocumentInfo,
   declare,
   jsonContent,

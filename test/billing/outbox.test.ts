@@ -1,13 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VerdictWriter } from "../../functions/antaeus/billing/verdict-writer.js";
 import { migrations } from "../../functions/antaeus/data/database.js";
-import { laneTick, startLanes } from "../../functions/antaeus/data/lanes.js";
-import { startOrJoinRun } from "../../functions/antaeus/data/runs.js";
 import { recordVerdicts } from "../../functions/antaeus/data/verdicts.js";
-import type { Verdict } from "../../functions/antaeus/domain/attempt.js";
 import type { ClaimedInvoice } from "../../functions/antaeus/domain/claim.js";
-import { NOT_DUNNING } from "../../functions/antaeus/domain/dunning.js";
 import { connect, migrateUnderLock, type Sql } from "../../functions/runtime/process/database.js";
+import { claimThroughOneLane, paidVerdict } from "../support/claims.js";
 import { createDatabase } from "../support/database.js";
 import { memoryLogger } from "../support/memory-logger.js";
 
@@ -46,57 +43,9 @@ async function claimedInvoice(): Promise<{ runId: number; invoice: ClaimedInvoic
   await sql`
     insert into invoices (customer_id, currency, amount_minor, period)
     values (1, 'EUR', 1234, '2026-01-01')`;
-  const started = await startOrJoinRun(
-    sql,
-    { kind: "api", chargeNow: true },
-    "2026-12-01",
-    new Date(),
-  );
-  const runId = started!.run.id;
-  const [slot] = await startLanes(sql, { runId, wanted: 1, staleMs: 60_000 });
-  const { invoices } = await laneTick(sql, {
-    ...slot!,
-    runId,
-    claim: 10,
-    leaseMs: 60_000,
-    report: {
-      worker: "worker-1",
-      settled: 0,
-      throttled: 0,
-      invoicesPerSecond: 0,
-      callsPerSecond: 0,
-    },
-    share: undefined,
-  });
+  const { runId, invoices } = await claimThroughOneLane(sql, 10, "worker-1");
   return { runId, invoice: invoices[0]! };
 }
-
-const paid = (invoice: ClaimedInvoice): Verdict => ({
-  invoiceId: invoice.id,
-  attemptKey: invoice.attemptKey,
-  amountMinor: invoice.amountMinor,
-  status: "PAID",
-  keepKey: false,
-  calls: 1,
-  retry: 0,
-  declineReason: null,
-  dunning: NOT_DUNNING,
-  attempts: [
-    {
-      invoiceId: invoice.id,
-      attemptNumber: 1,
-      idempotencyKey: invoice.attemptKey,
-      outcome: "PAID",
-      httpStatus: 200,
-      latencyMs: 5,
-      chargeId: "ch_1",
-      error: null,
-      attemptedAt: new Date(),
-      retry: 0,
-      declineReason: null,
-    },
-  ],
-});
 
 /** What the database says of the invoice, its run and its events. */
 async function state(invoiceId: number, runId: number) {
@@ -112,7 +61,7 @@ async function state(invoiceId: number, runId: number) {
 describe("a verdict and its events", () => {
   it("roll back together when the outbox write fails, and apply together on the retry", async () => {
     const { runId, invoice } = await claimedInvoice();
-    await expect(recordVerdicts(sql, runId, [paid(invoice)], "worker-1")).rejects.toThrow(
+    await expect(recordVerdicts(sql, runId, [paidVerdict(invoice)], "worker-1")).rejects.toThrow(
       /the outbox write failed/,
     );
     expect(await state(invoice.id, runId)).toEqual({
@@ -124,7 +73,7 @@ describe("a verdict and its events", () => {
 
     // The verdict writer's own retry, as a worker makes it.
     const writer = new VerdictWriter(sql, runId, "worker-1", logger, 0);
-    writer.add(paid(invoice));
+    writer.add(paidVerdict(invoice));
     await writer.flush();
     expect(await state(invoice.id, runId)).toEqual({
       invoice: { status: "PAID", attempt_key: null, run_id: null },

@@ -1,13 +1,10 @@
 import postgres from "postgres";
 import { describe, expect, it } from "vitest";
 import { migrations } from "../../functions/antaeus/data/database.js";
-import { laneTick, startLanes } from "../../functions/antaeus/data/lanes.js";
-import { startOrJoinRun } from "../../functions/antaeus/data/runs.js";
 import { recordVerdicts } from "../../functions/antaeus/data/verdicts.js";
 import type { Verdict } from "../../functions/antaeus/domain/attempt.js";
-import type { ClaimedInvoice } from "../../functions/antaeus/domain/claim.js";
-import { NOT_DUNNING } from "../../functions/antaeus/domain/dunning.js";
 import { connect, migrateUnderLock } from "../../functions/runtime/process/database.js";
+import { claimThroughOneLane, paidVerdict } from "../support/claims.js";
 import { createDatabase } from "../support/database.js";
 import { memoryLogger } from "../support/memory-logger.js";
 
@@ -35,53 +32,11 @@ async function runWithClaims(analysed: boolean) {
     insert into invoices (customer_id, currency, amount_minor, period)
     select 1, 'EUR', 1000 + n, '2026-01-01' from generate_series(1, ${2 * CLAIMED_AHEAD}) n`;
   if (analysed) await setup`analyze invoices`;
-  const started = await startOrJoinRun(
-    setup,
-    { kind: "api", chargeNow: true },
-    "2026-12-01",
-    new Date(),
-  );
-  const runId = started!.run.id;
-  const [slot] = await startLanes(setup, { runId, wanted: 1, staleMs: 60_000 });
-  const { invoices } = await laneTick(setup, {
-    ...slot!,
-    runId,
-    claim: CLAIMED_AHEAD,
-    leaseMs: 60_000,
-    report: { worker: "w", settled: 0, throttled: 0, invoicesPerSecond: 0, callsPerSecond: 0 },
-    share: undefined,
-  });
+  const { runId, invoices } = await claimThroughOneLane(setup, CLAIMED_AHEAD, "w");
   await setup.end();
   expect(invoices).toHaveLength(CLAIMED_AHEAD);
   return { url, runId, claimed: invoices };
 }
-
-const paid = (invoice: ClaimedInvoice): Verdict => ({
-  invoiceId: invoice.id,
-  attemptKey: invoice.attemptKey,
-  amountMinor: invoice.amountMinor,
-  status: "PAID",
-  keepKey: false,
-  calls: 1,
-  retry: 0,
-  declineReason: null,
-  dunning: NOT_DUNNING,
-  attempts: [
-    {
-      invoiceId: invoice.id,
-      attemptNumber: 1,
-      idempotencyKey: invoice.attemptKey,
-      outcome: "PAID",
-      httpStatus: 200,
-      latencyMs: 5,
-      chargeId: `ch_${invoice.id}`,
-      error: null,
-      attemptedAt: new Date(),
-      retry: 0,
-      declineReason: null,
-    },
-  ],
-});
 
 interface PlanNode {
   "Node Type": string;
@@ -151,7 +106,7 @@ describe("recording a batch of verdicts", () => {
       const { url, runId, claimed } = await runWithClaims(analysed);
 
       const batches = Array.from({ length: 8 }, (_, n) =>
-        claimed.slice(n * BATCH, (n + 1) * BATCH).map(paid),
+        claimed.slice(n * BATCH, (n + 1) * BATCH).map(paidVerdict),
       );
 
       const { applied, plans } = await recordExplained(url, runId, batches);

@@ -195,6 +195,8 @@ describe.skipIf(skipWithout(PROMETHEUS))(`a real Prometheus (${ranWith(PROMETHEU
     await waitForNoRunningRun(system, 60_000);
     // The dashboard's queries read what the run left (the outbox's backlog among them): wait for
     // a scrape of both functions that began after it ended, which a loaded machine may delay.
+    // `up` is stamped with its scrape's start (prometheus/prometheus scrape/scrape.go, `report`:
+    // `ts := timestamp.FromTime(start)`, commit 0008cbee).
     const runEnd = Date.now() / 1000;
     await until(
       () => "both functions scraped after the run",

@@ -1,4 +1,4 @@
-import type { ApiSecurity } from "../../runtime/index.js";
+import { type ApiSecurity, bearerJwtScheme } from "../../runtime/index.js";
 import { accessOf, ROUTE_ACCESS } from "./access.js";
 import { TOKEN_COMMAND } from "./guard.js";
 import { SESSION_COOKIE, SIGN_IN_PATH } from "./session.js";
@@ -12,12 +12,9 @@ import type { AuthSettings } from "./settings.js";
 export function openApiSecurity(auth: AuthSettings): ApiSecurity {
   return {
     schemes: {
-      bearer: {
-        type: "http",
-        scheme: "bearer",
-        bearerFormat: "JWT",
-        description: `A token of an issuer Antaeus trusts; the roles it needs are listed per operation. For a reader: ${TOKEN_COMMAND}`,
-      },
+      bearer: bearerJwtScheme(
+        `A token of an issuer Antaeus trusts; the roles it needs are listed per operation. For a reader: ${TOKEN_COMMAND}`,
+      ),
       session: {
         type: "apiKey",
         in: "cookie",

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import {
   type ApiSecurity,
   type AppEnv,
+  bearerJwtScheme,
   type Challenge,
   forbidden,
   type Logger,
@@ -82,12 +83,7 @@ export function callerAuth(auth: AuthConfig, logger: Logger): CallerAuth {
 export function openApiSecurity(auth: AuthConfig): ApiSecurity {
   return {
     schemes: {
-      bearer: {
-        type: "http",
-        scheme: "bearer",
-        bearerFormat: "JWT",
-        description: "Antaeus's projected service-account token (audience payment)",
-      },
+      bearer: bearerJwtScheme("Antaeus's projected service-account token (audience payment)"),
     },
     requirements: (_method, path) =>
       auth.mode === "off" || OPEN_PATHS.has(path) ? [] : [{ bearer: [] }],

@@ -34,8 +34,9 @@ export async function connect(url: string, options: { max: number; logger: Logge
 
 /**
  * Seconds the pool waits before connecting again after `retries` failed attempts in a row:
- * doubling from 50 ms to at most 1 s. postgres.js's own delay grows to 20 s (3^retries / 100),
- * and the count is the pool's, so an outage of a few seconds that many queries met left the
+ * doubling from 50 ms to at most 1 s. postgres.js's own delay grows to 20 s (3^retries / 100:
+ * `backoff` in postgres 3.4.9's src/index.js), and the count is the pool's (connection.js,
+ * `options.shared.retries`), so an outage of a few seconds that many queries met left the
  * function unready for 10 to 20 s after its database was back. A refused connection costs the
  * server next to nothing.
  */

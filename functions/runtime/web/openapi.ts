@@ -98,6 +98,14 @@ export interface ApiSecurity {
   requirements: (method: string, path: string) => Array<Record<string, string[]>>;
 }
 
+/** The security scheme of a JWT sent as a bearer token (RFC 6750), as both functions take it. */
+export const bearerJwtScheme = (description: string) => ({
+  type: "http",
+  scheme: "bearer",
+  bearerFormat: "JWT",
+  description,
+});
+
 /** What an OpenAPI document says of the app it describes. */
 export interface DocumentInfo {
   title: string;
