@@ -4,6 +4,8 @@
 //   dist/<fn>/<fn>.mjs      the server (functions/<fn>/main.ts)
 //   dist/<fn>/migrate.mjs   the one-off migrator (functions/<fn>/migrate.ts)
 //   dist/<fn>/chunk-*.mjs   code both share, and what a dynamic import() loads when reached
+//   dist/<fn>/<fn>.snapshot.cjs  the same server as one CommonJS script, the entry a V8 startup
+//                           snapshot is built from (functions/<fn>/snapshot.ts, scripts/snapshot.mjs)
 //   dist/<fn>/migrations/   drizzle's SQL and journal
 //   dist/<fn>/node_modules/swagger-ui-dist/   the /docs page's script and styles, read on the
 //                           first request for them (functions/runtime/web/api-docs.ts)
@@ -14,7 +16,7 @@
 //
 // Usage: node scripts/build.mjs [antaeus] [payment]   (no names: both)
 import { cp, mkdir, rm, stat, writeFile } from "node:fs/promises";
-import { isBuiltin } from "node:module";
+import { createRequire, isBuiltin } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -109,6 +111,89 @@ export const z = new Proxy({ ZodType }, {
   },
 };
 
+/**
+ * What the snapshot entry loads only when first used, after the snapshot is restored: a startup
+ * snapshot cannot hold what these set up when loaded. node:http, https, http2 and tls make native
+ * handles (`node --build-snapshot` aborts: "CheckGlobalAndEternalHandles failed"), and so does
+ * reading fetch's Request, Response or Headers, which @hono/node-server does at its top level.
+ * prom-client's process_start_time_seconds reads the clock at its top level: in the snapshot it
+ * would be the time the image was built.
+ */
+const DEFERRED = [
+  [/^(node:)?(http|https|http2|tls)$/],
+  [/^@hono\/node-server$/],
+  [/^\.\/metrics\/processStartTime$/, /[\\/]prom-client[\\/]lib[\\/]defaultMetrics\.js$/],
+];
+const isDeferred = ({ path, importer }) =>
+  DEFERRED.some(([specifier, from]) => specifier.test(path) && (!from || from.test(importer)));
+
+/**
+ * Each import of a DEFERRED module becomes a stand-in with the module's export names (read here,
+ * at build time) as getters that load the module on first read. A module that exports a function
+ * gets a stand-in that is one, calling through. Bundled packages are bundled as usual, under the
+ * stand-in; built-ins stay require()s.
+ */
+const deferUntilServed = {
+  name: "defer-until-served",
+  setup(build) {
+    build.onResolve({ filter: /^[@a-z_:/0-9.A-Z-]+$/ }, (args) => {
+      if (args.namespace === "deferred") {
+        return isBuiltin(args.path) ? { path: args.path, external: true } : undefined;
+      }
+      if (!isDeferred(args)) return undefined;
+      const path = isBuiltin(args.path)
+        ? args.path
+        : createRequire(args.importer).resolve(args.path);
+      return { path, namespace: "deferred" };
+    });
+    build.onLoad({ filter: /.*/, namespace: "deferred" }, (args) => {
+      const loaded = isBuiltin(args.path)
+        ? process.getBuiltinModule(args.path)
+        : createRequire(args.path)(args.path);
+      const callable = typeof loaded === "function";
+      const names = Object.keys(loaded).filter((key) => key !== "default" && key !== "__esModule");
+      const specifier = isBuiltin(args.path)
+        ? args.path
+        : `./${relative(dirname(args.path), args.path)}`;
+      return {
+        contents: `let loaded;
+const load = () => (loaded ??= require(${JSON.stringify(specifier)}));
+module.exports = ${callable ? "function (...args) { return new.target ? Reflect.construct(load(), args, new.target) : load().apply(this, args); }" : "{}"};
+for (const name of ${JSON.stringify(names)}) {
+  Object.defineProperty(module.exports, name, { enumerable: true, get: () => load()[name] });
+}`,
+        resolveDir: dirname(args.path),
+        loader: "js",
+      };
+    });
+  },
+};
+
+/**
+ * Builds the snapshot entry: functions/<fn>/snapshot.ts as one CommonJS script, the only form
+ * `node --build-snapshot` runs (its require() gives built-ins only). `import.meta.url` names the
+ * script, so the migrations folder and swagger-ui-dist are found beside it as in the ES bundle.
+ */
+async function buildSnapshotEntry(name, source, out) {
+  return build({
+    entryPoints: [join(source, "snapshot.ts")],
+    outfile: join(out, `${name}.snapshot.cjs`),
+    absWorkingDir: root,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node22",
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: "none",
+    define: { "import.meta.url": "__bundle_url" },
+    banner: { js: 'const __bundle_url = require("node:url").pathToFileURL(__filename).href;' },
+    plugins: [deferUntilServed, leaveOutUnused, zodTypeOnly],
+    metafile: true,
+    logLevel: "warning",
+  });
+}
+
 export async function buildFunction(name, { outRoot = join(root, "dist") } = {}) {
   const source = join(root, "functions", name);
   const out = join(outRoot, name);
@@ -147,6 +232,7 @@ export async function buildFunction(name, { outRoot = join(root, "dist") } = {})
     metafile: true,
     logLevel: "warning",
   });
+  const snapshotEntry = await buildSnapshotEntry(name, source, out);
   await cp(join(source, "data", "migrations"), join(out, "migrations"), { recursive: true });
   for (const file of DOCS_FILES) {
     await cp(join(root, "node_modules", "swagger-ui-dist", file), join(out, DOCS_DIR, file));
@@ -154,7 +240,10 @@ export async function buildFunction(name, { outRoot = join(root, "dist") } = {})
   // What went into the bundle, for `npx esbuild --analyze`-style questions; not shipped.
   await writeFile(join(outRoot, `${name}.meta.json`), JSON.stringify(result.metafile));
 
-  const files = Object.keys(result.metafile.outputs);
+  const files = [
+    ...Object.keys(result.metafile.outputs),
+    ...Object.keys(snapshotEntry.metafile.outputs),
+  ];
   let bytes = 0;
   for (const file of files) bytes += (await stat(join(root, file))).size;
   return { name, out: relative(root, out), files: files.length, bytes };

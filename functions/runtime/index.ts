@@ -23,6 +23,7 @@ export { checkSchemaCurrent, type Migrations, type Sql } from "./process/databas
 export { serveMetricsAlone } from "./process/metrics-port.js";
 export { migrateCommand } from "./process/migrate-command.js";
 export { runService, type ServiceDefinition } from "./process/service.js";
+export { serveFromSnapshot } from "./process/snapshot.js";
 
 // The HTTP half an app is built from: the shared shell and probes, routes declared once, JSON
 // errors with the runtime's codes and the function's own, body caps, streamed arrays, request

@@ -1,0 +1,5 @@
+import { serveFromSnapshot } from "../runtime/index.js";
+import { antaeusService } from "./service.js";
+
+// What the image's startup snapshot is built from (scripts/snapshot.mjs); main.ts otherwise.
+serveFromSnapshot(antaeusService);
