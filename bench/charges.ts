@@ -34,10 +34,10 @@ const pg = await localPostgres();
 const auth = await identity();
 
 const contenders: Array<Contender & { headers?: Record<string, string> }> = [
-  { name: "floor", script: "dist/bench/floor.mjs", env: {} },
+  { name: "floor", args: ["dist/bench/floor.mjs"], env: {} },
   {
     name: "payment, auth off",
-    script: "dist/payment/payment.mjs",
+    args: ["dist/payment/payment.mjs"],
     env: { PAYMENT_AUTH: "off" },
   },
   ...(
@@ -48,7 +48,7 @@ const contenders: Array<Contender & { headers?: Record<string, string> }> = [
     ] as const
   ).map(([name, script]) => ({
     name,
-    script,
+    args: [script],
     env: { NODE_ENV: "production", ...auth.env },
     headers: { authorization: `Bearer ${auth.bearer}` },
   })),

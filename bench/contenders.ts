@@ -161,7 +161,8 @@ export async function identity() {
 
 export type Contender = {
   name: string;
-  script: string;
+  /** What Node runs: a script, or `--snapshot-blob <blob>` (a startup snapshot's own entry). */
+  args: string[];
   env: Record<string, string>;
   /** Another Node binary than BENCH_NODE's for this contender alone. */
   node?: string;
@@ -191,7 +192,7 @@ export async function startContender(contender: Contender, nodeArgs: string[] = 
   const port = await freePort();
   const log = openSync(join(logDir, `${contender.name.replace(/\W+/g, "-")}.log`), "a");
   const started = performance.now();
-  const child = spawn(contender.node ?? node, [...profiling, ...nodeArgs, contender.script], {
+  const child = spawn(contender.node ?? node, [...profiling, ...nodeArgs, ...contender.args], {
     env: { PATH: process.env.PATH ?? "", PORT: String(port), ...contender.env },
     stdio: ["ignore", log, log],
   });

@@ -6,13 +6,15 @@
 // CPU to ready: the process's own user + system time (all threads) at that moment, which a
 // loaded machine inflates far less than the wall clock. Idle RSS: 2 s after ready.
 // On Node 22.1+ each but the floor also runs with the V8 compile cache the images ship, filled
-// the same way (scripts/compile-cache.mjs) by the Node under test.
+// the same way (scripts/compile-cache.mjs) by the Node under test, and both functions run from a
+// V8 startup snapshot of their modules (scripts/snapshot.mjs), as the images start them.
 // Prints medians, min–max and ratios to the floor.
 //   npm run bench:startup      (BENCH_ROUNDS=15, BENCH_IDLE_MS=2000; BENCH_NODE=/path/to/node for
 //                               another Node; BENCH_TINY=1: one round, 100 ms idle)
 
 import { loadavg } from "node:os";
 import { fillCompileCache } from "../scripts/compile-cache.mjs";
+import { buildSnapshot } from "../scripts/snapshot.mjs";
 import {
   buildContenders,
   type Contender,
@@ -38,15 +40,15 @@ await paymentSchema(floorUrl);
 
 const paymentEnv = { NODE_ENV: "production", ...auth.env };
 const contenders: Contender[] = [
-  { name: "floor", script: "dist/bench/floor.mjs", env: { DATABASE_URL: floorUrl } },
+  { name: "floor", args: ["dist/bench/floor.mjs"], env: { DATABASE_URL: floorUrl } },
   {
     name: "payment (auth on)",
-    script: "dist/payment/payment.mjs",
+    args: ["dist/payment/payment.mjs"],
     env: { ...paymentEnv, DATABASE_URL: await pg.database("bench_payment") },
   },
   {
     name: "antaeus (auth on, seed off)",
-    script: "dist/antaeus/antaeus.mjs",
+    args: ["dist/antaeus/antaeus.mjs"],
     env: {
       NODE_ENV: "production",
       DATABASE_URL: await pg.database("bench_antaeus"),
@@ -60,12 +62,12 @@ const contenders: Contender[] = [
   },
   {
     name: "payment on Fastify (auth on)",
-    script: "dist/bench/fastify/fastify.mjs",
+    args: ["dist/bench/fastify/fastify.mjs"],
     env: { ...paymentEnv, DATABASE_URL: await pg.database("bench_fastify") },
   },
   {
     name: "payment on Express (auth on)",
-    script: "dist/bench/express/express.mjs",
+    args: ["dist/bench/express/express.mjs"],
     env: { ...paymentEnv, DATABASE_URL: await pg.database("bench_express") },
   },
 ];
@@ -73,12 +75,24 @@ const contenders: Contender[] = [
 const [major, minor] = (await nodeVersion()).slice(1).split(".").map(Number) as [number, number];
 if (major > 22 || (major === 22 && minor >= 1)) {
   for (const contender of contenders.slice(1)) {
-    const dir = contender.script.replace(/\.mjs$/, ".compile-cache");
-    fillCompileCache(contender.script, dir, node);
+    const script = contender.args[0]!;
+    const dir = script.replace(/\.mjs$/, ".compile-cache");
+    fillCompileCache(script, dir, node);
     contenders.push({
       ...contender,
       name: `${contender.name}, compile cache`,
       env: { ...contender.env, NODE_COMPILE_CACHE: dir },
+    });
+  }
+  // The functions started from a startup snapshot of their modules, built by the Node under test.
+  for (const contender of contenders.slice(1, 3)) {
+    const script = contender.args[0]!.replace(/\.mjs$/, ".snapshot.cjs");
+    const blob = script.replace(/\.snapshot\.cjs$/, ".blob");
+    buildSnapshot(script, blob, node);
+    contenders.push({
+      ...contender,
+      name: `${contender.name}, snapshot`,
+      args: ["--snapshot-blob", blob],
     });
   }
 }
