@@ -54,20 +54,27 @@ export async function startFunction(
     cwd?: string;
     /** From the TypeScript sources through tsx, rather than the bundle. */
     source?: boolean;
+    /**
+     * From this startup snapshot of the function (scripts/snapshot.mjs), as the images start it.
+     * Node then runs no --import preload, so exit-with-parent is required (Node 22+ requires
+     * an ES module).
+     */
+    snapshotBlob?: string;
   } = {},
 ): Promise<FunctionProcess> {
   const entry = options.source
     ? ["--import", TSX, SOURCE[name]]
-    : [inject("functionBundles")[name]];
-  const child = spawn(
-    process.execPath,
-    [...(options.nodeArgs ?? []), "--import", EXIT_WITH_PARENT, ...entry],
-    {
-      env: { PATH: process.env.PATH ?? "", PORT: "0", LOG_LEVEL: "info", ...env },
-      stdio: ["ignore", "pipe", "pipe", "pipe"],
-      ...(options.cwd ? { cwd: options.cwd } : {}),
-    },
-  );
+    : options.snapshotBlob
+      ? ["--snapshot-blob", options.snapshotBlob]
+      : [inject("functionBundles")[name]];
+  const preload = options.snapshotBlob
+    ? ["--require", fileURLToPath(EXIT_WITH_PARENT)]
+    : ["--import", EXIT_WITH_PARENT];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...preload, ...entry], {
+    env: { PATH: process.env.PATH ?? "", PORT: "0", LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe", "pipe"],
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+  });
   // Held open for as long as this process lives, without keeping it alive.
   (child.stdio[3] as Socket).unref();
   running.add(child);
