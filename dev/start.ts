@@ -62,7 +62,7 @@ if (!antaeusDatabase || !paymentDatabase) {
 }
 
 /** Exits a function when this process goes, however it went (see the file). */
-const EXIT_WITH_PARENT = import.meta.resolve("./exit-with-parent.mjs");
+const EXIT_WITH_PARENT = import.meta.resolve("./exit-with-parent.cjs");
 
 function start(entry: string, env: Record<string, string | undefined>): ChildProcess {
   const child = spawn(process.execPath, ["--import", "tsx", "--import", EXIT_WITH_PARENT, entry], {

@@ -7,108 +7,102 @@ import { scratchDir } from "../support/scratch.js";
 import { pay } from "../support/system.js";
 
 // The images start each function from a V8 startup snapshot of its modules (Dockerfile.*,
-// scripts/snapshot.mjs), built by the test's own Node here as the image builds it with its own.
-// Only Node 22+ builds one: on an older Node this is skipped, and the container suite runs the
-// images, on their Node 24, from their snapshots.
-const canSnapshot = Number(process.versions.node.split(".")[0]) >= 22;
+// scripts/snapshot.mjs), built by their own Node; here the test's own Node builds and runs it,
+// as the image does, and the container suite runs the images themselves.
+describe("a function started from its startup snapshot", () => {
+  const blobs = { antaeus: "", payment: "" };
+  let builtAtSeconds = 0;
+  const started: FunctionProcess[] = [];
 
-describe.skipIf(!canSnapshot)(
-  `a function started from its startup snapshot (Node 22+; this is ${process.version})`,
-  () => {
-    const blobs = { antaeus: "", payment: "" };
-    let builtAtSeconds = 0;
-    const started: FunctionProcess[] = [];
+  beforeAll(() => {
+    const dir = scratchDir("snapshots");
+    for (const name of ["antaeus", "payment"] as const) {
+      const entry = inject("functionBundles")[name].replace(/\.mjs$/, ".snapshot.cjs");
+      blobs[name] = join(dir, `${name}.blob`);
+      buildSnapshot(entry, blobs[name]);
+    }
+    builtAtSeconds = Date.now() / 1000;
+  });
+  afterAll(async () => {
+    await Promise.all(started.map((fn) => fn.stop()));
+  });
 
-    beforeAll(() => {
-      const dir = scratchDir("snapshots");
-      for (const name of ["antaeus", "payment"] as const) {
-        const entry = inject("functionBundles")[name].replace(/\.mjs$/, ".snapshot.cjs");
-        blobs[name] = join(dir, `${name}.blob`);
-        buildSnapshot(entry, blobs[name]);
+  const start = async (name: "antaeus" | "payment", env: Record<string, string>) => {
+    const fn = await startFunction(name, env, { snapshotBlob: blobs[name] });
+    started.push(fn);
+    return fn;
+  };
+
+  it("bills the judged way: payment and Antaeus from their snapshots, a pay run settles every invoice once, and both exit 0 on SIGTERM with their last line written", async () => {
+    const [antaeusUrl, ledgerUrl] = await Promise.all([
+      createDatabase("snapshot_billing"),
+      createDatabase("snapshot_ledger"),
+    ]);
+    const payment = await start("payment", {
+      DATABASE_URL: ledgerUrl,
+      PAYMENT_AUTH: "off",
+      PAYMENT_SEED: "1",
+    });
+    const antaeus = await start("antaeus", {
+      DATABASE_URL: antaeusUrl,
+      PAYMENT_PROVIDER_ENDPOINT: `${payment.url}/v1/charges`,
+      SEED_CUSTOMERS: "20",
+      SEED_LAST_PERIOD: "2026-10",
+    });
+    const antaeusDb = openSql(antaeusUrl);
+    const ledgerDb = openSql(ledgerUrl);
+    try {
+      for (const fn of [payment, antaeus]) {
+        expect((await fetch(`${fn.url}/readyz`)).status).toBe(200);
       }
-      builtAtSeconds = Date.now() / 1000;
-    });
-    afterAll(async () => {
-      await Promise.all(started.map((fn) => fn.stop()));
-    });
+      const { status, body } = await pay(antaeus.url);
+      expect(status).toBe(200);
+      expect(body.status).toBe("COMPLETED");
+      expect(body.done).toBe(body.total);
 
-    const start = async (name: "antaeus" | "payment", env: Record<string, string>) => {
-      const fn = await startFunction(name, env, { snapshotBlob: blobs[name] });
-      started.push(fn);
-      return fn;
-    };
-
-    it("bills the judged way: payment and Antaeus from their snapshots, a pay run settles every invoice once, and both exit 0 on SIGTERM with their last line written", async () => {
-      const [antaeusUrl, ledgerUrl] = await Promise.all([
-        createDatabase("snapshot_billing"),
-        createDatabase("snapshot_ledger"),
-      ]);
-      const payment = await start("payment", {
-        DATABASE_URL: ledgerUrl,
-        PAYMENT_AUTH: "off",
-        PAYMENT_SEED: "1",
-      });
-      const antaeus = await start("antaeus", {
-        DATABASE_URL: antaeusUrl,
-        PAYMENT_PROVIDER_ENDPOINT: `${payment.url}/v1/charges`,
-        SEED_CUSTOMERS: "20",
-        SEED_LAST_PERIOD: "2026-10",
-      });
-      const antaeusDb = openSql(antaeusUrl);
-      const ledgerDb = openSql(ledgerUrl);
-      try {
-        for (const fn of [payment, antaeus]) {
-          expect((await fetch(`${fn.url}/readyz`)).status).toBe(200);
-        }
-        const { status, body } = await pay(antaeus.url);
-        expect(status).toBe(200);
-        expect(body.status).toBe("COMPLETED");
-        expect(body.done).toBe(body.total);
-
-        const [invoices] = await antaeusDb<[{ paid: number; processing: number }]>`
+      const [invoices] = await antaeusDb<[{ paid: number; processing: number }]>`
           select count(*) filter (where status = 'PAID')::int as paid,
                  count(*) filter (where status = 'PROCESSING')::int as processing from invoices`;
-        const [ledger] = await ledgerDb<[{ succeeded: number; twice: number }]>`
+      const [ledger] = await ledgerDb<[{ succeeded: number; twice: number }]>`
           select count(*)::int as succeeded,
                  (count(*) - count(distinct invoice_id))::int as twice
           from payment.charges where status = 'succeeded'`;
-        // Payment's draws succeed half the time: some paid, some declined, each paid one once.
-        expect(invoices.paid).toBe(body.counts.PAID);
-        expect(invoices.paid).toBeGreaterThan(0);
-        expect(invoices.paid).toBeLessThan(body.total);
-        expect(invoices.processing).toBe(0);
-        expect(ledger).toEqual({ succeeded: invoices.paid, twice: 0 });
-      } finally {
-        await Promise.all([antaeusDb.end(), ledgerDb.end()]);
-      }
+      // Payment's draws succeed half the time: some paid, some declined, each paid one once.
+      expect(invoices.paid).toBe(body.counts.PAID);
+      expect(invoices.paid).toBeGreaterThan(0);
+      expect(invoices.paid).toBeLessThan(body.total);
+      expect(invoices.processing).toBe(0);
+      expect(ledger).toEqual({ succeeded: invoices.paid, twice: 0 });
+    } finally {
+      await Promise.all([antaeusDb.end(), ledgerDb.end()]);
+    }
 
-      for (const fn of [antaeus, payment]) {
-        expect(await fn.stop("SIGTERM")).toEqual({ code: 0, signal: null });
-        expect(fn.logs.at(-1)?.msg).toBe("stopped");
-      }
-    });
+    for (const fn of [antaeus, payment]) {
+      expect(await fn.stop("SIGTERM")).toEqual({ code: 0, signal: null });
+      expect(fn.logs.at(-1)?.msg).toBe("stopped");
+    }
+  });
 
-    it("each start is its own: the clock, ids and the process start time are read at start, not when the snapshot was built", async () => {
-      // process_start_time_seconds is whole seconds: start at least a second after the build.
-      const wait = builtAtSeconds + 1.5 - Date.now() / 1000;
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait * 1000));
-      const env = { DATABASE_URL: await createDatabase("snapshot_starts"), PAYMENT_AUTH: "off" };
-      const first = await start("payment", env);
-      const second = await start("payment", env);
+  it("each start is its own: the clock, ids and the process start time are read at start, not when the snapshot was built", async () => {
+    // process_start_time_seconds is whole seconds: start at least a second after the build.
+    const wait = builtAtSeconds + 1.5 - Date.now() / 1000;
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+    const env = { DATABASE_URL: await createDatabase("snapshot_starts"), PAYMENT_AUTH: "off" };
+    const first = await start("payment", env);
+    const second = await start("payment", env);
 
-      const metrics = await (await fetch(`${first.url}/metrics`)).text();
-      const startTime = Number(/^process_start_time_seconds (\d+)$/m.exec(metrics)?.[1]);
-      expect(startTime).toBeGreaterThanOrEqual(Math.round(builtAtSeconds) + 1);
-      expect(startTime).toBeLessThanOrEqual(Date.now() / 1000 + 1);
+    const metrics = await (await fetch(`${first.url}/metrics`)).text();
+    const startTime = Number(/^process_start_time_seconds (\d+)$/m.exec(metrics)?.[1]);
+    expect(startTime).toBeGreaterThanOrEqual(Math.round(builtAtSeconds) + 1);
+    expect(startTime).toBeLessThanOrEqual(Date.now() / 1000 + 1);
 
-      // Request ids are random UUIDs: two processes from one snapshot must not draw alike.
-      const ids = await Promise.all(
-        [first, second].map(
-          async (fn) => (await fetch(`${fn.url}/readyz`)).headers.get("x-request-id") ?? "",
-        ),
-      );
-      expect(ids[0]).toMatch(/^[0-9a-f-]{36}$/);
-      expect(ids[0]).not.toBe(ids[1]);
-    });
-  },
-);
+    // Request ids are random UUIDs: two processes from one snapshot must not draw alike.
+    const ids = await Promise.all(
+      [first, second].map(
+        async (fn) => (await fetch(`${fn.url}/readyz`)).headers.get("x-request-id") ?? "",
+      ),
+    );
+    expect(ids[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(ids[0]).not.toBe(ids[1]);
+  });
+});

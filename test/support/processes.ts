@@ -37,7 +37,7 @@ const SOURCE = {
  */
 export const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 /** Exits the function when the test's process goes, whatever ended it (see the file). */
-const EXIT_WITH_PARENT = new URL("../../dev/exit-with-parent.mjs", import.meta.url).href;
+const EXIT_WITH_PARENT = new URL("../../dev/exit-with-parent.cjs", import.meta.url).href;
 
 /**
  * Runs a function as its own Node process, as Knative would run the image: its bundle (built once
@@ -56,8 +56,7 @@ export async function startFunction(
     source?: boolean;
     /**
      * From this startup snapshot of the function (scripts/snapshot.mjs), as the images start it.
-     * Node then runs no --import preload, so exit-with-parent is required (Node 22+ requires
-     * an ES module).
+     * Node then runs no `--import` preload: exit-with-parent is given with `--require`.
      */
     snapshotBlob?: string;
   } = {},
