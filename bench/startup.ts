@@ -5,9 +5,10 @@
 // Cold start: spawn → first 200 from /readyz, against a local PostgreSQL, migrations on start.
 // CPU to ready: the process's own user + system time (all threads) at that moment, which a
 // loaded machine inflates far less than the wall clock. Idle RSS: 2 s after ready.
-// On Node 22.1+ each but the floor also runs with the V8 compile cache the images ship, filled
-// the same way (scripts/compile-cache.mjs) by the Node under test, and both functions run from a
-// V8 startup snapshot of their modules (scripts/snapshot.mjs), as the images start them.
+// On Node 22.1+ each but the floor also runs with a V8 compile cache filled by the Node under test
+// (scripts/compile-cache.mjs), as the images once shipped it. Both functions also run from a V8
+// startup snapshot of their modules built by the Node under test (scripts/snapshot.mjs), as the
+// images start them.
 // Prints medians, min–max and ratios to the floor.
 //   npm run bench:startup      (BENCH_ROUNDS=15, BENCH_IDLE_MS=2000; BENCH_NODE=/path/to/node for
 //                               another Node; BENCH_TINY=1: one round, 100 ms idle)
@@ -84,17 +85,17 @@ if (major > 22 || (major === 22 && minor >= 1)) {
       env: { ...contender.env, NODE_COMPILE_CACHE: dir },
     });
   }
-  // The functions started from a startup snapshot of their modules, built by the Node under test.
-  for (const contender of contenders.slice(1, 3)) {
-    const script = contender.args[0]!.replace(/\.mjs$/, ".snapshot.cjs");
-    const blob = script.replace(/\.snapshot\.cjs$/, ".blob");
-    buildSnapshot(script, blob, node);
-    contenders.push({
-      ...contender,
-      name: `${contender.name}, snapshot`,
-      args: ["--snapshot-blob", blob],
-    });
-  }
+}
+// The functions started from a startup snapshot of their modules, built by the Node under test.
+for (const contender of contenders.slice(1, 3)) {
+  const script = contender.args[0]!.replace(/\.mjs$/, ".snapshot.cjs");
+  const blob = script.replace(/\.snapshot\.cjs$/, ".blob");
+  buildSnapshot(script, blob, node);
+  contenders.push({
+    ...contender,
+    name: `${contender.name}, snapshot`,
+    args: ["--snapshot-blob", blob],
+  });
 }
 
 const figures = new Map(
