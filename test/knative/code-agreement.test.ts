@@ -109,18 +109,33 @@ describe("images", () => {
   });
 
   it.each(["antaeus", "payment"] as const)(
-    "%s: the image's CMD is a file the bundler writes, with the migrations beside it",
+    "%s: the image starts from a snapshot its runtime Node builds from a script the bundler writes, with the migrations beside it",
     async (name) => {
       const stage = await runtimeStage(name);
-      expect(stage).toMatch(/^FROM gcr\.io\/distroless\/nodejs24-debian1\d:nonroot$/m);
-      expect(stage).toContain(`COPY --from=build --chown=0:0 /src/dist/${name}/ /app/`);
-      expect(stage).toContain(`CMD ["/app/${name}.mjs"]`);
+      const base = /^FROM (gcr\.io\/distroless\/nodejs24-debian1\d:nonroot)$/m.exec(stage)?.[1];
+      expect(base).toBeDefined();
+      expect(stage).toContain(`COPY --from=snapshot --chown=0:0 /app/ /app/`);
+      expect(stage).toContain(`CMD ["--snapshot-blob", "/app/${name}.blob"]`);
       expect(envOfStage(stage).NODE_ENV).toBe("production");
       expect(stage).toMatch(/^USER [1-9]\d*:[1-9]\d*$/m);
+      // The blob is built by the runtime image's own Node, from the bundle at the path it ships.
+      const text = await dockerfile(name);
+      const snapshotStage = text.slice(
+        text.indexOf(`\nFROM ${base} AS snapshot`),
+        text.lastIndexOf("\nFROM "),
+      );
+      expect(snapshotStage).toContain(`COPY --from=build /src/dist/${name}/ /app/`);
+      expect(snapshotStage).toContain(
+        `RUN ["/nodejs/bin/node", "/tmp/snapshot.mjs", "/app/${name}.snapshot.cjs", "/app/${name}.blob"]`,
+      );
 
       const out = await outRoot;
       await buildFunction(name, { outRoot: out });
       const dir = join(out, name);
+      await expect(readFile(join(dir, `${name}.snapshot.cjs`), "utf8")).resolves.toContain(
+        "__filename",
+      );
+      // The same function from its ES bundle, for `args: ["/app/<fn>.mjs"]`.
       await expect(readFile(join(dir, `${name}.mjs`), "utf8")).resolves.toContain(
         "import.meta.url",
       );
