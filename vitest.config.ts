@@ -11,7 +11,9 @@ export default defineConfig({
     // machine makes a billing test several times slower than a quiet one.
     testTimeout: 180_000,
     hookTimeout: 120_000,
-    // Tests start real servers and processes; two files at a time fits a 2-core machine.
-    maxWorkers: 2,
+    // Three files at a time on a 2-core machine: many tests mostly wait (leases, Retry-After,
+    // paced calls), and a third file fills the cores while they do. Two leave a third of the
+    // CPU idle; four add contention and no speed.
+    maxWorkers: 3,
   },
 });

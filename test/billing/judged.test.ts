@@ -4,7 +4,7 @@ import { exactlyOnceViolations, pay, type System, startSystem } from "../support
 let system: System;
 beforeAll(async () => {
   // One call per invoice is what a healthy provider sees; a deadline a loaded test machine
-  // cannot miss keeps it so here (deadlines and their retries: exactly-once.test.ts). The
+  // cannot miss keeps it so here (deadlines and their retries: exactly-once-provider.test.ts). The
   // defaults run the same scenario in test/containers.
   system = await startSystem({
     antaeus: { PAYMENT_TIMEOUT_MS: "20000", BILLING_LEASE_MS: "600000" },
