@@ -65,7 +65,7 @@ export function antaeusApp(deps: {
   serveMetrics(app, deps.metrics, accessGuard(deps.auth, verify, deps.logger));
 
   // The original's greeting and health check, kept for clients written against it.
-  declare(app, welcome, (c) => c.text("Welcome to Antaeus! see the README for the routes"));
+  declare(app, welcome, (c) => c.text("Welcome to Antaeus! see /docs for the routes"));
   declare(app, health, (c) => c.json("ok" as const, 200));
 
   // In matching order: "pay" before the invoice routes, so it is not read as an invoice id.

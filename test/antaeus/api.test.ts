@@ -25,11 +25,15 @@ async function expectError(response: Response, status: number, code: string, men
 }
 
 describe("the original Antaeus API", () => {
-  it('greets in plain text at / and answers "ok" at /rest/health', async () => {
+  it('greets in plain text at / pointing to the API reference it serves, and answers "ok" at /rest/health', async () => {
     const root = await get("/");
     expect(root.status).toBe(200);
     expect(root.headers.get("content-type")).toMatch(/^text\/plain/);
-    expect(await root.text()).toMatch(/Antaeus/);
+    const greeting = await root.text();
+    expect(greeting).toMatch(/Antaeus/);
+    const reference = /see (\/\S+) for the routes/.exec(greeting)?.[1];
+    expect(reference, greeting).toBeDefined();
+    expect((await get(reference!)).status).toBe(200);
     const health = await get("/rest/health");
     expect(await health.json()).toBe("ok");
   });
