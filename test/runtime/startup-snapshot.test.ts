@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { buildSnapshot } from "../../scripts/snapshot.mjs";
-import { createDatabase, openSql } from "../support/database.js";
+import { createDatabase } from "../support/database.js";
 import { type FunctionProcess, startFunction } from "../support/processes.js";
 import { scratchDir } from "../support/scratch.js";
-import { pay } from "../support/system.js";
+import { exactlyOnceViolations, pay, startSystem, statusCounts } from "../support/system.js";
 
 // The images start each function from a V8 startup snapshot of its modules (Dockerfile.*,
 // scripts/snapshot.mjs), built by their own Node; here the test's own Node builds and runs it,
@@ -34,52 +34,28 @@ describe("a function started from its startup snapshot", () => {
   };
 
   it("bills the judged way: payment and Antaeus from their snapshots, a pay run settles every invoice once, and both exit 0 on SIGTERM with their last line written", async () => {
-    const [antaeusUrl, ledgerUrl] = await Promise.all([
-      createDatabase("snapshot_billing"),
-      createDatabase("snapshot_ledger"),
-    ]);
-    const payment = await start("payment", {
-      DATABASE_URL: ledgerUrl,
-      PAYMENT_AUTH: "off",
-      PAYMENT_SEED: "1",
-    });
-    const antaeus = await start("antaeus", {
-      DATABASE_URL: antaeusUrl,
-      PAYMENT_PROVIDER_ENDPOINT: `${payment.url}/v1/charges`,
-      SEED_CUSTOMERS: "20",
-      SEED_LAST_PERIOD: "2026-10",
-    });
-    const antaeusDb = openSql(antaeusUrl);
-    const ledgerDb = openSql(ledgerUrl);
+    const system = await startSystem({ antaeus: { SEED_CUSTOMERS: "20" }, snapshotBlobs: blobs });
     try {
-      for (const fn of [payment, antaeus]) {
+      for (const fn of [system.payment, ...system.antaeus]) {
         expect((await fetch(`${fn.url}/readyz`)).status).toBe(200);
       }
-      const { status, body } = await pay(antaeus.url);
+      const { status, body } = await pay(system.antaeus[0]!.url);
       expect(status).toBe(200);
       expect(body.status).toBe("COMPLETED");
       expect(body.done).toBe(body.total);
-
-      const [invoices] = await antaeusDb<[{ paid: number; processing: number }]>`
-          select count(*) filter (where status = 'PAID')::int as paid,
-                 count(*) filter (where status = 'PROCESSING')::int as processing from invoices`;
-      const [ledger] = await ledgerDb<[{ succeeded: number; twice: number }]>`
-          select count(*)::int as succeeded,
-                 (count(*) - count(distinct invoice_id))::int as twice
-          from payment.charges where status = 'succeeded'`;
       // Payment's draws succeed half the time: some paid, some declined, each paid one once.
-      expect(invoices.paid).toBe(body.counts.PAID);
-      expect(invoices.paid).toBeGreaterThan(0);
-      expect(invoices.paid).toBeLessThan(body.total);
-      expect(invoices.processing).toBe(0);
-      expect(ledger).toEqual({ succeeded: invoices.paid, twice: 0 });
-    } finally {
-      await Promise.all([antaeusDb.end(), ledgerDb.end()]);
-    }
+      const counts = await statusCounts(system);
+      expect(counts.PAID).toBe(body.counts.PAID);
+      expect(counts.PAID).toBeGreaterThan(0);
+      expect(counts.PAID).toBeLessThan(body.total);
+      expect(await exactlyOnceViolations(system)).toEqual([]);
 
-    for (const fn of [antaeus, payment]) {
-      expect(await fn.stop("SIGTERM")).toEqual({ code: 0, signal: null });
-      expect(fn.logs.at(-1)?.msg).toBe("stopped");
+      for (const fn of [...system.antaeus, system.payment]) {
+        expect(await fn.stop("SIGTERM")).toEqual({ code: 0, signal: null });
+        expect(fn.logs.at(-1)?.msg).toBe("stopped");
+      }
+    } finally {
+      await system.stop();
     }
   });
 

@@ -26,18 +26,21 @@ export async function startSystem(
     payment?: Record<string, string>;
     replicas?: number;
     lanes?: number;
+    /** Each function started from this startup snapshot of it, as the images start them. */
+    snapshotBlobs?: { antaeus: string; payment: string };
   } = {},
 ): Promise<System> {
+  const from = (name: "antaeus" | "payment") =>
+    options.snapshotBlobs ? { snapshotBlob: options.snapshotBlobs[name] } : {};
   const [antaeusUrl, paymentUrl] = await Promise.all([
     createDatabase("billing"),
     createDatabase("ledger"),
   ]);
-  const payment = await startFunction("payment", {
-    DATABASE_URL: paymentUrl,
-    PAYMENT_AUTH: "off",
-    PAYMENT_SEED: "1",
-    ...options.payment,
-  });
+  const payment = await startFunction(
+    "payment",
+    { DATABASE_URL: paymentUrl, PAYMENT_AUTH: "off", PAYMENT_SEED: "1", ...options.payment },
+    from("payment"),
+  );
   const activator = options.lanes ? await startActivator() : undefined;
   const antaeusEnv = {
     DATABASE_URL: antaeusUrl,
@@ -47,7 +50,9 @@ export async function startSystem(
     ...options.antaeus,
   };
   const antaeus = await Promise.all(
-    Array.from({ length: options.replicas ?? 1 }, () => startFunction("antaeus", antaeusEnv)),
+    Array.from({ length: options.replicas ?? 1 }, () =>
+      startFunction("antaeus", antaeusEnv, from("antaeus")),
+    ),
   );
   for (const replica of antaeus) activator?.add(replica.url);
   const antaeusDb = openSql(antaeusUrl);
