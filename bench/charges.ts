@@ -1,8 +1,9 @@
 // Charge throughput: autocannon, 64 connections, every request with its own Idempotency-Key,
 // against the floor (bench/floor.ts), payment with auth off, and payment in production with
-// auth on (RS256 tokens checked against a local JWKS endpoint). Contenders take turns, round
-// after round. Each run checks the ledger against the 2xx answers: every one is a row, and the
-// only rows beyond them are requests still in flight when the run stopped.
+// auth on (RS256 tokens checked against a local JWKS endpoint), from its bundle and from its
+// startup snapshot as the images start it. Contenders take turns, round after round. Each run
+// checks the ledger against the 2xx answers: every one is a row, and the only rows beyond them
+// are requests still in flight when the run stopped.
 // Prints req/s, p50/p99 latency, the server's CPU time per request, and ratios to the floor.
 //   npm run bench:charges      (BENCH_ROUNDS=3, BENCH_SECONDS=10, BENCH_NODE=/path/to/node;
 //                               BENCH_TINY=1: one round of 1 s after a 1 s warm-up)
@@ -15,6 +16,7 @@ import postgres from "postgres";
 import {
   buildContenders,
   type Contender,
+  fromSnapshot,
   identity,
   localPostgres,
   median,
@@ -53,6 +55,12 @@ const contenders: Array<Contender & { headers?: Record<string, string> }> = [
     headers: { authorization: `Bearer ${auth.bearer}` },
   })),
 ];
+// As the images start it: from the startup snapshot of its modules.
+const shipped = contenders.find((c) => c.name === "payment, production, auth on")!;
+contenders.splice(contenders.indexOf(shipped) + 1, 0, {
+  ...fromSnapshot(shipped),
+  headers: shipped.headers,
+});
 
 interface Run {
   rate: number;

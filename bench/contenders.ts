@@ -21,6 +21,7 @@ import {
   requireBuiltins,
   zodTypeOnly,
 } from "../scripts/build.mjs";
+import { buildSnapshot } from "../scripts/snapshot.mjs";
 import { ANTAEUS, ISSUER, signingKey, startJwksServer, token } from "../test/support/identity.js";
 import { benchLogDir } from "./log-dir.js";
 
@@ -167,6 +168,17 @@ export type Contender = {
   /** Another Node binary than BENCH_NODE's for this contender alone. */
   node?: string;
 };
+
+/**
+ * A function's contender started from a V8 startup snapshot of its modules, as the images start
+ * it; the snapshot is built by the Node under test from the bundle's snapshot entry.
+ */
+export function fromSnapshot(contender: Contender): Contender {
+  const script = contender.args[0]!.replace(/\.mjs$/, ".snapshot.cjs");
+  const blob = script.replace(/\.snapshot\.cjs$/, ".blob");
+  buildSnapshot(script, blob, contender.node ?? node);
+  return { ...contender, name: `${contender.name}, snapshot`, args: ["--snapshot-blob", blob] };
+}
 
 interface Started {
   child: ChildProcess;

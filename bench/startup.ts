@@ -15,10 +15,10 @@
 
 import { loadavg } from "node:os";
 import { fillCompileCache } from "../scripts/compile-cache.mjs";
-import { buildSnapshot } from "../scripts/snapshot.mjs";
 import {
   buildContenders,
   type Contender,
+  fromSnapshot,
   identity,
   localPostgres,
   median,
@@ -87,16 +87,7 @@ if (major > 22 || (major === 22 && minor >= 1)) {
   }
 }
 // The functions started from a startup snapshot of their modules, built by the Node under test.
-for (const contender of contenders.slice(1, 3)) {
-  const script = contender.args[0]!.replace(/\.mjs$/, ".snapshot.cjs");
-  const blob = script.replace(/\.snapshot\.cjs$/, ".blob");
-  buildSnapshot(script, blob, node);
-  contenders.push({
-    ...contender,
-    name: `${contender.name}, snapshot`,
-    args: ["--snapshot-blob", blob],
-  });
-}
+contenders.push(...contenders.slice(1, 3).map(fromSnapshot));
 
 const figures = new Map(
   contenders.map((c) => [
