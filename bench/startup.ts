@@ -6,7 +6,7 @@
 // CPU to ready: the process's own user + system time (all threads) at that moment, which a
 // loaded machine inflates far less than the wall clock. Idle RSS: 2 s after ready.
 // On Node 22.1+ each but the floor also runs with a V8 compile cache filled by the Node under test
-// (scripts/compile-cache.mjs), as the images once shipped it. Both functions also run from a V8
+// (bench/compile-cache.ts), as the images once shipped it. Both functions also run from a V8
 // startup snapshot of their modules built by the Node under test (scripts/snapshot.mjs), as the
 // images start them.
 // Prints medians, min–max and ratios to the floor.
@@ -14,7 +14,7 @@
 //                               another Node; BENCH_TINY=1: one round, 100 ms idle)
 
 import { loadavg } from "node:os";
-import { fillCompileCache } from "../scripts/compile-cache.mjs";
+import { fillCompileCache } from "./compile-cache.js";
 import {
   buildContenders,
   type Contender,
