@@ -7,11 +7,11 @@ export default defineConfig({
     // Their own commands: `npm run test:containers`, `npm run test:benches`.
     exclude: ["test/containers/**", "test/benches/benches.test.ts"],
     globalSetup: ["test/support/global-setup.ts"],
-    // Files take turns in the same few workers instead of a new process each: each of 104 files
-    // loading vitest and its module graph again cost about 30 s of CPU per run. Sharing is safe
+    // Files take turns in the same three workers instead of a new process each: 104 files each
+    // loading vitest and its module graph again cost 20-30 s of CPU per run. Sharing is safe
     // because no file changes what the next one sees (no stubbed globals or env, no vi.mock,
-    // spies and fake timers restored, no module-level state in the functions or the support
-    // modules), and left-behind.ts fails a file that leaves a process or a socket open.
+    // spies and fake timers restored, no mutable module-level state in the functions or the
+    // support modules), and left-behind.ts fails a file that leaves a process or a socket open.
     isolate: false,
     setupFiles: ["test/support/left-behind.ts"],
     // A ceiling against a hang, not a speed check: tests wait on conditions, and a loaded
