@@ -136,9 +136,9 @@ describe("the hourly watchdog", () => {
   it("finishes a run whose worker was killed outright, and starts no run of its own", async () => {
     const env = {
       ...SMALL,
-      PAYMENT_TIMEOUT_MS: "1500",
+      PAYMENT_TIMEOUT_MS: "1000",
       PAYMENT_RETRIES: "0",
-      BILLING_LEASE_MS: "2000",
+      BILLING_LEASE_MS: "1200",
       BILLING_CONCURRENCY: "8",
     };
     const stalled = await startFrontedSystem({ antaeus: env });

@@ -22,7 +22,7 @@ import { PROMETHEUS, ranWith, ruleFile, ruleGroups, skipWithout, versionOf } fro
 /**
  * The monitoring as a cluster runs it, short of Kubernetes: Debian's Prometheus on loopback with
  * the PrometheusRule's groups, scraping both functions (production settings: auth on, Antaeus's
- * open routes none) the way the PodMonitor says, every second, while a billing run goes on with
+ * open routes none) the way the PodMonitor says, every half second, while a billing run goes on with
  * hard declines (payment's decline mix) and network errors (payment answering 503 to one charge
  * in five; Antaeus not retrying). Then the dashboard's queries must return data and the alerts
  * that run should raise must go pending or fire.
@@ -94,7 +94,7 @@ describe.skipIf(skipWithout(PROMETHEUS))(`a real Prometheus (${ranWith(PROMETHEU
         PAYMENT_RETRIES: "0",
         SEED_CUSTOMERS: "30",
         SEED_INVOICES_PER_CUSTOMER: "10",
-        BILLING_CONCURRENCY: "4",
+        BILLING_CONCURRENCY: "8",
       },
       payment: {
         PAYMENT_AUTH: "jwks",
@@ -129,7 +129,7 @@ describe.skipIf(skipWithout(PROMETHEUS))(`a real Prometheus (${ranWith(PROMETHEU
     writeFileSync(
       join(dir, "prometheus.yml"),
       stringify({
-        global: { scrape_interval: "1s", evaluation_interval: "1s" },
+        global: { scrape_interval: "500ms", evaluation_interval: "500ms" },
         rule_files: ["rules.yaml"],
         scrape_configs: scrapeConfigs(pods),
       }),
