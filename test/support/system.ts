@@ -26,12 +26,11 @@ export async function startSystem(
     payment?: Record<string, string>;
     replicas?: number;
     lanes?: number;
-    /** Each function started from this startup snapshot of it, as the images start them. */
-    snapshotBlobs?: { antaeus: string; payment: string };
+    /** Each function from its bundle rather than its startup snapshot (startFunction). */
+    bundle?: boolean;
   } = {},
 ): Promise<System> {
-  const from = (name: "antaeus" | "payment") =>
-    options.snapshotBlobs ? { snapshotBlob: options.snapshotBlobs[name] } : {};
+  const from = options.bundle ? { bundle: true } : {};
   const [antaeusUrl, paymentUrl] = await Promise.all([
     createDatabase("billing"),
     createDatabase("ledger"),
@@ -39,7 +38,7 @@ export async function startSystem(
   const payment = await startFunction(
     "payment",
     { DATABASE_URL: paymentUrl, PAYMENT_AUTH: "off", PAYMENT_SEED: "1", ...options.payment },
-    from("payment"),
+    from,
   );
   const activator = options.lanes ? await startActivator() : undefined;
   const antaeusEnv = {
@@ -51,7 +50,7 @@ export async function startSystem(
   };
   const antaeus = await Promise.all(
     Array.from({ length: options.replicas ?? 1 }, () =>
-      startFunction("antaeus", antaeusEnv, from("antaeus")),
+      startFunction("antaeus", antaeusEnv, from),
     ),
   );
   for (const replica of antaeus) activator?.add(replica.url);
