@@ -1,11 +1,15 @@
+import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import postgres from "postgres";
 import type { TestProject } from "vitest/node";
 import { startEmbeddedPostgres } from "../../dev/embedded-postgres.js";
 import { buildFunction } from "../../scripts/build.mjs";
 import { buildSnapshot } from "../../scripts/snapshot.mjs";
+import { databaseUrl } from "./database.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -16,6 +20,8 @@ declare module "vitest" {
     snapshotBlobs: { antaeus: string; payment: string };
     /** Where the bundles and their metafiles (`<name>.meta.json`) are. */
     bundleRoot: string;
+    /** A database per function holding its migrations, which `createDatabase` copies. */
+    migratedDatabases: { antaeus: string; payment: string };
     /** Where tests put their own files (test/support/scratch.ts); removed with the run's folder. */
     scratchRoot: string;
   }
@@ -52,9 +58,8 @@ export default async function setup(project: TestProject) {
   };
   project.provide("snapshotBlobs", { antaeus: blob("antaeus"), payment: blob("payment") });
 
-  if (process.env.DATABASE_URL) {
-    project.provide("postgresUrl", process.env.DATABASE_URL);
-  } else {
+  let postgresUrl = process.env.DATABASE_URL;
+  if (!postgresUrl) {
     const dataDir = await mkdtemp(join(tmpdir(), "antaeus-test-pg-"));
     const server = await startEmbeddedPostgres({
       dataDir,
@@ -65,12 +70,50 @@ export default async function setup(project: TestProject) {
       await rm(dataDir, { recursive: true, force: true });
       throw error;
     });
-    project.provide("postgresUrl", server.url);
+    postgresUrl = server.url;
     teardown.push(server.stop);
   }
+  project.provide("postgresUrl", postgresUrl);
+  project.provide("migratedDatabases", await migratedDatabases(postgresUrl, bundleRoot, teardown));
   return async () => {
     for (const step of teardown.reverse()) await step();
   };
+}
+
+/**
+ * A database per function migrated by the function's own migrate command (the bundle's
+ * migrate.mjs, as a Kubernetes Job runs it), which the tests copy: a copy costs the server what
+ * an empty database does, and spares each start the migrations (about 0.05 s of CPU for Antaeus,
+ * most of it the server's). Starts on an empty database are still tested where that is the point.
+ */
+async function migratedDatabases(
+  serverUrl: string,
+  bundleRoot: string,
+  teardown: Array<() => Promise<void>>,
+): Promise<{ antaeus: string; payment: string }> {
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  const names = {
+    antaeus: `antaeus_migrated_${process.pid}`,
+    payment: `payment_migrated_${process.pid}`,
+  };
+  teardown.push(async () => {
+    for (const name of Object.values(names)) await admin`drop database if exists ${admin(name)}`;
+    await admin.end();
+  });
+  await Promise.all(
+    Object.entries(names).map(async ([fn, name]) => {
+      await admin`create database ${admin(name)}`;
+      await promisify(execFile)(process.execPath, [join(bundleRoot, fn, "migrate.mjs")], {
+        env: {
+          PATH: process.env.PATH ?? "",
+          DATABASE_URL: databaseUrl(serverUrl, name),
+          LOG_LEVEL: "warn",
+          PAYMENT_AUTH: "off",
+        },
+      });
+    }),
+  );
+  return names;
 }
 
 /** A run killed before its teardown leaves its build behind; the next run removes it. */

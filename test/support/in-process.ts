@@ -6,7 +6,7 @@ import type {
   ServiceDefinition,
   Sql,
 } from "../../functions/runtime/index.js";
-import { connect, migrateUnderLock } from "../../functions/runtime/process/database.js";
+import { connect, migrateIfBehind } from "../../functions/runtime/process/database.js";
 import { type RunningServer, startServer } from "../../functions/runtime/process/server.js";
 import { createDatabase } from "./database.js";
 import { memoryLogger } from "./memory-logger.js";
@@ -33,19 +33,20 @@ export interface InProcessApp<C extends ServiceConfig> {
 /**
  * A function built exactly as its process builds it (the same settings from `env`, the same
  * migrations, the same composition: `functions/<fn>/service.ts`), on a fresh database of the run's
- * PostgreSQL, without a process or a port. For routes, validation, auth decisions, JSON shapes,
+ * PostgreSQL (a copy of its migrated one, database.ts), without a process or a port. For routes, validation, auth decisions, JSON shapes,
  * error codes and SQL; start a process (processes.ts) where the process is the point: signals,
  * kills, drains, the judged flow.
  */
 async function inProcess<C extends ServiceConfig>(
+  name: "antaeus" | "payment",
   service: ServiceDefinition<C, Router>,
   env: Record<string, string>,
 ): Promise<InProcessApp<C>> {
-  const databaseUrl = await createDatabase(service.name);
+  const databaseUrl = await createDatabase(name, { migratedFor: name });
   const config = service.loadConfig({ ...env, DATABASE_URL: databaseUrl });
   const { logger, lines } = memoryLogger();
-  await migrateUnderLock(databaseUrl, service.migrations, logger);
   const sql = await connect(databaseUrl, { max: config.databasePoolMax, logger });
+  await migrateIfBehind(sql, databaseUrl, service.migrations, logger);
   const built = await service.build({ config, sql, logger });
   const cleanups = [...(built.cleanups ?? []), () => sql.end({ timeout: 1 })];
   let server: RunningServer | undefined;
@@ -82,7 +83,8 @@ async function inProcess<C extends ServiceConfig>(
  * that outlives BILLING_REQUEST_BUDGET_MS cannot continue itself: there is no port to call.
  */
 export const inProcessAntaeus = (env: Record<string, string> = {}) =>
-  inProcess(antaeusService, env);
+  inProcess("antaeus", antaeusService, env);
 
 /** The real payment function; PAYMENT_AUTH must be given, as for its process. */
-export const inProcessPayment = (env: Record<string, string>) => inProcess(paymentService, env);
+export const inProcessPayment = (env: Record<string, string>) =>
+  inProcess("payment", paymentService, env);

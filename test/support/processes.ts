@@ -62,7 +62,10 @@ export async function startFunction(
   // Node runs no `--import` preload into a process started from a snapshot: exit-with-parent is
   // CommonJS, given with `--require` there.
   const [preload, entry] = options.source
-    ? [["--import", EXIT_WITH_PARENT], ["--import", TSX, SOURCE[name]]]
+    ? [
+        ["--import", EXIT_WITH_PARENT],
+        ["--import", TSX, SOURCE[name]],
+      ]
     : options.bundle
       ? [["--import", EXIT_WITH_PARENT], [inject("functionBundles")[name]]]
       : [

@@ -15,7 +15,7 @@ export interface System {
 }
 
 /**
- * Both functions as separate processes on fresh databases, wired as on Knative: Antaeus calls
+ * Both functions as separate processes on fresh, migrated databases, wired as on Knative: Antaeus calls
  * payment's charge route over HTTP. Payment's draws are seeded so a run is reproducible. With
  * `lanes`, a run is worked by up to that many lanes, their requests spread over the replicas by
  * an activator (activator.ts), at most one lane per replica.
@@ -32,8 +32,8 @@ export async function startSystem(
 ): Promise<System> {
   const from = options.bundle ? { bundle: true } : {};
   const [antaeusUrl, paymentUrl] = await Promise.all([
-    createDatabase("billing"),
-    createDatabase("ledger"),
+    createDatabase("billing", { migratedFor: "antaeus" }),
+    createDatabase("ledger", { migratedFor: "payment" }),
   ]);
   const payment = await startFunction(
     "payment",
@@ -49,9 +49,7 @@ export async function startSystem(
     ...options.antaeus,
   };
   const antaeus = await Promise.all(
-    Array.from({ length: options.replicas ?? 1 }, () =>
-      startFunction("antaeus", antaeusEnv, from),
-    ),
+    Array.from({ length: options.replicas ?? 1 }, () => startFunction("antaeus", antaeusEnv, from)),
   );
   for (const replica of antaeus) activator?.add(replica.url);
   const antaeusDb = openSql(antaeusUrl);
