@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../functions/runtime/process/logger.js";
-import { prettyLine, prettyStream } from "./pretty-logs.js";
+import { foldRequests, prettyLine, prettyStream } from "./pretty-logs.js";
 
 /** Lines exactly as a function writes them. */
 function logged(write: (logger: ReturnType<typeof createLogger>) => void): string[] {
@@ -85,5 +85,72 @@ describe("readable log lines (npm start on a terminal)", () => {
         .filter(Boolean)
         .map((l) => l.split(" ").at(-1)),
     ).toEqual(["one", "two"]);
+  });
+
+  it("folds a run of alike requests (a billing run's charges) into one line: the count, the durations' range, and a tally of their text fields", () => {
+    const out: string[] = [];
+    const fold = foldRequests((text) => out.push(text), plain);
+    const charge = (invoiceId: number, charge: string, durationMs: number) => ({
+      method: "POST",
+      route: "/v1/charges",
+      path: "/v1/charges",
+      status: 200,
+      durationMs,
+      invoiceId,
+      charge,
+    });
+    const lines = logged((logger) => {
+      logger.info("run started");
+      logger.info(charge(1, "declined", 4.2), "request");
+      logger.info(charge(2, "succeeded", 20.9), "request");
+      logger.info(charge(3, "succeeded", 7), "request");
+      logger.info({ ...charge(4, "declined", 3), status: 409 }, "request");
+      logger.info(
+        {
+          ...charge(5, "declined", 3),
+          route: "/rest/v1/invoices/:id",
+          path: "/rest/v1/invoices/5",
+        },
+        "request",
+      );
+      logger.info(
+        {
+          ...charge(6, "declined", 3),
+          route: "/rest/v1/invoices/:id",
+          path: "/rest/v1/invoices/6",
+        },
+        "request",
+      );
+      logger.info("run finished");
+    });
+    for (const line of lines) fold.push(line);
+    fold.flush();
+    expect(out.map((line) => line.replace(/^\S+ /, ""))).toEqual([
+      "payment INFO  run started",
+      "payment INFO  POST /v1/charges 200 ×3 4.2–20.9 ms charge=declined:1,succeeded:2",
+      "payment INFO  POST /v1/charges 409 3 ms invoiceId=4 charge=declined",
+      "payment INFO  POST /rest/v1/invoices/:id 200 ×2 3–3 ms charge=declined:2",
+      "payment INFO  run finished",
+    ]);
+  });
+
+  it("writes a run of requests once it pauses, without waiting for another line", async () => {
+    const out: string[] = [];
+    const fold = foldRequests((text) => out.push(text), plain);
+    for (const line of logged((logger) => {
+      logger.info(
+        { method: "GET", route: "/readyz", path: "/readyz", status: 200, durationMs: 1 },
+        "request",
+      );
+      logger.info(
+        { method: "GET", route: "/readyz", path: "/readyz", status: 200, durationMs: 2 },
+        "request",
+      );
+    }))
+      fold.push(line);
+    expect(out).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatch(/ GET \/readyz 200 ×2 1–2 ms$/);
   });
 });

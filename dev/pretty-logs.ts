@@ -43,48 +43,142 @@ export interface PrettyOptions {
  * returned as it is.
  */
 export function prettyLine(text: string, options: PrettyOptions): string {
-  let line: Record<string, unknown>;
+  const line = logLine(text);
+  return line ? layout(line, options) : text;
+}
+
+/** The logger's JSON object on this line, if it is one. */
+function logLine(text: string): Record<string, unknown> | undefined {
   try {
-    line = JSON.parse(text) as Record<string, unknown>;
+    const line = JSON.parse(text) as unknown;
+    if (typeof line !== "object" || line === null) return undefined;
+    return typeof (line as { level?: unknown }).level === "string"
+      ? (line as Record<string, unknown>)
+      : undefined;
   } catch {
-    return text;
+    return undefined;
   }
-  if (typeof line !== "object" || line === null || typeof line.level !== "string") return text;
+}
+
+const isRequest = (line: Record<string, unknown>) =>
+  line.msg === "request" && typeof line.method === "string";
+
+/** One readable line; `fold` stands for a run of alike requests, written as one (foldRequests). */
+function layout(
+  line: Record<string, unknown>,
+  options: PrettyOptions,
+  fold?: { count: number; durations: string; tally: string[] },
+): string {
   const paint = (code: number, value: string) =>
     options.colour ? `\x1b[${code}m${value}\x1b[0m` : value;
-  const level = line.level;
+  const level = String(line.level);
   const service = String(line.service ?? "");
   const head = [
     paint(2, clock(line.time)),
     paint(serviceColour(service), service.padEnd(7)),
     paint(LEVEL_COLOUR[level] ?? 0, level.toUpperCase().padEnd(5)),
   ];
-  const isRequest = line.msg === "request" && typeof line.method === "string";
-  const body = isRequest
+  const request = isRequest(line);
+  const body = request
     ? [
         `${line.method} ${line.path}`,
         paint(statusColour(Number(line.status)), String(line.status)),
-        paint(2, `${line.durationMs} ms`),
+        ...(fold ? [`×${fold.count}`] : []),
+        paint(2, `${fold?.durations ?? line.durationMs} ms`),
       ]
     : [String(line.msg ?? "")];
-  const skip = isRequest ? REQUEST_LAID_OUT : new Set<string>();
-  const fields = Object.entries(line)
-    // A flag that is off (replayed=false) says nothing either.
-    .filter(
-      ([key, value]) => !LAID_OUT.has(key) && !skip.has(key) && value !== null && value !== false,
-    )
-    .map(([key, value]) => paint(2, `${key}=${fieldText(value)}`));
+  const skip = request ? REQUEST_LAID_OUT : new Set<string>();
+  const fields = fold
+    ? fold.tally
+    : Object.entries(line)
+        // A flag that is off (replayed=false) says nothing either.
+        .filter(
+          ([key, value]) =>
+            !LAID_OUT.has(key) && !skip.has(key) && value !== null && value !== false,
+        )
+        .map(([key, value]) => `${key}=${fieldText(value)}`);
   const err = line.err as { type?: string; message?: string; stack?: string } | undefined;
   const error = err
     ? `\n${paint(LEVEL_COLOUR.error ?? 0, indent(err.stack ?? `${err.type}: ${err.message}`))}`
     : "";
-  return [...head, ...body, ...fields].join(" ") + error;
+  return [...head, ...body, ...fields.map((field) => paint(2, field))].join(" ") + error;
 }
 
-/** Copies `input` to `output` line by line, each through prettyLine. */
+/** How long a run of alike request lines may pause before its line is written. */
+const FOLD_PAUSE_MS = 200;
+
+/**
+ * Copies `input` to `output` line by line, each through prettyLine, except that a run of alike
+ * request lines (a billing run's thousand charges) becomes one line: see foldRequests.
+ */
 export function prettyStream(input: Readable, output: Writable, options: PrettyOptions): void {
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-  lines.on("line", (text) => output.write(`${prettyLine(text, options)}\n`));
+  const fold = foldRequests((text) => output.write(`${text}\n`), options);
+  lines.on("line", fold.push);
+  lines.on("close", fold.flush);
+}
+
+/**
+ * Consecutive request lines of one service with the same level, method, route and status are
+ * written as one, once the run ends (another line, or a pause): the count, the range of their
+ * durations, and how often each text value of their own fields came (`charge=declined:486,…`).
+ * Numbers of their own (invoice and customer ids) are left out: a person reads the tally, and
+ * LOG_FORMAT=json keeps every line. A run of one is written as prettyLine writes it.
+ */
+export function foldRequests(write: (text: string) => void, options: PrettyOptions) {
+  let run: { key: string; lines: Array<Record<string, unknown>> } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    clearTimeout(timer);
+    if (run) write(folded(run.lines, options));
+    run = undefined;
+  };
+  const push = (text: string) => {
+    const line = logLine(text);
+    const key =
+      line && isRequest(line)
+        ? JSON.stringify([
+            line.service,
+            line.level,
+            line.method,
+            line.route ?? line.path,
+            line.status,
+          ])
+        : undefined;
+    if (run && run.key !== key) flush();
+    if (!line || !key) return write(line ? layout(line, options) : text);
+    run ??= { key, lines: [] };
+    run.lines.push(line);
+    clearTimeout(timer);
+    timer = setTimeout(flush, FOLD_PAUSE_MS);
+  };
+  return { push, flush };
+}
+
+function folded(lines: Array<Record<string, unknown>>, options: PrettyOptions): string {
+  const [first] = lines;
+  if (!first) return "";
+  if (lines.length === 1) return layout(first, options);
+  const tally = new Map<string, Map<string, number>>();
+  for (const line of lines) {
+    for (const [key, value] of Object.entries(line)) {
+      if (LAID_OUT.has(key) || REQUEST_LAID_OUT.has(key) || typeof value !== "string") continue;
+      const counts = tally.get(key) ?? new Map<string, number>();
+      counts.set(value, (counts.get(value) ?? 0) + 1);
+      tally.set(key, counts);
+    }
+  }
+  const durations = lines.map((line) => Number(line.durationMs));
+  // Paths that differ (GET /rest/v1/invoices/1, /2, …) are shown as their route.
+  const path = lines.every((line) => line.path === first.path) ? first.path : first.route;
+  return layout({ ...first, path }, options, {
+    count: lines.length,
+    durations: `${Math.min(...durations)}–${Math.max(...durations)}`,
+    tally: [...tally].map(
+      ([key, counts]) =>
+        `${key}=${[...counts].map(([value, n]) => `${fieldText(value)}:${n}`).join(",")}`,
+    ),
+  });
 }
 
 const clock = (time: unknown) => {

@@ -55,9 +55,24 @@ const tick = pingDelivery({
   id: "tick-during-outage",
   time: "2026-12-01T00:00:00Z",
 });
+/**
+ * The tick as the PingSource sends it. A pay call may hold its answer for the run's whole request
+ * budget (minutes), so one that stalls says so here, with what Antaeus logged, rather than running
+ * into the test's timeout.
+ */
 const deliver = async () => {
-  const response = await fetch(`${antaeus.url}/rest/v1/invoices/pay`, tick);
-  return { response, body: (await response.json()) as RunBody & { error?: { code: string } } };
+  try {
+    const response = await fetch(`${antaeus.url}/rest/v1/invoices/pay`, {
+      ...tick,
+      signal: AbortSignal.timeout(60_000),
+    });
+    return { response, body: (await response.json()) as RunBody & { error?: { code: string } } };
+  } catch (error) {
+    const logged = antaeus.logs.slice(-20).map((line) => JSON.stringify(line));
+    throw new Error(`the pay call failed (${error}); Antaeus logged last:\n${logged.join("\n")}`, {
+      cause: error,
+    });
+  }
 };
 const readyz = async (fn: FunctionProcess) => (await fetch(`${fn.url}/readyz`)).status;
 
