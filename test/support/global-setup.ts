@@ -8,7 +8,6 @@ import postgres from "postgres";
 import type { TestProject } from "vitest/node";
 import { startEmbeddedPostgres } from "../../dev/embedded-postgres.js";
 import { buildFunction } from "../../scripts/build.mjs";
-import { buildSnapshot } from "../../scripts/snapshot.mjs";
 import { databaseUrl } from "./database.js";
 
 declare module "vitest" {
@@ -29,6 +28,9 @@ declare module "vitest" {
 
 /** Git-ignored: one folder per run (a run may start another run, as the test-runner test does). */
 const BUILDS = fileURLToPath(new URL("../../dist/test/", import.meta.url));
+const SNAPSHOT = fileURLToPath(new URL("../../scripts/snapshot.mjs", import.meta.url));
+const run = (command: string, args: string[], env: Record<string, string>) =>
+  promisify(execFile)(command, args, { env: { PATH: process.env.PATH ?? "", ...env } });
 
 /**
  * Once per run: one real PostgreSQL server (DATABASE_URL when set, else a throwaway embedded one)
@@ -41,43 +43,67 @@ export default async function setup(project: TestProject) {
   await removeBuildsOfEndedRuns();
   const bundleRoot = join(BUILDS, `run-${process.pid}`);
   teardown.push(() => rm(bundleRoot, { recursive: true, force: true }));
-  await Promise.all([
+  // Each step starts as soon as what it needs is there: the server comes up while the functions
+  // build; the snapshots build while the migrate commands run.
+  const bundleOf = (name: string) => join(bundleRoot, name, `${name}.mjs`);
+  const server = testServer(teardown);
+  const built = Promise.all([
     buildFunction("antaeus", { outRoot: bundleRoot }),
     buildFunction("payment", { outRoot: bundleRoot }),
+  ]).then(() => ({ antaeus: bundleOf("antaeus"), payment: bundleOf("payment") }));
+  const snapshots = built.then(async (bundles) => {
+    const [antaeus, payment] = await Promise.all(
+      [bundles.antaeus, bundles.payment].map(snapshotOf),
+    );
+    return { antaeus: antaeus!, payment: payment! };
+  });
+  const migrated = Promise.all([server, built]).then(([url]) =>
+    migratedDatabases(url, bundleRoot, teardown),
+  );
+  const [postgresUrl, bundles, blobs, databases] = await Promise.all([
+    server,
+    built,
+    snapshots,
+    migrated,
   ]);
   project.provide("bundleRoot", bundleRoot);
   const scratchRoot = join(bundleRoot, "scratch");
   await mkdir(scratchRoot, { recursive: true });
   project.provide("scratchRoot", scratchRoot);
-  const bundle = (name: string) => join(bundleRoot, name, `${name}.mjs`);
-  project.provide("functionBundles", { antaeus: bundle("antaeus"), payment: bundle("payment") });
-  const blob = (name: string) => {
-    const path = join(bundleRoot, name, `${name}.blob`);
-    buildSnapshot(bundle(name).replace(/\.mjs$/, ".snapshot.cjs"), path);
-    return path;
-  };
-  project.provide("snapshotBlobs", { antaeus: blob("antaeus"), payment: blob("payment") });
-
-  let postgresUrl = process.env.DATABASE_URL;
-  if (!postgresUrl) {
-    const dataDir = await mkdtemp(join(tmpdir(), "antaeus-test-pg-"));
-    const server = await startEmbeddedPostgres({
-      dataDir,
-      persistent: false,
-      fast: true,
-      stopWithParent: true,
-    }).catch(async (error: unknown) => {
-      await rm(dataDir, { recursive: true, force: true });
-      throw error;
-    });
-    postgresUrl = server.url;
-    teardown.push(server.stop);
-  }
+  project.provide("functionBundles", bundles);
+  project.provide("snapshotBlobs", blobs);
   project.provide("postgresUrl", postgresUrl);
-  project.provide("migratedDatabases", await migratedDatabases(postgresUrl, bundleRoot, teardown));
+  project.provide("migratedDatabases", databases);
   return async () => {
     for (const step of teardown.reverse()) await step();
   };
+}
+
+/**
+ * A bundle's startup snapshot, beside it, by scripts/snapshot.mjs as the Dockerfiles run it: a
+ * process of its own, so that the two snapshots and the migrations build at once.
+ */
+async function snapshotOf(bundle: string): Promise<string> {
+  const blob = bundle.replace(/\.mjs$/, ".blob");
+  await run(process.execPath, [SNAPSHOT, bundle.replace(/\.mjs$/, ".snapshot.cjs"), blob], {});
+  return blob;
+}
+
+/** DATABASE_URL when set, else a throwaway embedded server that stops with this process. */
+async function testServer(teardown: Array<() => Promise<void>>): Promise<string> {
+  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+  const dataDir = await mkdtemp(join(tmpdir(), "antaeus-test-pg-"));
+  const server = await startEmbeddedPostgres({
+    dataDir,
+    persistent: false,
+    fast: true,
+    stopWithParent: true,
+  }).catch(async (error: unknown) => {
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  });
+  teardown.push(server.stop);
+  return server.url;
 }
 
 /**
@@ -103,13 +129,11 @@ async function migratedDatabases(
   await Promise.all(
     Object.entries(names).map(async ([fn, name]) => {
       await admin`create database ${admin(name)}`;
-      await promisify(execFile)(process.execPath, [join(bundleRoot, fn, "migrate.mjs")], {
-        env: {
-          PATH: process.env.PATH ?? "",
-          DATABASE_URL: databaseUrl(serverUrl, name),
-          LOG_LEVEL: "warn",
-          PAYMENT_AUTH: "off",
-        },
+      await run(process.execPath, [join(bundleRoot, fn, "migrate.mjs")], {
+        PATH: process.env.PATH ?? "",
+        DATABASE_URL: databaseUrl(serverUrl, name),
+        LOG_LEVEL: "warn",
+        PAYMENT_AUTH: "off",
       });
     }),
   );
