@@ -96,6 +96,8 @@ export interface InProcessSystem {
   payment: InProcessApp<PaymentConfig>;
   /** Where Antaeus listens: its lanes' requests come back to it here, as outside Knative. */
   url: string;
+  /** Where payment listens; Antaeus charges at its /v1/charges. */
+  paymentUrl: string;
   /** Antaeus's settings, for building another instance on its database. */
   antaeusEnv: Record<string, string>;
   /** Plain clients on each function's database, for looking at what it wrote. */
@@ -119,9 +121,14 @@ export interface InProcessSystem {
 export async function inProcessSystem(
   options: { antaeus?: Record<string, string>; payment?: Record<string, string> } = {},
 ): Promise<InProcessSystem> {
-  const payment = await inProcessPayment({ PAYMENT_AUTH: "off", PAYMENT_SEED: "1", ...options.payment });
+  const payment = await inProcessPayment({
+    PAYMENT_AUTH: "off",
+    PAYMENT_SEED: "1",
+    ...options.payment,
+  });
+  const paymentUrl = await payment.listen();
   const antaeusEnv = {
-    PAYMENT_PROVIDER_ENDPOINT: `${await payment.listen()}/v1/charges`,
+    PAYMENT_PROVIDER_ENDPOINT: `${paymentUrl}/v1/charges`,
     SEED_LAST_PERIOD: "2026-10",
     ...options.antaeus,
   };
@@ -133,6 +140,7 @@ export async function inProcessSystem(
     antaeus,
     payment,
     url,
+    paymentUrl,
     antaeusEnv: { ...antaeusEnv, DATABASE_URL: antaeus.databaseUrl },
     antaeusDb,
     ledgerDb,
