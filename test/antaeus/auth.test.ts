@@ -378,11 +378,14 @@ describe("the run pages' way in: a token traded once for a cookie", () => {
 
 describe("lane requests", () => {
   it("carry Antaeus's own token: a run longer than one request's budget finishes", async () => {
-    const slow = await inProcessAntaeus({
-      ...system.antaeusEnv,
-      BILLING_REQUEST_BUDGET_MS: "100",
-      BILLING_CONCURRENCY: "1",
-    });
+    const slow = await inProcessAntaeus(
+      {
+        ...system.antaeusEnv,
+        BILLING_REQUEST_BUDGET_MS: "100",
+        BILLING_CONCURRENCY: "1",
+      },
+      system.antaeus.databaseUrl,
+    );
     try {
       const slowUrl = await slow.listen();
       // A new run, not one joined: wait for any earlier run to finish, then queue everything.
@@ -415,11 +418,14 @@ describe("the challenge profile (ANTAEUS_AUTH_OPEN_ROUTES=original)", () => {
   let open: InProcessApp<AntaeusConfig>;
   let openUrl: string;
   beforeAll(async () => {
-    open = await inProcessAntaeus({
-      ...system.antaeusEnv,
-      ANTAEUS_AUTH_OPEN_ROUTES: "original",
-      METRICS_PORT: "0",
-    });
+    open = await inProcessAntaeus(
+      {
+        ...system.antaeusEnv,
+        ANTAEUS_AUTH_OPEN_ROUTES: "original",
+        METRICS_PORT: "0",
+      },
+      system.antaeus.databaseUrl,
+    );
     openUrl = await open.listen();
   });
   afterAll(() => open?.close());
@@ -477,12 +483,15 @@ describe("the challenge profile (ANTAEUS_AUTH_OPEN_ROUTES=original)", () => {
 
 describe("which routes are open is always a decision", () => {
   it("npm start's default: auth off, said in one log line", async () => {
-    const local = await inProcessAntaeus({
-      ...system.antaeusEnv,
-      ANTAEUS_AUTH: "",
-      ANTAEUS_AUTH_CONFIG_FILE: "",
-      BILLING_SELF_TOKEN_FILE: "",
-    });
+    const local = await inProcessAntaeus(
+      {
+        ...system.antaeusEnv,
+        ANTAEUS_AUTH: "",
+        ANTAEUS_AUTH_CONFIG_FILE: "",
+        BILLING_SELF_TOKEN_FILE: "",
+      },
+      system.antaeus.databaseUrl,
+    );
     try {
       expect(
         local.logs.filter((line) => String(line.msg).includes("ANTAEUS_AUTH=off")),

@@ -120,10 +120,7 @@ describe("several instances", () => {
   // apart is PostgreSQL's (the migration lock, the seed's check), not anything in a process.
   it("two instances starting against one empty database migrate and seed it once", async () => {
     const url = await createDatabase("twostarts");
-    const [one, two] = await Promise.all([
-      inProcessAntaeus({ DATABASE_URL: url }),
-      inProcessAntaeus({ DATABASE_URL: url }),
-    ]);
+    const [one, two] = await Promise.all([inProcessAntaeus({}, url), inProcessAntaeus({}, url)]);
     try {
       for (const instance of [one, two]) {
         expect((await instance.app.request("/readyz")).status).toBe(200);

@@ -20,11 +20,10 @@ describe("a restart", () => {
     await before.close();
 
     // Same database, a provider that now declines everything.
-    const after = await inProcessPayment({
-      PAYMENT_AUTH: "off",
-      PAYMENT_SUCCESS_RATE: "0",
-      DATABASE_URL: before.databaseUrl,
-    });
+    const after = await inProcessPayment(
+      { PAYMENT_AUTH: "off", PAYMENT_SUCCESS_RATE: "0" },
+      before.databaseUrl,
+    );
     try {
       const replay = await postCharge(send(after.app), aCharge, { key: "survives" });
       expect(replay.headers.get("idempotent-replayed")).toBe("true");

@@ -36,16 +36,18 @@ export interface InProcessApp<C extends ServiceConfig> {
 /**
  * A function built exactly as its process builds it (the same settings from `env`, the same
  * migrations, the same composition: `functions/<fn>/service.ts`), on a fresh database of the run's
- * PostgreSQL (or the one `env.DATABASE_URL` names: another instance of it, or the same function
- * built again, as after a restart), without a process or a port. For routes, validation, auth decisions, JSON shapes,
- * error codes and SQL; start a process (processes.ts) where the process is the point: signals,
- * kills, drains, the judged flow.
+ * PostgreSQL (or on `databaseUrl`: another instance of it, or the same function built again, as
+ * after a restart), without a process or a port. `env.DATABASE_URL` is never used: a test may pass
+ * a manifest's environment. For routes, validation, auth decisions, JSON shapes, error codes and
+ * SQL; start a process (processes.ts) where the process is the point: signals, kills, drains, the
+ * judged flow.
  */
 async function inProcess<C extends ServiceConfig>(
   service: ServiceDefinition<C, Router>,
   env: Record<string, string>,
+  databaseUrl?: string,
 ): Promise<InProcessApp<C>> {
-  const databaseUrl = env.DATABASE_URL ?? (await createDatabase(service.name));
+  databaseUrl ??= await createDatabase(service.name);
   const config = service.loadConfig({ ...env, DATABASE_URL: databaseUrl });
   const { logger, lines } = memoryLogger();
   await migrateUnderLock(databaseUrl, service.migrations, logger);
@@ -85,11 +87,12 @@ async function inProcess<C extends ServiceConfig>(
  * SEED_ENABLED "false" for no invoices) and calls payment at PAYMENT_PROVIDER_ENDPOINT. A run
  * that outlives BILLING_REQUEST_BUDGET_MS cannot continue itself: there is no port to call.
  */
-export const inProcessAntaeus = (env: Record<string, string> = {}) =>
-  inProcess(antaeusService, env);
+export const inProcessAntaeus = (env: Record<string, string> = {}, databaseUrl?: string) =>
+  inProcess(antaeusService, env, databaseUrl);
 
 /** The real payment function; PAYMENT_AUTH must be given, as for its process. */
-export const inProcessPayment = (env: Record<string, string>) => inProcess(paymentService, env);
+export const inProcessPayment = (env: Record<string, string>, databaseUrl?: string) =>
+  inProcess(paymentService, env, databaseUrl);
 
 export interface InProcessSystem {
   antaeus: InProcessApp<AntaeusConfig>;
@@ -98,7 +101,7 @@ export interface InProcessSystem {
   url: string;
   /** Where payment listens; Antaeus charges at its /v1/charges. */
   paymentUrl: string;
-  /** Antaeus's settings, for building another instance on its database. */
+  /** Antaeus's settings, for building another instance (on `antaeus.databaseUrl`). */
   antaeusEnv: Record<string, string>;
   /** Plain clients on each function's database, for looking at what it wrote. */
   antaeusDb: ReturnType<typeof openSql>;
@@ -141,7 +144,7 @@ export async function inProcessSystem(
     payment,
     url,
     paymentUrl,
-    antaeusEnv: { ...antaeusEnv, DATABASE_URL: antaeus.databaseUrl },
+    antaeusEnv,
     antaeusDb,
     ledgerDb,
     databases: { antaeusDb, ledgerDb } as System,
