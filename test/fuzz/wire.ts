@@ -5,7 +5,8 @@ export interface FuzzRequest {
   method: string;
   path: string;
   headers: Record<string, string>;
-  body?: string;
+  /** Text, or bytes shared between requests (the large bodies, made once). */
+  body?: string | Buffer;
 }
 
 /**
@@ -65,9 +66,13 @@ export const dress: fc.Arbitrary<Dress> = fc.record({
   variant: fc.nat(5),
 });
 
-/** One request as bytes, the method written (to read its answer), and whether it can finish. */
+/**
+ * One request as bytes, the method written (to read its answer), and whether it can finish. The
+ * bytes come in parts, written together: a body shared between requests goes out as it is, never
+ * copied into each.
+ */
 export interface Encoded {
-  bytes: Buffer;
+  parts: Buffer[];
   method: string;
   finished: boolean;
 }
@@ -75,7 +80,7 @@ export interface Encoded {
 const CRLF = "\r\n";
 
 /** `body` in chunks cut at `cuts`, each size in hex (now and then upper-case, padded, extended). */
-function chunks(body: Buffer, cuts: number[], variant: number): Buffer {
+function chunks(body: Buffer, cuts: number[], variant: number): Buffer[] {
   const points = [...new Set(cuts.map((cut) => Math.floor(cut * body.length)))]
     .filter((at) => at > 0 && at < body.length)
     .sort((a, b) => a - b);
@@ -93,7 +98,7 @@ function chunks(body: Buffer, cuts: number[], variant: number): Buffer {
     );
     from = to;
   }
-  return Buffer.concat(parts);
+  return parts;
 }
 
 const MALFORMED_CHUNKS = [
@@ -112,7 +117,7 @@ const UNKNOWN_CODINGS = ["gzip", "chunked, gzip", "identity", "Chunked", "chunke
  * request without one and with the plain framing goes without framing headers.
  */
 export function encode(request: FuzzRequest, how: Dress): Encoded {
-  const body = request.body === undefined ? undefined : Buffer.from(request.body);
+  const body = typeof request.body === "string" ? Buffer.from(request.body) : request.body;
   const target = how.rawTarget === null ? request.path : `${request.path}${how.rawTarget}`;
   const lines = [`${request.method} ${target} ${how.http10 ? "HTTP/1.0" : "HTTP/1.1"}`];
   // HTTP/1.0 needs no Host; now and then it goes without.
@@ -122,37 +127,37 @@ export function encode(request: FuzzRequest, how: Dress): Encoded {
   if (how.upgrade) lines.push("Upgrade: websocket", "Connection: Upgrade");
   if (how.fold && lines.length > 1) lines.push("X-Folded: first", " second");
 
-  let framed: Buffer = Buffer.alloc(0);
+  let framed: Buffer[] = [];
   let finished = true;
   if (body !== undefined) {
     const length = body.length;
     switch (how.framing) {
       case "length":
         lines.push(`Content-Length: ${length}`);
-        framed = body;
+        framed = [body];
         break;
       case "chunked":
       case "chunked-trailers":
         lines.push("Transfer-Encoding: chunked");
-        framed = Buffer.concat([
-          chunks(body, how.cuts, how.variant),
+        framed = [
+          ...chunks(body, how.cuts, how.variant),
           Buffer.from(
             how.framing === "chunked" ? `0${CRLF}${CRLF}` : `0${CRLF}X-Trailer: t${CRLF}${CRLF}`,
           ),
-        ]);
+        ];
         break;
       case "chunked-malformed":
         lines.push("Transfer-Encoding: chunked");
-        framed = Buffer.from(MALFORMED_CHUNKS[how.variant % MALFORMED_CHUNKS.length]!);
+        framed = [Buffer.from(MALFORMED_CHUNKS[how.variant % MALFORMED_CHUNKS.length]!)];
         break;
       case "chunk-huge":
         lines.push("Transfer-Encoding: chunked");
-        framed = Buffer.from(HUGE_CHUNKS[how.variant % HUGE_CHUNKS.length]!);
+        framed = [Buffer.from(HUGE_CHUNKS[how.variant % HUGE_CHUNKS.length]!)];
         finished = false;
         break;
       case "length-short":
         lines.push(`Content-Length: ${length + 1 + how.variant * 1000}`);
-        framed = body;
+        framed = [body];
         finished = false;
         break;
       case "length-twice":
@@ -160,18 +165,19 @@ export function encode(request: FuzzRequest, how: Dress): Encoded {
           `Content-Length: ${length}`,
           `Content-Length: ${how.variant % 2 ? length : length + 1}`,
         );
-        framed = body;
+        framed = [body];
         break;
       case "length-and-chunked":
         lines.push(`Content-Length: ${length}`, "Transfer-Encoding: chunked");
-        framed = Buffer.concat([chunks(body, how.cuts, 0), Buffer.from(`0${CRLF}${CRLF}`)]);
+        framed = [...chunks(body, how.cuts, 0), Buffer.from(`0${CRLF}${CRLF}`)];
         break;
       case "coding-unknown":
         lines.push(`Transfer-Encoding: ${UNKNOWN_CODINGS[how.variant % UNKNOWN_CODINGS.length]}`);
-        framed = Buffer.concat([chunks(body, how.cuts, 0), Buffer.from(`0${CRLF}${CRLF}`)]);
+        framed = [...chunks(body, how.cuts, 0), Buffer.from(`0${CRLF}${CRLF}`)];
         break;
     }
   }
   const head = Buffer.from(`${lines.join(CRLF)}${CRLF}${CRLF}`, "latin1");
-  return { bytes: Buffer.concat([head, framed]), method: request.method, finished };
+  const parts = [head, ...framed].filter((part) => part.length > 0);
+  return { parts, method: request.method, finished };
 }

@@ -126,9 +126,9 @@ function dechunk(raw: string, from: number): [string, number] | undefined {
 }
 
 /**
- * Writes `bytes` (one request or several, pipelined) and reads the answers, keeping the
- * connection open while they come: Node's server drops a request still being handled when the
- * client half-closes. Resolves once `expected` final responses are in, or the server closed, or
+ * Writes `bytes` (one request or several, pipelined; in parts, they go out together, uncopied)
+ * and reads the answers, keeping the connection open while they come: Node's server drops a
+ * request still being handled when the client half-closes. Resolves once `expected` final responses are in, or the server closed, or
  * (with `finAfterMs`) that long after the last of them, when the client half-closes as one that
  * gave up on a body it never finished sending; rejects after `timeoutMs` with nothing more.
  * `reset` says the server cut the connection while bytes of the client's were unread (TCP's
@@ -136,7 +136,7 @@ function dechunk(raw: string, from: number): [string, number] | undefined {
  */
 export function exchange(
   port: number,
-  bytes: string | Buffer,
+  bytes: string | Buffer | readonly Buffer[],
   options: {
     methods: readonly string[];
     expected: number;
@@ -197,7 +197,12 @@ export function exchange(
       closed = true;
       check();
     });
-    socket.write(bytes);
+    if (typeof bytes === "string" || Buffer.isBuffer(bytes)) socket.write(bytes);
+    else {
+      socket.cork();
+      for (const part of bytes) socket.write(part);
+      socket.uncork();
+    }
     if (expected === 0 && finAfterMs !== undefined) {
       finTimer = setTimeout(() => socket.end(), finAfterMs);
     }
