@@ -95,12 +95,11 @@ describe("the provider's rate limit, across lanes and replicas", () => {
   it("slows every lane on a 429: the other lane pauses for its Retry-After, and the shared rate drops", async () => {
     const keyed = keyedProvider(() => true);
     let calls = 0;
-    // 80 invoices: the 429 comes a second in, with 40 still to call through the pause.
-    const { provider, sql, replicas, laneOf } = await twoLanes(40, 80, (call) =>
+    const { provider, sql, replicas, laneOf } = await twoLanes(40, 120, (call) =>
       ++calls === 40 ? { status: 429, headers: { "retry-after": "2" } } : keyed.charge(call),
     );
     const { body } = await pay(replicas.get("a")!.url);
-    expect(body).toMatchObject({ status: "COMPLETED", total: 80, done: 80 });
+    expect(body).toMatchObject({ status: "COMPLETED", total: 120, done: 120 });
 
     const met = provider.calls[39]!;
     const other = REPLICAS.find((name) => name !== laneOf(met))!;
@@ -154,11 +153,11 @@ describe("the provider's rate limit, across lanes and replicas", () => {
   it("gives a lane that fills all its slots at once its first share at the lowered rate, not the limit", async () => {
     // A provider that ignores keys: a lane claims what its 32 slots take, and claims (and so
     // ticks) again only when a slot frees, a second later. A first share asked at the limit would
-    // let that first second's calls go 40 a second: all 20 invoices at once.
+    // let that first second's calls go 40 a second.
     const keyed = keyedProvider(() => true);
     const { provider, sql, replicas } = await twoLanes(
       40,
-      20,
+      40,
       async (call) => {
         await sleep(1_000);
         return keyed.charge(call);
@@ -168,7 +167,7 @@ describe("the provider's rate limit, across lanes and replicas", () => {
     const lowered = performance.now();
     await reportThrottle(sql, { decrease: { seen: null, rate: 8 }, pauseMs: 0 });
     const { body } = await pay(replicas.get("a")!.url);
-    expect(body).toMatchObject({ status: "COMPLETED", total: 20, done: 20 });
+    expect(body).toMatchObject({ status: "COMPLETED", total: 40, done: 40 });
 
     const grownBy = (at: number) => 8 + 40 * INCREASE_PER_SECOND * ((at - lowered) / 1000);
     for (const call of provider.calls) {
