@@ -2,14 +2,15 @@ import SwaggerParser from "@apidevtools/swagger-parser";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pay, type System, startSystem, waitForRun } from "./support/system.js";
+import { type InProcessSystem, inProcessSystem } from "./support/in-process.js";
+import { pay, waitForRun } from "./support/system.js";
 
 /**
  * The documents each function serves, validated by a real OpenAPI validator, and the answers
  * clients get checked against them: each status declared for its route and method, in the
  * declared content type, with a body the declared schema accepts.
  */
-let system: System;
+let system: InProcessSystem;
 const documents: Record<string, OpenApiDocument> = {};
 
 interface OpenApiDocument {
@@ -24,7 +25,7 @@ beforeAll(async () => {
   // Every decline hard, so runs count HARD_DECLINED and attempts carry a decline reason. Twenty
   // invoices at half success: a run without a PAID or without a HARD_DECLINED one comes once in
   // half a million runs (with six, once in 32: a loaded run saw it).
-  system = await startSystem({
+  system = await inProcessSystem({
     antaeus: { SEED_CUSTOMERS: "5", SEED_INVOICES_PER_CUSTOMER: "4" },
     payment: { PAYMENT_DECLINE_REASONS: "expired_card=1" },
   });
@@ -37,7 +38,7 @@ afterAll(async () => {
   await system?.stop();
 });
 
-const bases = () => ({ antaeus: system.antaeus[0]?.url ?? "", payment: system.payment.url });
+const bases = () => ({ antaeus: system.url, payment: system.paymentUrl });
 
 describe("the served OpenAPI documents", () => {
   it.each(["antaeus", "payment"])("%s's is a valid OpenAPI 3.1 document", async (name) => {
@@ -104,7 +105,7 @@ describe("answers match their declarations", () => {
   });
 
   it("Antaeus: billing runs, attempts, the watchdog and the events", async () => {
-    const { status, body } = await pay(system.antaeus[0]?.url ?? "");
+    const { status, body } = await pay(system.url);
     expect([200, 202]).toContain(status);
     expect(body.counts.HARD_DECLINED).toBeGreaterThan(0);
     await expectDeclared("antaeus", "post", "/rest/v1/invoices/pay");
@@ -131,7 +132,7 @@ describe("answers match their declarations", () => {
   });
 
   it("Antaeus: the run pages, HTML for people and the API's errors", async () => {
-    const { body } = await pay(system.antaeus[0]?.url ?? "");
+    const { body } = await pay(system.url);
     expect(await expectDeclared("antaeus", "get", "/runs")).toBe(200);
     expect(await expectDeclared("antaeus", "get", `/runs/${body.id}`)).toBe(200);
     expect(await expectDeclared("antaeus", "get", "/runs/abc")).toBe(400);
@@ -139,7 +140,7 @@ describe("answers match their declarations", () => {
   });
 
   it("Antaeus: operator actions, their refusals and their history", async () => {
-    const base = system.antaeus[0]?.url ?? "";
+    const base = system.url;
     const run = await waitForRun(base, (await pay(base)).body.id);
     const invoices = (await (await fetch(`${base}/rest/v1/invoices`)).json()) as Array<{
       id: number;

@@ -2,6 +2,9 @@ import { readFile } from "node:fs/promises";
 import type { JWTPayload } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TOKEN_COMMAND } from "../../functions/antaeus/auth/guard.js";
+import type { AntaeusConfig } from "../../functions/antaeus/config.js";
+import { antaeusService } from "../../functions/antaeus/service.js";
+import { ConfigError } from "../../functions/runtime/index.js";
 import {
   antaeusIdentity,
   MONTHLY,
@@ -13,10 +16,17 @@ import {
 import { expectError } from "../support/api-error.js";
 import { pingDelivery } from "../support/cloudevents.js";
 import { ISSUER, signingKey, token } from "../support/identity.js";
-import { type FunctionProcess, metricsUrlOf, startFunction } from "../support/processes.js";
-import { type System, startSystem, waitForNoRunningRun } from "../support/system.js";
+import {
+  type InProcessApp,
+  type InProcessSystem,
+  inProcessAntaeus,
+  inProcessSystem,
+} from "../support/in-process.js";
+import { waitForNoRunningRun } from "../support/system.js";
 
-let system: System;
+// Who may call is decided by the app: both functions in-process, each on a port of its own (a
+// run's lanes call Antaeus back over HTTP, with its own token), on the run's PostgreSQL.
+let system: InProcessSystem;
 let identity: Awaited<ReturnType<typeof antaeusIdentity>>;
 const clusterToken = (sub: string, claims: JWTPayload = {}) => identity.clusterToken(sub, claims);
 const companyToken = (sub: string, groups: string[], claims: JWTPayload = {}) =>
@@ -24,7 +34,7 @@ const companyToken = (sub: string, groups: string[], claims: JWTPayload = {}) =>
 
 beforeAll(async () => {
   identity = await antaeusIdentity();
-  system = await startSystem({
+  system = await inProcessSystem({
     antaeus: { ...identity.env, SEED_CUSTOMERS: "10", SEED_INVOICES_PER_CUSTOMER: "2" },
     // 20 invoices one at a time at 20 ms each outlast a 100 ms budget: lanes hand themselves on.
     payment: { PAYMENT_LATENCY_MS: "20" },
@@ -35,7 +45,7 @@ afterAll(async () => {
   await identity?.close();
 });
 
-const base = () => system.antaeus[0]!.url;
+const base = () => system.url;
 const bearer = (value: string | undefined): Record<string, string> =>
   value ? { authorization: `Bearer ${value}` } : {};
 
@@ -207,7 +217,7 @@ describe("the production profile: who may call Antaeus", () => {
     expect((await fetch(`${base()}/rest/v1/customers/1`, { headers: bearer(reader) })).status).toBe(
       200,
     );
-    const logs = system.antaeus[0]!.logs;
+    const logs = system.antaeus.logs;
     // The request's line is written asynchronously, after the answer.
     await expect
       .poll(() => logs.some((l) => l.subject === READER && l.path === "/rest/v1/customers/1"))
@@ -368,16 +378,20 @@ describe("the run pages' way in: a token traded once for a cookie", () => {
 
 describe("lane requests", () => {
   it("carry Antaeus's own token: a run longer than one request's budget finishes", async () => {
-    const slow = await startFunction("antaeus", {
-      ...system.antaeusEnv,
-      BILLING_REQUEST_BUDGET_MS: "100",
-      BILLING_CONCURRENCY: "1",
-    });
+    const slow = await inProcessAntaeus(
+      {
+        ...system.antaeusEnv,
+        BILLING_REQUEST_BUDGET_MS: "100",
+        BILLING_CONCURRENCY: "1",
+      },
+      system.antaeus.databaseUrl,
+    );
     try {
+      const slowUrl = await slow.listen();
       // A new run, not one joined: wait for any earlier run to finish, then queue everything.
-      await waitForNoRunningRun(system);
+      await waitForNoRunningRun(system.databases);
       await system.antaeusDb`update invoices set status = 'PENDING', run_id = null, attempt_key = null`;
-      const pay = await fetch(`${slow.url}/rest/v1/invoices/pay`, {
+      const pay = await fetch(`${slowUrl}/rest/v1/invoices/pay`, {
         method: "POST",
         headers: bearer(await companyToken("dave@example.com", ["billing"])),
       });
@@ -395,21 +409,26 @@ describe("lane requests", () => {
       );
       expect(slow.logs.filter((line) => line.msg === "caller refused")).toHaveLength(0);
     } finally {
-      await slow.stop();
+      await slow.close();
     }
   });
 });
 
 describe("the challenge profile (ANTAEUS_AUTH_OPEN_ROUTES=original)", () => {
-  let open: FunctionProcess;
+  let open: InProcessApp<AntaeusConfig>;
+  let openUrl: string;
   beforeAll(async () => {
-    open = await startFunction("antaeus", {
-      ...system.antaeusEnv,
-      ANTAEUS_AUTH_OPEN_ROUTES: "original",
-      METRICS_PORT: "0",
-    });
+    open = await inProcessAntaeus(
+      {
+        ...system.antaeusEnv,
+        ANTAEUS_AUTH_OPEN_ROUTES: "original",
+        METRICS_PORT: "0",
+      },
+      system.antaeus.databaseUrl,
+    );
+    openUrl = await open.listen();
   });
-  afterAll(() => open?.stop());
+  afterAll(() => open?.close());
 
   it("says so in a warning at start", () => {
     const warning = open.logs.find((line) =>
@@ -427,17 +446,19 @@ describe("the challenge profile (ANTAEUS_AUTH_OPEN_ROUTES=original)", () => {
       "/rest/v1/customers",
       "/rest/v1/customers/1",
     ]) {
-      expect((await fetch(`${open.url}${path}`)).status, path).toBe(200);
+      expect((await fetch(`${openUrl}${path}`)).status, path).toBe(200);
     }
     expect([200, 202]).toContain(
-      (await fetch(`${open.url}/rest/v1/invoices/pay`, { method: "POST" })).status,
+      (await fetch(`${openUrl}/rest/v1/invoices/pay`, { method: "POST" })).status,
     );
     const event = pingDelivery({ source: "antaeus/monthly-billing", id: "open-1" });
-    expect([200, 202]).toContain((await fetch(`${open.url}/rest/v1/invoices/pay`, event)).status);
+    expect([200, 202]).toContain((await fetch(`${openUrl}/rest/v1/invoices/pay`, event)).status);
   });
 
   it("serves /metrics without a token on METRICS_PORT, and nothing else there", async () => {
-    const metricsPort = metricsUrlOf(open);
+    const port = open.logs.find((line) => line.msg === "metrics alone on their own port")?.port;
+    expect(port).toEqual(expect.any(Number));
+    const metricsPort = `http://127.0.0.1:${port}`;
     const metrics = await fetch(`${metricsPort}/metrics`);
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toContain("http_request_duration_seconds");
@@ -455,48 +476,50 @@ describe("the challenge profile (ANTAEUS_AUTH_OPEN_ROUTES=original)", () => {
       ["POST", "/rest/v1/invoices/1/requeue"],
       ["POST", "/rest/v1/billing/runs/1/cancel"],
     ] as const) {
-      await expectUnauthenticated(await fetch(`${open.url}${path}`, { method }));
+      await expectUnauthenticated(await fetch(`${openUrl}${path}`, { method }));
     }
   });
 });
 
 describe("which routes are open is always a decision", () => {
   it("npm start's default: auth off, said in one log line", async () => {
-    const local = await startFunction("antaeus", {
-      ...system.antaeusEnv,
-      ANTAEUS_AUTH: "",
-      ANTAEUS_AUTH_CONFIG_FILE: "",
-      BILLING_SELF_TOKEN_FILE: "",
-    });
+    const local = await inProcessAntaeus(
+      {
+        ...system.antaeusEnv,
+        ANTAEUS_AUTH: "",
+        ANTAEUS_AUTH_CONFIG_FILE: "",
+        BILLING_SELF_TOKEN_FILE: "",
+      },
+      system.antaeus.databaseUrl,
+    );
     try {
       expect(
         local.logs.filter((line) => String(line.msg).includes("ANTAEUS_AUTH=off")),
       ).toHaveLength(1);
-      expect((await fetch(`${local.url}/rest/v1/billing/runs`)).status).toBe(200);
+      expect((await local.app.request("/rest/v1/billing/runs")).status).toBe(200);
     } finally {
-      await local.stop();
+      await local.close();
     }
   });
 
-  it("NODE_ENV=production refuses to start until ANTAEUS_AUTH_OPEN_ROUTES is set, and refuses auth off", async () => {
+  // Read by the loader the process reads its environment with; a ConfigError stops the start
+  // with exit 1 and the message (antaeus/process › "configuration").
+  it("NODE_ENV=production refuses to start until ANTAEUS_AUTH_OPEN_ROUTES is set, and refuses auth off", () => {
     const production = {
       ...system.antaeusEnv,
       NODE_ENV: "production",
       BILLING_LANE_URL: "http://antaeus-billing.antaeus.svc.cluster.local",
     };
-    const unset = await startFunction("antaeus", production, { waitForListening: false });
-    expect((await unset.exited).code).toBe(1);
-    expect(unset.text.join("\n")).toContain(
-      "ANTAEUS_AUTH_OPEN_ROUTES: is required when NODE_ENV=production",
-    );
-    const off = await startFunction(
-      "antaeus",
-      { ...production, ANTAEUS_AUTH: "off", ANTAEUS_AUTH_OPEN_ROUTES: "none" },
-      { waitForListening: false },
-    );
-    expect((await off.exited).code).toBe(1);
-    expect(off.text.join("\n")).toContain(
-      'ANTAEUS_AUTH: "off" is refused when NODE_ENV=production',
-    );
+    const unset = () => antaeusService.loadConfig(production);
+    expect(unset).toThrow(ConfigError);
+    expect(unset).toThrow("ANTAEUS_AUTH_OPEN_ROUTES: is required when NODE_ENV=production");
+    const off = () =>
+      antaeusService.loadConfig({
+        ...production,
+        ANTAEUS_AUTH: "off",
+        ANTAEUS_AUTH_OPEN_ROUTES: "none",
+      });
+    expect(off).toThrow(ConfigError);
+    expect(off).toThrow('ANTAEUS_AUTH: "off" is refused when NODE_ENV=production');
   });
 });

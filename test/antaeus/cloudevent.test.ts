@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pingDelivery } from "../support/cloudevents.js";
-import { type System, startSystem } from "../support/system.js";
+import { type InProcessSystem, inProcessSystem } from "../support/in-process.js";
 
 /**
  * The PingSource's CloudEvent at the edge of what it may be. Limits come from the platform:
@@ -9,11 +9,11 @@ import { type System, startSystem } from "../support/system.js";
  * characters and a name a DNS-1123 subdomain of at most 253 (k8s.io/apimachinery
  * pkg/util/validation/validation.go).
  */
-let system: System;
+let system: InProcessSystem;
 let url: string;
 beforeAll(async () => {
-  system = await startSystem({ antaeus: { SEED_CUSTOMERS: "5" } });
-  url = system.antaeus[0]!.url;
+  system = await inProcessSystem({ antaeus: { SEED_CUSTOMERS: "5" } });
+  url = system.url;
 });
 afterAll(() => system?.stop());
 

@@ -7,7 +7,7 @@ import { seedIfEmpty } from "../../functions/antaeus/data/seed.js";
 import { migrateUnderLock } from "../../functions/runtime/process/database.js";
 import { createLogger } from "../../functions/runtime/process/logger.js";
 import { createDatabase, openSql } from "../support/database.js";
-import { startFunction } from "../support/processes.js";
+import { inProcessAntaeus } from "../support/in-process.js";
 
 const logger = createLogger("test", "silent");
 const clients: Array<ReturnType<typeof openSql>> = [];
@@ -116,24 +116,23 @@ describe("seed", () => {
 });
 
 describe("several instances", () => {
+  // Two apps built side by side, each with its own pool, as two replicas start: what keeps them
+  // apart is PostgreSQL's (the migration lock, the seed's check), not anything in a process.
   it("two instances starting against one empty database migrate and seed it once", async () => {
     const url = await createDatabase("twostarts");
-    const [one, two] = await Promise.all([
-      startFunction("antaeus", { DATABASE_URL: url }),
-      startFunction("antaeus", { DATABASE_URL: url }),
-    ]);
+    const [one, two] = await Promise.all([inProcessAntaeus({}, url), inProcessAntaeus({}, url)]);
     try {
       for (const instance of [one, two]) {
-        expect((await fetch(`${instance.url}/readyz`)).status).toBe(200);
+        expect((await instance.app.request("/readyz")).status).toBe(200);
         const invoices = (await (
-          await fetch(`${instance.url}/rest/v1/invoices`)
+          await instance.app.request("/rest/v1/invoices")
         ).json()) as unknown[];
         expect(invoices).toHaveLength(1000);
       }
       const seeded = [...one.logs, ...two.logs].filter((l) => l.msg === "seeded an empty database");
       expect(seeded).toHaveLength(1);
     } finally {
-      await Promise.all([one.stop(), two.stop()]);
+      await Promise.all([one.close(), two.close()]);
     }
   });
 });

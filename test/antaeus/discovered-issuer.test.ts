@@ -2,18 +2,22 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AntaeusConfig } from "../../functions/antaeus/config.js";
 import { type ApiServerStandIn, startApiServer } from "../support/api-server.js";
-import { createDatabase } from "../support/database.js";
-import { type FunctionProcess, startFunction } from "../support/processes.js";
+import { type InProcessApp, inProcessAntaeus } from "../support/in-process.js";
 
 // Antaeus with the shipped auth file's cluster entry, which names no issuer: it reads the issuer
 // from the pod's API server (KUBERNETES_SERVICE_HOST/PORT) as payment does. Unlike payment,
 // tokens it cannot verify leave it ready (degraded): its probes, the challenge profile's open
-// routes and billing need no caller's token.
+// routes and billing need no caller's token. In-process: the issuer is read and tokens are
+// verified by the app, over real HTTPS to the stand-in API server.
 
 const OPERATOR = "system:serviceaccount:antaeus:antaeus-operator";
 
-async function startAntaeus(api: ApiServerStandIn, dir: string): Promise<FunctionProcess> {
+async function startAntaeus(
+  api: ApiServerStandIn,
+  dir: string,
+): Promise<InProcessApp<AntaeusConfig>> {
   await writeFile(
     join(dir, "auth.json"),
     JSON.stringify({
@@ -25,8 +29,7 @@ async function startAntaeus(api: ApiServerStandIn, dir: string): Promise<Functio
     join(dir, "self-token"),
     await api.token("system:serviceaccount:antaeus:antaeus", "antaeus"),
   );
-  return startFunction("antaeus", {
-    DATABASE_URL: await createDatabase("antaeus"),
+  return inProcessAntaeus({
     SEED_ENABLED: "false",
     ANTAEUS_AUTH: "on",
     ANTAEUS_AUTH_CONFIG_FILE: join(dir, "auth.json"),
@@ -39,7 +42,7 @@ async function startAntaeus(api: ApiServerStandIn, dir: string): Promise<Functio
 
 describe.each(["kind", "eks"] as const)("on %s", (cluster) => {
   let api: ApiServerStandIn;
-  let antaeus: FunctionProcess;
+  let antaeus: InProcessApp<AntaeusConfig>;
   let dir: string;
   beforeAll(async () => {
     api = await startApiServer(cluster);
@@ -47,14 +50,14 @@ describe.each(["kind", "eks"] as const)("on %s", (cluster) => {
     antaeus = await startAntaeus(api, dir);
   });
   afterAll(async () => {
-    await antaeus?.stop();
+    await antaeus?.close();
     await api?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it("accepts the operator's token from the cluster's issuer, read from the API server", async () => {
     const token = await api.token(OPERATOR, "antaeus");
-    const runs = await fetch(`${antaeus.url}/rest/v1/billing/runs`, {
+    const runs = await antaeus.app.request("/rest/v1/billing/runs", {
       headers: { Authorization: `Bearer ${token}` },
     });
     expect(runs.status).toBe(200);
@@ -62,11 +65,11 @@ describe.each(["kind", "eks"] as const)("on %s", (cluster) => {
   });
 
   it("stays ready while the keys are out of reach, and says so as degraded", async () => {
-    // Keys already fetched stay in hand; a fresh process shows the unreachable case.
+    // Keys already fetched stay in hand; a fresh instance shows the unreachable case.
     api.state.keysDown = true;
     const other = await startAntaeus(api, dir);
     try {
-      const response = await fetch(`${other.url}/readyz`);
+      const response = await other.app.request("/readyz");
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({
         status: "ready",
@@ -74,10 +77,10 @@ describe.each(["kind", "eks"] as const)("on %s", (cluster) => {
         reasons: { tokens: "keys-unreachable" },
       });
       // The challenge profile's open routes answer meanwhile.
-      expect((await fetch(`${other.url}/rest/health`)).status).toBe(200);
+      expect((await other.app.request("/rest/health")).status).toBe(200);
     } finally {
       api.state.keysDown = false;
-      await other.stop();
+      await other.close();
     }
   });
 });

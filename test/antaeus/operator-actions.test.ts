@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectError } from "../support/api-error.js";
-import { type System, startSystem, waitForNoRunningRun } from "../support/system.js";
+import { type InProcessSystem, inProcessSystem } from "../support/in-process.js";
+import { waitForNoRunningRun } from "../support/system.js";
 
 // Auth off (the default outside production): who may act is the auth matrix's subject
 // (auth.test.ts); here, what the actions do.
-let system: System;
+let system: InProcessSystem;
 beforeAll(async () => {
-  system = await startSystem({
+  system = await inProcessSystem({
     antaeus: { SEED_CUSTOMERS: "10", SEED_INVOICES_PER_CUSTOMER: "2", BILLING_CONCURRENCY: "1" },
     // One charge at a time, 150 ms each: a run stays in progress long enough to be cancelled.
     payment: { PAYMENT_LATENCY_MS: "150" },
@@ -14,7 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => system?.stop());
 
-const base = () => system.antaeus[0]!.url;
+const base = () => system.url;
 const act = (path: string, body: unknown) =>
   fetch(`${base()}${path}`, {
     method: "POST",
@@ -143,7 +144,7 @@ describe("requeueing an invoice", () => {
       await system.antaeusDb`select status, attempt_key, run_id from invoices where id = 2`;
     expect(row).toMatchObject({ status: "PENDING", attempt_key: null, run_id: null });
     // A pay call joins a run in progress, which does not hold this invoice: start a new one.
-    await waitForNoRunningRun(system);
+    await waitForNoRunningRun(system.databases);
     const pay = await fetch(`${base()}/rest/v1/invoices/pay`, { method: "POST" });
     expect([200, 202]).toContain(pay.status);
     await expect

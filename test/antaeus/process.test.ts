@@ -1,16 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, inject, it } from "vitest";
+import { loadAntaeusConfig } from "../../functions/antaeus/config.js";
+import { ConfigError } from "../../functions/runtime/index.js";
 import { createDatabase, openSql } from "../support/database.js";
 import { startFunction } from "../support/processes.js";
 
 describe("configuration", () => {
   it.each([
     [{ PORT: "http" }, "PORT"],
-    [{ PORT: "70000" }, "PORT"],
-    [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
-    [{ DATABASE_URL: "mysql://db/antaeus" }, "DATABASE_URL"],
-    [{ SEED_CUSTOMERS: "-1" }, "SEED_CUSTOMERS"],
-    [{ SEED_ENABLED: "maybe" }, "SEED_ENABLED"],
     // In any environment: npm start and the tests give one; no function makes its own.
     [{}, "antaeus: DATABASE_URL: is required: the postgres:// URL of the function's database"],
   ])("%j exits 1 naming %s", async (env, named) => {
@@ -18,6 +15,18 @@ describe("configuration", () => {
     const { code } = await instance.exited;
     expect(code).toBe(1);
     expect(instance.text.join("\n")).toContain(named);
+  });
+
+  it.each([
+    [{ PORT: "70000" }, "PORT"],
+    [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+    [{ DATABASE_URL: "mysql://db/antaeus" }, "DATABASE_URL"],
+    [{ SEED_CUSTOMERS: "-1" }, "SEED_CUSTOMERS"],
+    [{ SEED_ENABLED: "maybe" }, "SEED_ENABLED"],
+  ])("%j is refused naming %s (read by the same loader, which exits 1 as above)", (env, named) => {
+    const load = () => loadAntaeusConfig(env);
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(named);
   });
 });
 

@@ -1,13 +1,16 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pay, type System, startSystem, waitForRun } from "../support/system.js";
+import { type InProcessSystem, inProcessSystem } from "../support/in-process.js";
+import { pay, waitForRun } from "../support/system.js";
 
-let system: System;
+let system: InProcessSystem;
 let antaeus = "";
 
 beforeAll(async () => {
-  system = await startSystem({ antaeus: { SEED_CUSTOMERS: "5", SEED_INVOICES_PER_CUSTOMER: "2" } });
-  antaeus = system.antaeus[0]?.url ?? "";
+  system = await inProcessSystem({
+    antaeus: { SEED_CUSTOMERS: "5", SEED_INVOICES_PER_CUSTOMER: "2" },
+  });
+  antaeus = system.url;
 });
 afterAll(() => system?.stop());
 

@@ -1,8 +1,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDatabase, openSql } from "../support/database.js";
-import { type FunctionProcess, startFunction } from "../support/processes.js";
+import type { AntaeusConfig } from "../../functions/antaeus/config.js";
+import { type InProcessApp, inProcessAntaeus } from "../support/in-process.js";
 import type { RunBody } from "../support/system.js";
 
 /**
@@ -11,8 +11,7 @@ import type { RunBody } from "../support/system.js";
  * lease, and the request budget) past the deadline.
  */
 let provider: Server;
-let antaeus: FunctionProcess;
-let sql: ReturnType<typeof openSql>;
+let antaeus: InProcessApp<AntaeusConfig>;
 const trickles = new Set<NodeJS.Timeout>();
 
 beforeAll(async () => {
@@ -35,9 +34,7 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((resolve) => provider.listen(0, "127.0.0.1", resolve));
-  const databaseUrl = await createDatabase("deadline");
-  antaeus = await startFunction("antaeus", {
-    DATABASE_URL: databaseUrl,
+  antaeus = await inProcessAntaeus({
     SEED_CUSTOMERS: "3",
     SEED_INVOICES_PER_CUSTOMER: "1",
     SEED_LAST_PERIOD: "2026-10",
@@ -46,11 +43,11 @@ beforeAll(async () => {
     PAYMENT_RETRIES: "1",
     BILLING_LEASE_MS: "12000",
   });
-  sql = openSql(databaseUrl);
+  // The run's lane comes back to Antaeus over HTTP.
+  await antaeus.listen();
 });
 afterAll(async () => {
-  await antaeus?.stop();
-  await sql?.end();
+  await antaeus?.close();
   for (const timer of trickles) clearInterval(timer);
   provider?.closeAllConnections();
   provider?.close();
@@ -59,11 +56,13 @@ afterAll(async () => {
 describe("PAYMENT_TIMEOUT_MS is a hard deadline per attempt", () => {
   it("ends an attempt whose answer trickles in, and the run completes with the outcome unknown", async () => {
     const run = (await (
-      await fetch(`${antaeus.url}/rest/v1/invoices/pay`, { method: "POST" })
+      await antaeus.app.request("/rest/v1/invoices/pay", { method: "POST" })
     ).json()) as RunBody;
     expect(run.status).toBe("COMPLETED");
     expect(run.counts.NETWORK_ERROR).toBe(3);
-    const attempts = await sql<Array<{ outcome: string; error: string; http_status: number }>>`
+    const attempts = await antaeus.sql<
+      Array<{ outcome: string; error: string; http_status: number }>
+    >`
       select outcome, error, http_status from payment_attempts`;
     expect(attempts).toHaveLength(6); // each invoice: the call and one retry, same key
     for (const attempt of attempts) {

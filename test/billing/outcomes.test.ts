@@ -1,17 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  exactlyOnceViolations,
-  pay,
-  type System,
-  startSystem,
-  statusCounts,
-} from "../support/system.js";
+import { type InProcessSystem, inProcessSystem } from "../support/in-process.js";
+import { exactlyOnceViolations, pay, statusCounts } from "../support/system.js";
 
-let system: System;
+// Both functions in-process, on ports of their own: the run's lanes and its charges go over HTTP.
+let system: InProcessSystem;
 let url: string;
 beforeAll(async () => {
-  system = await startSystem();
-  url = system.antaeus[0]!.url;
+  system = await inProcessSystem();
+  url = system.url;
   // Data problems a person must fix, and an invoice for a month that has not begun.
   await system.antaeusDb`update invoices set currency = case when currency = 'EUR' then 'USD' else 'EUR' end where id = 1`;
   await system.antaeusDb`update invoices set customer_id = 999999 where id = 2`;
@@ -36,7 +32,7 @@ describe("what a run says about each invoice", () => {
     expect(body.counts.CURRENCY_MISMATCH).toBe(1);
     expect(body.counts.CUSTOMER_NOT_FOUND).toBe(1);
     expect((await invoice(3)).status).toBe("PENDING");
-    const counts = await statusCounts(system);
+    const counts = await statusCounts(system.databases);
     expect(counts.PROCESSING).toBeUndefined();
     expect(counts.PENDING).toBe(1);
   });
@@ -57,12 +53,12 @@ describe("what a run says about each invoice", () => {
 
   it("the next run charges DECLINED invoices again and leaves the data problems for a person", async () => {
     // A loaded machine may turn a slow answer into NETWORK_ERROR: its kept key is asked first.
-    const counts = await statusCounts(system);
+    const counts = await statusCounts(system.databases);
     const { body } = await pay(url);
     expect(body.total).toBe((counts.DECLINED ?? 0) + (counts.NETWORK_ERROR ?? 0));
     expect((await invoice(1)).status).toBe("CURRENCY_MISMATCH");
     expect(await attempts(1)).toHaveLength(1);
     expect(await attempts(2)).toHaveLength(1);
-    expect(await exactlyOnceViolations(system)).toEqual([]);
+    expect(await exactlyOnceViolations(system.databases)).toEqual([]);
   });
 });

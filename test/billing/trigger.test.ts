@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pingDelivery } from "../support/cloudevents.js";
-import { pay, type System, startSystem } from "../support/system.js";
+import { type InProcessSystem, inProcessSystem } from "../support/in-process.js";
+import { pay } from "../support/system.js";
 
-let system: System;
+// Both functions in-process, on ports of their own: the run's lanes and its charges go over HTTP.
+let system: InProcessSystem;
 let url: string;
 beforeAll(async () => {
-  system = await startSystem();
-  url = system.antaeus[0]!.url;
+  system = await inProcessSystem();
+  url = system.url;
 });
 afterAll(() => system?.stop());
 

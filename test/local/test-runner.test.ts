@@ -56,11 +56,14 @@ const isAlive = (pid: number) => {
 };
 
 it("a function a test started exits when that test's worker is killed outright (SIGKILL)", async () => {
-  // This run's bundles: the fixture's run builds none of its own.
+  // This run's bundles and snapshots: the fixture's run builds none of its own.
   const { exited, said } = runFixture("starts-a-function.fixture", "outer-run.config.ts", {
     ...process.env,
     DATABASE_URL: await createDatabase("orphan"),
-    OUTER_RUN: JSON.stringify({ functionBundles: inject("functionBundles") }),
+    OUTER_RUN: JSON.stringify({
+      functionBundles: inject("functionBundles"),
+      snapshotBlobs: inject("snapshotBlobs"),
+    }),
   });
   await expect
     .poll(() => said.output, { timeout: 60_000, interval: 100 })

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PaymentConfig } from "../../functions/payment/config.js";
 import { expectError } from "../support/api-error.js";
 import { type InProcessApp, inProcessPayment } from "../support/in-process.js";
-import { type ChargeBody, ledgerOf, postCharge, startPayment } from "./support.js";
+import { type ChargeBody, ledgerOf, postCharge } from "./support.js";
 
 /** The real payment function in-process: these are statements about its contract, not its process. */
 let payment: InProcessApp<PaymentConfig>;
@@ -195,29 +195,25 @@ describe("bad requests get a 4xx JSON error naming the field", () => {
   });
 
   it("413s a body over 16 KiB, whether or not it declares its length, and charges nothing", async () => {
-    // A body's length is the transport's (Content-Length, or chunks): the function's process,
-    // on the same database.
-    const served = await startPayment({ PAYMENT_SEED: "7" }, payment.databaseUrl);
-    try {
-      const before = (await ledger()).length;
-      const big = JSON.stringify({ ...aCharge, padding: "x".repeat(16 * 1024) });
-      await expectError(
-        await postCharge(served.url, big, { key: "too-big" }),
-        413,
-        "payload_too_large",
-        "16384 bytes",
-      );
-      const chunked = await fetch(`${served.url}/v1/charges`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "Idempotency-Key": "too-big-streamed" },
-        body: new Blob([big]).stream(),
-        duplex: "half",
-      } as RequestInit);
-      await expectError(chunked, 413, "payload_too_large", "bytes");
-      expect(await ledger()).toHaveLength(before);
-    } finally {
-      await served.stop();
-    }
+    // A body's length is the transport's (Content-Length, or chunks): the app served on a port
+    // by the runtime's own server, with its body limit.
+    const url = await payment.listen();
+    const before = (await ledger()).length;
+    const big = JSON.stringify({ ...aCharge, padding: "x".repeat(16 * 1024) });
+    await expectError(
+      await postCharge(url, big, { key: "too-big" }),
+      413,
+      "payload_too_large",
+      "16384 bytes",
+    );
+    const chunked = await fetch(`${url}/v1/charges`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Idempotency-Key": "too-big-streamed" },
+      body: new Blob([big]).stream(),
+      duplex: "half",
+    } as RequestInit);
+    await expectError(chunked, 413, "payload_too_large", "bytes");
+    expect(await ledger()).toHaveLength(before);
     // Neither key was used: the same key with a body of a normal size is a first charge.
     const retried = await charge(aCharge, { key: "too-big" });
     expect(retried.status).toBe(200);

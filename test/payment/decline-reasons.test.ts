@@ -1,28 +1,38 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFunction } from "../support/processes.js";
-import { type ChargeBody, inParallel, type Payment, postCharge, startPayment } from "./support.js";
+import { loadPaymentConfig, type PaymentConfig } from "../../functions/payment/config.js";
+import { ConfigError } from "../../functions/runtime/index.js";
+import { type InProcessApp, inProcessPayment } from "../support/in-process.js";
+import { type ChargeBody, inParallel, ledgerOf, postCharge } from "./support.js";
 
-let mixed: Payment;
-let onlyHard: Payment;
+/** The real payment function in-process: the draw and its reasons are the app's, not its process's. */
+let mixed: InProcessApp<PaymentConfig>;
+let onlyHard: InProcessApp<PaymentConfig>;
 
 beforeAll(async () => {
   [mixed, onlyHard] = await Promise.all([
-    startPayment({
+    inProcessPayment({
+      PAYMENT_AUTH: "off",
       PAYMENT_SEED: "11",
       PAYMENT_SUCCESS_RATE: "0.2",
       PAYMENT_DECLINE_REASONS: "insufficient_funds=0.6,expired_card=0.4",
     }),
-    startPayment({ PAYMENT_SEED: "11", PAYMENT_DECLINE_REASONS: "stolen_card=1" }),
+    inProcessPayment({
+      PAYMENT_AUTH: "off",
+      PAYMENT_SEED: "11",
+      PAYMENT_DECLINE_REASONS: "stolen_card=1",
+    }),
   ]);
 });
 afterAll(async () => {
-  await Promise.all([mixed?.stop(), onlyHard?.stop()]);
+  await Promise.all([mixed?.close(), onlyHard?.close()]);
 });
 
 const body = { invoice_id: 5, customer_id: 1, currency: "EUR", value: 10 };
 
-async function answer(payment: Payment, key: string): Promise<ChargeBody> {
-  const response = await postCharge(payment.url, body, { key });
+async function answer(payment: InProcessApp<PaymentConfig>, key: string): Promise<ChargeBody> {
+  const response = await postCharge((path, init) => payment.app.request(path, init), body, {
+    key,
+  });
   expect(response.status).toBe(200);
   return (await response.json()) as ChargeBody;
 }
@@ -42,7 +52,7 @@ describe("decline reasons", () => {
     const sigma = Math.sqrt(declined.length * 0.4 * 0.6);
     expect(Math.abs(expired - declined.length * 0.4)).toBeLessThan(4 * sigma);
     // The ledger keeps the reason the answer gave.
-    const ledger = await mixed.ledger();
+    const ledger = await ledgerOf(mixed.sql)();
     expect(
       ledger.filter((row) => row.status === "declined" && row.reason === "expired_card"),
     ).toHaveLength(expired);
@@ -55,16 +65,18 @@ describe("decline reasons", () => {
     if (!first.result) expect(first.reason).toBe("stolen_card");
   });
 
-  it("refuses an unknown reason or a malformed share at start, naming the variable", async () => {
+  // Read by the loader the process reads its environment with; a ConfigError stops the start
+  // with exit 1 and the message (payment/lifecycle › "configuration errors stop the start").
+  it("refuses an unknown reason or a malformed share at start, naming the variable", () => {
     for (const value of [
       "card_eaten=1",
       "insufficient_funds",
       "insufficient_funds=-1",
       "do_not_honor=0",
     ]) {
-      await expect(
-        startFunction("payment", { PAYMENT_AUTH: "off", PAYMENT_DECLINE_REASONS: value }),
-      ).rejects.toThrow(/PAYMENT_DECLINE_REASONS/);
+      const load = () => loadPaymentConfig({ PAYMENT_AUTH: "off", PAYMENT_DECLINE_REASONS: value });
+      expect(load, value).toThrow(ConfigError);
+      expect(load, value).toThrow(/PAYMENT_DECLINE_REASONS/);
     }
   });
 });

@@ -1,18 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadPaymentConfig, type PaymentConfig } from "../../functions/payment/config.js";
+import { ConfigError } from "../../functions/runtime/index.js";
 import { type ApiServerStandIn, startApiServer } from "../support/api-server.js";
 import { ANTAEUS } from "../support/identity.js";
-import { type Payment, postCharge, startPayment } from "./support.js";
+import { type InProcessApp, inProcessPayment } from "../support/in-process.js";
+import { postCharge } from "./support.js";
 
 // Payment as the manifests run it: PAYMENT_AUTH=jwks and no issuer named, so it reads the
 // cluster's issuer from the API server of its pod (KUBERNETES_SERVICE_HOST/PORT) and the keys from
 // that API server's /openid/v1/jwks, with its own token and the cluster CA. The in-cluster token
-// and CA paths are the stand-in's files here.
+// and CA paths are the stand-in's files here. In-process: the app reads the issuer and the keys
+// over real HTTPS, and answers /readyz and the charges itself.
 
 const aCharge = { invoice_id: 1, customer_id: 1, currency: "EUR", value: 10 };
 const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
 
+type Payment = InProcessApp<PaymentConfig>;
+
 function inCluster(api: ApiServerStandIn, env: Record<string, string> = {}) {
-  return startPayment({
+  return inProcessPayment({
     PAYMENT_AUTH: "jwks",
     PAYMENT_AUTH_SUBJECT: ANTAEUS,
     KUBERNETES_SERVICE_HOST: api.host,
@@ -23,8 +29,11 @@ function inCluster(api: ApiServerStandIn, env: Record<string, string> = {}) {
   });
 }
 
+const send = (payment: Payment) => (path: string, init: RequestInit) =>
+  payment.app.request(path, init);
+
 const readyz = async (payment: Payment) => {
-  const response = await fetch(`${payment.url}/readyz`);
+  const response = await payment.app.request("/readyz");
   return { status: response.status, body: await response.json() };
 };
 
@@ -36,7 +45,7 @@ describe.each(["kind", "eks"] as const)("on %s, with the issuer discovered", (cl
     payment = await inCluster(api);
   });
   afterAll(async () => {
-    await payment?.stop();
+    await payment?.close();
     await api?.close();
   });
 
@@ -51,7 +60,7 @@ describe.each(["kind", "eks"] as const)("on %s, with the issuer discovered", (cl
 
   it("charges for Antaeus's token from that issuer", async () => {
     const response = await postCharge(
-      payment.url,
+      send(payment),
       aCharge,
       bearer(await api.token(ANTAEUS, "payment")),
     );
@@ -73,9 +82,9 @@ describe("when tokens cannot be verified", () => {
           reasons: { tokens: "keys-unreachable" },
         },
       });
-      // The log line travels through the process's stdout: it may land after the answer.
+      // The log line is written asynchronously: it may land after the answer.
       const notReady = () =>
-        payment.process.logs.find((l) => l.msg === "not ready" && l.dependency === "tokens");
+        payment.logs.find((l) => l.msg === "not ready" && l.dependency === "tokens");
       await expect.poll(notReady).toBeDefined();
       const line = notReady();
       expect(JSON.stringify(line?.err)).toContain(`keys-unreachable: ${api.url}/openid/v1/jwks`);
@@ -83,7 +92,7 @@ describe("when tokens cannot be verified", () => {
       await new Promise((resolve) => setTimeout(resolve, 1_100));
       expect((await readyz(payment)).status).toBe(200);
     } finally {
-      await payment.stop();
+      await payment.close();
       await api.close();
     }
   });
@@ -102,13 +111,13 @@ describe("when tokens cannot be verified", () => {
       });
       // A charge in the meantime is our failure, not the caller's: 503, never 401.
       const response = await postCharge(
-        payment.url,
+        send(payment),
         aCharge,
         bearer(await api.token(ANTAEUS, "payment")),
       );
       expect(response.status).toBe(503);
     } finally {
-      await payment.stop();
+      await payment.close();
       await api.close();
     }
   });
@@ -125,14 +134,14 @@ describe("when tokens cannot be verified", () => {
     try {
       const token = await api.token(ANTAEUS, "payment");
       for (let i = 0; i < 3; i++) {
-        expect((await postCharge(payment.url, aCharge, bearer(token))).status).toBe(401);
+        expect((await postCharge(send(payment), aCharge, bearer(token))).status).toBe(401);
       }
       expect(await readyz(payment)).toEqual({
         status: 200,
         body: { status: "ready", degraded: ["tokens"], reasons: { tokens: "issuer-mismatch" } },
       });
       const mismatchLogs = () =>
-        payment.process.logs.filter((l) => String(l.msg).startsWith("issuer mismatch"));
+        payment.logs.filter((l) => String(l.msg).startsWith("issuer mismatch"));
       await expect.poll(() => mismatchLogs().length).toBe(1);
       const mismatches = mismatchLogs();
       expect(mismatches).toHaveLength(1);
@@ -142,19 +151,23 @@ describe("when tokens cannot be verified", () => {
         seen: api.issuer,
       });
     } finally {
-      await payment.stop();
+      await payment.close();
       await api.close();
     }
   });
 
-  it("refuses to start with half an issuer, or none outside a cluster", async () => {
+  // Read by the loader the process reads its environment with; a ConfigError stops the start
+  // with exit 1 and the message (payment/lifecycle › "configuration errors stop the start").
+  it("refuses to start with half an issuer, or none outside a cluster", () => {
     const halfOrNone: Array<Record<string, string>> = [
       { PAYMENT_AUTH_ISSUER: "https://kubernetes.default.svc.cluster.local" },
       {},
     ];
     for (const env of halfOrNone) {
-      const started = startPayment({ PAYMENT_AUTH: "jwks", PAYMENT_AUTH_SUBJECT: ANTAEUS, ...env });
-      await expect(started).rejects.toThrow(/PAYMENT_AUTH_(ISSUER|JWKS_URL)/);
+      const load = () =>
+        loadPaymentConfig({ PAYMENT_AUTH: "jwks", PAYMENT_AUTH_SUBJECT: ANTAEUS, ...env });
+      expect(load).toThrow(ConfigError);
+      expect(load).toThrow(/PAYMENT_AUTH_(ISSUER|JWKS_URL)/);
     }
   });
 });

@@ -1,34 +1,43 @@
 import { describe, expect, it } from "vitest";
 import { loadPaymentConfig } from "../../functions/payment/config.js";
 import { ConfigError } from "../../functions/runtime/index.js";
+import { inProcessPayment } from "../support/in-process.js";
 import { startFunction } from "../support/processes.js";
-import { type ChargeBody, postCharge, startPayment } from "./support.js";
+import { type ChargeBody, ledgerOf, postCharge, startPayment } from "./support.js";
 
 const aCharge = { invoice_id: 5, customer_id: 8, currency: "USD", value: "19.99" };
 
 describe("a restart", () => {
+  // What survives is what is in PostgreSQL: the app is built again from nothing on the same
+  // database (in-process, as a new process builds it); SIGTERM's exit 0 is "SIGTERM" below.
   it("keeps the ledger and the idempotent answers, whatever the draw says now", async () => {
-    const before = await startPayment({ PAYMENT_SUCCESS_RATE: "1" });
-    const first = await postCharge(before.url, aCharge, { key: "survives" });
+    const before = await inProcessPayment({ PAYMENT_AUTH: "off", PAYMENT_SUCCESS_RATE: "1" });
+    const send = (app: typeof before.app) => (path: string, init: RequestInit) =>
+      app.request(path, init);
+    const first = await postCharge(send(before.app), aCharge, { key: "survives" });
     const firstText = await first.text();
     expect(JSON.parse(firstText)).toMatchObject({ result: true, status: "succeeded" });
-    const stopped = await before.process.stop("SIGTERM");
-    expect(stopped.code).toBe(0);
+    await before.close();
 
     // Same database, a provider that now declines everything.
-    const after = await startPayment({ PAYMENT_SUCCESS_RATE: "0" }, before.databaseUrl);
+    const after = await inProcessPayment(
+      { PAYMENT_AUTH: "off", PAYMENT_SUCCESS_RATE: "0" },
+      before.databaseUrl,
+    );
     try {
-      const replay = await postCharge(after.url, aCharge, { key: "survives" });
+      const replay = await postCharge(send(after.app), aCharge, { key: "survives" });
       expect(replay.headers.get("idempotent-replayed")).toBe("true");
       expect(await replay.text()).toBe(firstText);
       const fresh = (await (
-        await postCharge(after.url, aCharge, { key: "new" })
+        await postCharge(send(after.app), aCharge, { key: "new" })
       ).json()) as ChargeBody;
       expect(fresh.status).toBe("declined");
-      expect((await after.ledger()).map((r) => r.idempotency_key)).toEqual(["survives", "new"]);
+      expect((await ledgerOf(after.sql)()).map((r) => r.idempotency_key)).toEqual([
+        "survives",
+        "new",
+      ]);
     } finally {
-      await after.stop();
-      await before.stop();
+      await after.close();
     }
   });
 });

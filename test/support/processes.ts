@@ -26,7 +26,7 @@ process.once("exit", () => {
   for (const child of running) child.kill("SIGKILL");
 });
 
-/** The functions' sources, for a test that needs to run one from source (`source: true`). */
+/** The functions' sources, for a test that runs one from source (`source: true`). */
 const SOURCE = {
   antaeus: fileURLToPath(new URL("../../functions/antaeus/main.ts", import.meta.url)),
   payment: fileURLToPath(new URL("../../functions/payment/main.ts", import.meta.url)),
@@ -40,10 +40,11 @@ export const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).
 const EXIT_WITH_PARENT = new URL("../../dev/exit-with-parent.cjs", import.meta.url).href;
 
 /**
- * Runs a function as its own Node process, as Knative would run the image: its bundle (built once
- * for the run by the global setup, as the images build it), configured only by environment,
- * logging JSON to stdout. Resolves once it logs where it listens. It cannot outlive the test's
- * process: it exits when the pipe it is given on fd 3 closes.
+ * Runs a function as its own Node process, as Knative would run the image: from its startup
+ * snapshot (built once for the run by the global setup from its bundle, as the images build and
+ * start it), configured only by environment, logging JSON to stdout. Resolves once it logs where
+ * it listens. It cannot outlive the test's process: it exits when the pipe it is given on fd 3
+ * closes.
  */
 export async function startFunction(
   name: keyof typeof SOURCE,
@@ -52,23 +53,25 @@ export async function startFunction(
     waitForListening?: boolean;
     nodeArgs?: string[];
     cwd?: string;
-    /** From the TypeScript sources through tsx, rather than the bundle. */
+    /** From its bundle (`node <fn>.mjs`, the images' other entry) rather than its snapshot. */
+    bundle?: boolean;
+    /** From the TypeScript sources through tsx. */
     source?: boolean;
-    /**
-     * From this startup snapshot of the function (scripts/snapshot.mjs), as the images start it.
-     * Node then runs no `--import` preload: exit-with-parent is given with `--require`.
-     */
-    snapshotBlob?: string;
   } = {},
 ): Promise<FunctionProcess> {
-  const entry = options.source
-    ? ["--import", TSX, SOURCE[name]]
-    : options.snapshotBlob
-      ? ["--snapshot-blob", options.snapshotBlob]
-      : [inject("functionBundles")[name]];
-  const preload = options.snapshotBlob
-    ? ["--require", fileURLToPath(EXIT_WITH_PARENT)]
-    : ["--import", EXIT_WITH_PARENT];
+  // Node runs no `--import` preload into a process started from a snapshot: exit-with-parent is
+  // CommonJS, given with `--require` there.
+  const [preload, entry] = options.source
+    ? [
+        ["--import", EXIT_WITH_PARENT],
+        ["--import", TSX, SOURCE[name]],
+      ]
+    : options.bundle
+      ? [["--import", EXIT_WITH_PARENT], [inject("functionBundles")[name]]]
+      : [
+          ["--require", fileURLToPath(EXIT_WITH_PARENT)],
+          ["--snapshot-blob", inject("snapshotBlobs")[name]],
+        ];
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...preload, ...entry], {
     env: { PATH: process.env.PATH ?? "", PORT: "0", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe", "pipe"],

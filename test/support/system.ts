@@ -15,7 +15,7 @@ export interface System {
 }
 
 /**
- * Both functions as separate processes on fresh databases, wired as on Knative: Antaeus calls
+ * Both functions as separate processes on fresh, migrated databases, wired as on Knative: Antaeus calls
  * payment's charge route over HTTP. Payment's draws are seeded so a run is reproducible. With
  * `lanes`, a run is worked by up to that many lanes, their requests spread over the replicas by
  * an activator (activator.ts), at most one lane per replica.
@@ -26,20 +26,19 @@ export async function startSystem(
     payment?: Record<string, string>;
     replicas?: number;
     lanes?: number;
-    /** Each function started from this startup snapshot of it, as the images start them. */
-    snapshotBlobs?: { antaeus: string; payment: string };
+    /** Each function from its bundle rather than its startup snapshot (startFunction). */
+    bundle?: boolean;
   } = {},
 ): Promise<System> {
-  const from = (name: "antaeus" | "payment") =>
-    options.snapshotBlobs ? { snapshotBlob: options.snapshotBlobs[name] } : {};
+  const from = options.bundle ? { bundle: true } : {};
   const [antaeusUrl, paymentUrl] = await Promise.all([
-    createDatabase("billing"),
-    createDatabase("ledger"),
+    createDatabase("billing", { migratedFor: "antaeus" }),
+    createDatabase("ledger", { migratedFor: "payment" }),
   ]);
   const payment = await startFunction(
     "payment",
     { DATABASE_URL: paymentUrl, PAYMENT_AUTH: "off", PAYMENT_SEED: "1", ...options.payment },
-    from("payment"),
+    from,
   );
   const activator = options.lanes ? await startActivator() : undefined;
   const antaeusEnv = {
@@ -50,9 +49,7 @@ export async function startSystem(
     ...options.antaeus,
   };
   const antaeus = await Promise.all(
-    Array.from({ length: options.replicas ?? 1 }, () =>
-      startFunction("antaeus", antaeusEnv, from("antaeus")),
-    ),
+    Array.from({ length: options.replicas ?? 1 }, () => startFunction("antaeus", antaeusEnv, from)),
   );
   for (const replica of antaeus) activator?.add(replica.url);
   const antaeusDb = openSql(antaeusUrl);
