@@ -128,14 +128,14 @@ describe("the provider's rate limit, across lanes and replicas", () => {
 
   it("keeps lanes that never met a 429 to the rate another lane's 429 set, from their first call, as it grows back", async () => {
     const keyed = keyedProvider(() => true);
-    // 60 invoices: three seconds of calls at the lowered rate, one and a half at the limit.
-    const { provider, sql, replicas } = await twoLanes(40, 60, (call) => keyed.charge(call));
+    // 40 invoices: over two seconds of calls at the lowered rate, one at the limit.
+    const { provider, sql, replicas } = await twoLanes(40, 40, (call) => keyed.charge(call));
     // A lane elsewhere met a 429 and lowered the shared rate from 40 to 16 a second, by the
     // statement a lane runs then; neither of these lanes meets one.
     const lowered = performance.now();
     await reportThrottle(sql, { decrease: { seen: null, rate: 16 }, pauseMs: 0 });
     const { body } = await pay(replicas.get("a")!.url);
-    expect(body).toMatchObject({ status: "COMPLETED", total: 60, done: 60 });
+    expect(body).toMatchObject({ status: "COMPLETED", total: 40, done: 40 });
 
     // A lane reads the rate at its first tick and asks its share at that rate in the next: from
     // the first call on, no second holds more calls than the lowered rate, grown back since, plus
