@@ -126,11 +126,11 @@ export function prettyStream(input: Readable, output: Writable, options: PrettyO
  * LOG_FORMAT=json keeps every line. A run of one is written as prettyLine writes it.
  */
 export function foldRequests(write: (text: string) => void, options: PrettyOptions) {
-  let run: { key: string; lines: Array<Record<string, unknown>> } | undefined;
+  let run: Run | undefined;
   let timer: NodeJS.Timeout | undefined;
   const flush = () => {
     clearTimeout(timer);
-    if (run) write(folded(run.lines, options));
+    if (run) write(folded(run, options));
     run = undefined;
   };
   const push = (text: string) => {
@@ -147,36 +147,59 @@ export function foldRequests(write: (text: string) => void, options: PrettyOptio
         : undefined;
     if (run && run.key !== key) flush();
     if (!line || !key) return write(line ? layout(line, options) : text);
-    run ??= { key, lines: [] };
-    run.lines.push(line);
+    run = joined(run, key, line);
     clearTimeout(timer);
     timer = setTimeout(flush, FOLD_PAUSE_MS);
   };
   return { push, flush };
 }
 
-function folded(lines: Array<Record<string, unknown>>, options: PrettyOptions): string {
-  const [first] = lines;
-  if (!first) return "";
-  if (lines.length === 1) return layout(first, options);
-  const tally = new Map<string, Map<string, number>>();
-  for (const line of lines) {
-    for (const [key, value] of Object.entries(line)) {
-      if (LAID_OUT.has(key) || REQUEST_LAID_OUT.has(key) || typeof value !== "string") continue;
-      const counts = tally.get(key) ?? new Map<string, number>();
-      counts.set(value, (counts.get(value) ?? 0) + 1);
-      tally.set(key, counts);
-    }
+/** A run of alike request lines as it grows: its first line and what the rest add to it. */
+interface Run {
+  key: string;
+  first: Record<string, unknown>;
+  count: number;
+  fastest: number;
+  slowest: number;
+  /** Whether every line has the first one's path (else the run is shown as its route). */
+  samePath: boolean;
+  tally: Map<string, Map<string, number>>;
+}
+
+function joined(run: Run | undefined, key: string, line: Record<string, unknown>): Run {
+  const durationMs = Number(line.durationMs);
+  run ??= {
+    key,
+    first: line,
+    count: 0,
+    fastest: durationMs,
+    slowest: durationMs,
+    samePath: true,
+    tally: new Map(),
+  };
+  run.count += 1;
+  run.fastest = Math.min(run.fastest, durationMs);
+  run.slowest = Math.max(run.slowest, durationMs);
+  run.samePath &&= line.path === run.first.path;
+  for (const [field, value] of Object.entries(line)) {
+    if (LAID_OUT.has(field) || REQUEST_LAID_OUT.has(field) || typeof value !== "string") continue;
+    const counts = run.tally.get(field) ?? new Map<string, number>();
+    counts.set(value, (counts.get(value) ?? 0) + 1);
+    run.tally.set(field, counts);
   }
-  const durations = lines.map((line) => Number(line.durationMs));
+  return run;
+}
+
+function folded(run: Run, options: PrettyOptions): string {
+  if (run.count === 1) return layout(run.first, options);
   // Paths that differ (GET /rest/v1/invoices/1, /2, …) are shown as their route.
-  const path = lines.every((line) => line.path === first.path) ? first.path : first.route;
-  return layout({ ...first, path }, options, {
-    count: lines.length,
-    durations: `${Math.min(...durations)}–${Math.max(...durations)}`,
-    tally: [...tally].map(
-      ([key, counts]) =>
-        `${key}=${[...counts].map(([value, n]) => `${fieldText(value)}:${n}`).join(",")}`,
+  const path = run.samePath ? run.first.path : run.first.route;
+  return layout({ ...run.first, path }, options, {
+    count: run.count,
+    durations: `${run.fastest}–${run.slowest}`,
+    tally: [...run.tally].map(
+      ([field, counts]) =>
+        `${field}=${[...counts].map(([value, n]) => `${fieldText(value)}:${n}`).join(",")}`,
     ),
   });
 }
