@@ -389,7 +389,7 @@ describe("lane requests", () => {
     try {
       const slowUrl = await slow.listen();
       // A new run, not one joined: wait for any earlier run to finish, then queue everything.
-      await waitForNoRunningRun(system.databases);
+      await waitForNoRunningRun(system);
       await system.antaeusDb`update invoices set status = 'PENDING', run_id = null, attempt_key = null`;
       const pay = await fetch(`${slowUrl}/rest/v1/invoices/pay`, {
         method: "POST",

@@ -144,7 +144,7 @@ describe("requeueing an invoice", () => {
       await system.antaeusDb`select status, attempt_key, run_id from invoices where id = 2`;
     expect(row).toMatchObject({ status: "PENDING", attempt_key: null, run_id: null });
     // A pay call joins a run in progress, which does not hold this invoice: start a new one.
-    await waitForNoRunningRun(system.databases);
+    await waitForNoRunningRun(system);
     const pay = await fetch(`${base()}/rest/v1/invoices/pay`, { method: "POST" });
     expect([200, 202]).toContain(pay.status);
     await expect

@@ -32,7 +32,7 @@ describe("what a run says about each invoice", () => {
     expect(body.counts.CURRENCY_MISMATCH).toBe(1);
     expect(body.counts.CUSTOMER_NOT_FOUND).toBe(1);
     expect((await invoice(3)).status).toBe("PENDING");
-    const counts = await statusCounts(system.databases);
+    const counts = await statusCounts(system);
     expect(counts.PROCESSING).toBeUndefined();
     expect(counts.PENDING).toBe(1);
   });
@@ -53,12 +53,12 @@ describe("what a run says about each invoice", () => {
 
   it("the next run charges DECLINED invoices again and leaves the data problems for a person", async () => {
     // A loaded machine may turn a slow answer into NETWORK_ERROR: its kept key is asked first.
-    const counts = await statusCounts(system.databases);
+    const counts = await statusCounts(system);
     const { body } = await pay(url);
     expect(body.total).toBe((counts.DECLINED ?? 0) + (counts.NETWORK_ERROR ?? 0));
     expect((await invoice(1)).status).toBe("CURRENCY_MISMATCH");
     expect(await attempts(1)).toHaveLength(1);
     expect(await attempts(2)).toHaveLength(1);
-    expect(await exactlyOnceViolations(system.databases)).toEqual([]);
+    expect(await exactlyOnceViolations(system)).toEqual([]);
   });
 });

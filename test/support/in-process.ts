@@ -12,7 +12,6 @@ import { connect, migrateIfBehind } from "../../functions/runtime/process/databa
 import { type RunningServer, startServer } from "../../functions/runtime/process/server.js";
 import { createDatabase, openSql } from "./database.js";
 import { memoryLogger } from "./memory-logger.js";
-import type { System } from "./system.js";
 
 export interface InProcessApp<C extends ServiceConfig> {
   /** The function's real app: `app.request(path, init)` answers as the process would, minus the socket. */
@@ -104,14 +103,9 @@ export interface InProcessSystem {
   paymentUrl: string;
   /** Antaeus's settings, for building another instance (on `antaeus.databaseUrl`). */
   antaeusEnv: Record<string, string>;
-  /** Plain clients on each function's database, for looking at what it wrote. */
+  /** Plain clients on each function's database, for looking at what it wrote (and system.ts's checks). */
   antaeusDb: ReturnType<typeof openSql>;
   ledgerDb: ReturnType<typeof openSql>;
-  /**
-   * The two databases as system.ts's checks (`exactlyOnceViolations`, `statusCounts`,
-   * `waitForNoRunningRun`) read them: they read nothing else of a system.
-   */
-  databases: System;
   stop: () => Promise<void>;
 }
 
@@ -148,7 +142,6 @@ export async function inProcessSystem(
     antaeusEnv,
     antaeusDb,
     ledgerDb,
-    databases: { antaeusDb, ledgerDb } as System,
     stop: async () => {
       await antaeus.close();
       await payment.close();

@@ -14,6 +14,9 @@ export interface System {
   stop: () => Promise<void>;
 }
 
+/** What the checks below read of a system, in processes or in-process: its two databases. */
+export type SystemDatabases = Pick<System, "antaeusDb" | "ledgerDb">;
+
 /**
  * Both functions as separate processes on fresh, migrated databases, wired as on Knative: Antaeus calls
  * payment's charge route over HTTP. Payment's draws are seeded so a run is reproducible. With
@@ -144,7 +147,10 @@ export async function waitForRun(
 }
 
 /** Waits until no run is in progress, so that the next pay call starts a run of its own. */
-export async function waitForNoRunningRun(system: System, timeoutMs = 20_000): Promise<void> {
+export async function waitForNoRunningRun(
+  system: SystemDatabases,
+  timeoutMs = 20_000,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const [row] = await system.antaeusDb<[{ n: number }]>`
@@ -161,7 +167,7 @@ export async function waitForNoRunningRun(system: System, timeoutMs = 20_000): P
  * yet known to Antaeus (NETWORK_ERROR) and which keeps the key of that charge, so the next run
  * asks under it and learns it; and none is left PROCESSING.
  */
-export async function exactlyOnceViolations(system: System): Promise<string[]> {
+export async function exactlyOnceViolations(system: SystemDatabases): Promise<string[]> {
   const [invoices, charges] = await Promise.all([
     system.antaeusDb<Array<{ id: number; status: string; attempt_key: string | null }>>`
       select id, status, attempt_key from invoices order by id`,
@@ -185,7 +191,7 @@ export async function exactlyOnceViolations(system: System): Promise<string[]> {
   return violations;
 }
 
-export async function statusCounts(system: System): Promise<Record<string, number>> {
+export async function statusCounts(system: SystemDatabases): Promise<Record<string, number>> {
   const rows = await system.antaeusDb<Array<{ status: string; n: number }>>`
     select status, count(*)::int as n from invoices group by status`;
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
